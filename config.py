@@ -1,0 +1,228 @@
+"""Configuration: defaults, the YAML file, `key=value` overrides, and validation.
+
+Every setting is declared once in `SETTINGS` below, with its default, its rule and a one-line
+help. `config.yaml` mirrors those defaults with comments (a test keeps the two equal), so a
+config file only needs the keys it changes. This module never imports TensorFlow: a typo in a
+key fails in milliseconds, not after TensorFlow's start-up. The trade-off: a new setting is
+declared twice, here and in `config.yaml`.
+"""
+
+import argparse
+import difflib
+import math
+import sys
+
+import yaml
+
+
+class ConfigError(Exception):
+    """A mistake in the user's input: printed as one line, exit code 2, no traceback."""
+
+
+class Rule:
+    """What values a setting accepts: `convert` returns the clean value or None if it is invalid."""
+
+    def __init__(self, describe, convert):
+        self.describe = describe
+        self.convert = convert
+
+
+def integer(low, optional=False):
+    def convert(value):
+        if isinstance(value, int) and not isinstance(value, bool) and value >= low:
+            return value
+        return None
+    return Rule(f"an integer >= {low}" + (" or empty" if optional else ""), convert)
+
+
+def number(low, high=None, low_inclusive=False):
+    """A float in (low, high) — or [low, high) — accepting YAML's `1e-4`, which PyYAML reads as text."""
+    def convert(value):
+        if isinstance(value, bool):
+            return None
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return None
+        above = value >= low if low_inclusive else value > low
+        if math.isfinite(value) and above and (high is None or value < high):
+            return value
+        return None
+    bracket = "[" if low_inclusive else "("
+    span = f"in {bracket}{low}, {high})" if high is not None else f"> {low}"
+    return Rule(f"a number {span}", convert)
+
+
+def text(choices=None, optional=False):
+    def convert(value):
+        if isinstance(value, str) and value and (choices is None or value in choices):
+            return value
+        return None
+    describe = "one of " + ", ".join(choices) if choices else "a non-empty string"
+    return Rule(describe + (" or empty" if optional else ""), convert)
+
+
+def run_name():
+    def convert(value):
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            value = str(value)
+            if value and "/" not in value and "\\" not in value and value not in (".", ".."):
+                return value
+        return None
+    return Rule("a folder name without slashes, or empty for a timestamp", convert)
+
+
+def widths(length=None):
+    def convert(value):
+        if (isinstance(value, list) and (length is None or len(value) == length) and value
+                and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)):
+            return value
+        return None
+    count = f"{length} " if length else ""
+    return Rule(f"a list of {count}positive integers, like [64, 128]", convert)
+
+
+class Setting:
+    def __init__(self, default, rule, help, optional=False):
+        self.default, self.rule, self.help, self.optional = default, rule, help, optional
+
+
+SETTINGS = {
+    "data.dataset": Setting("mnist", text(("mnist", "mnist_sample")),
+                            "mnist: full MNIST (downloads once; offline it falls back to the bundled sample); "
+                            "mnist_sample: the 10,000 digits bundled in mnist_sample/"),
+    "data.path": Setting(None, text(optional=True), "a local MNIST copy for `mnist`: a Keras mnist.npz "
+                         "or a folder with the IDX files; empty = download", optional=True),
+    "data.limit": Setting(None, integer(1, optional=True), "use only the first N training images; empty = all",
+                          optional=True),
+    "data.shuffle_buffer": Setting(60000, integer(1), "tf.data shuffle buffer (the tutorial's BUFFER_SIZE)"),
+    "model.noise_dim": Setting(100, integer(1), "length of the generator's input noise vector"),
+    "model.generator_widths": Setting([256, 128, 64], widths(3), "channels of the 7x7 dense block, then of the "
+                                      "stride-1 and stride-2 transposed convolutions"),
+    "model.discriminator_widths": Setting([64, 128], widths(), "channels of each stride-2 convolution"),
+    "model.kernel_size": Setting(5, integer(1), "kernel size of every (transposed) convolution"),
+    "model.dropout": Setting(0.3, number(0.0, 1.0, low_inclusive=True), "discriminator dropout rate"),
+    "train.epochs": Setting(50, integer(1), "passes over the training images"),
+    "train.batch_size": Setting(256, integer(1), "images per training step"),
+    "train.generator_lr": Setting(1e-4, number(0.0), "Adam learning rate of the generator"),
+    "train.discriminator_lr": Setting(1e-4, number(0.0), "Adam learning rate of the discriminator"),
+    "train.seed": Setting(0, integer(0, optional=True), "random seed; empty = a new one, recorded in the run's "
+                          "config.yaml", optional=True),
+    "output.dir": Setting("outputs", text(), "where run directories are created"),
+    "output.run_name": Setting(None, run_name(), "this run's directory name; empty = a timestamp", optional=True),
+    "output.grid_size": Setting(4, integer(1), "the per-epoch image is a grid_size x grid_size grid"),
+    "output.checkpoint_every": Setting(1, integer(1), "save a checkpoint every N epochs (and after the last)"),
+    "output.checkpoints_to_keep": Setting(3, integer(1), "how many recent checkpoints to keep"),
+}
+
+
+def defaults():
+    """The default config as nested sections, like config.yaml."""
+    return nest({key: setting.default for key, setting in SETTINGS.items()})
+
+
+def nest(flat):
+    sections = {}
+    for key, value in flat.items():
+        section, name = key.split(".")
+        sections.setdefault(section, {})[name] = value
+    return sections
+
+
+def flatten(sections, source):
+    """{'train': {'epochs': 5}} -> {'train.epochs': 5}; anything else is a ConfigError naming `source`."""
+    if sections is None:
+        return {}
+    if not isinstance(sections, dict):
+        raise ConfigError(f"{source} must be a mapping of sections (data:, model:, train:, output:), "
+                          f"got {type(sections).__name__}")
+    flat = {}
+    for section, values in sections.items():
+        if not isinstance(values, dict):
+            known = sorted({key.split(".")[0] for key in SETTINGS})
+            raise ConfigError(f"{source}: '{section}' must be a section with keys under it "
+                              f"(sections: {', '.join(known)})")
+        for name, value in values.items():
+            flat[f"{section}.{name}"] = value
+    return flat
+
+
+def read_yaml(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return yaml.safe_load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found; pass an existing file with --config") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+    except yaml.YAMLError as e:
+        where = getattr(e, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else ""
+        raise ConfigError(f"{path} is not valid YAML{line}: {getattr(e, 'problem', e)}; fix the syntax") from None
+
+
+def parse_override(text_):
+    """'train.epochs=5' -> ('train.epochs', 5), the value read as YAML so numbers and lists work."""
+    key, sep, value = text_.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"'{text_}' is not a key=value override; write it like train.epochs=5")
+    try:
+        return key.strip(), yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError:
+        raise ConfigError(f"the value in '{text_}' is not valid YAML; quote it or fix it") from None
+
+
+def check(flat, source):
+    """Validate and clean a flat config; raises ConfigError on the first bad key."""
+    clean = {}
+    for key, value in flat.items():
+        setting = SETTINGS.get(key)
+        if setting is None:
+            hint = difflib.get_close_matches(key, SETTINGS, n=1)
+            suggestion = f" (did you mean {hint[0]}?)" if hint else f"; known keys: {', '.join(SETTINGS)}"
+            raise ConfigError(f"unknown key {key} in {source}{suggestion}")
+        if value is None and setting.optional:
+            clean[key] = None
+            continue
+        converted = setting.rule.convert(value)
+        if converted is None:
+            raise ConfigError(f"{key} must be {setting.rule.describe}, got {value!r} (in {source})")
+        clean[key] = converted
+    return clean
+
+
+def load(path=None, overrides=(), base=None):
+    """Defaults <- the file at `path` (or `base`, an already-flat config) <- `key=value` overrides."""
+    flat = {key: setting.default for key, setting in SETTINGS.items()}
+    if base is not None:
+        flat.update(check(base, "the run's config.yaml"))
+    if path is not None:
+        flat.update(check(flatten(read_yaml(path), str(path)), str(path)))
+    for item in overrides:
+        key, value = parse_override(item)
+        flat.update(check({key: value}, "the command line"))
+    return flat
+
+
+def dump(flat, path):
+    with open(path, "w", encoding="utf-8") as f:
+        yaml.safe_dump(nest(flat), f, sort_keys=False, default_flow_style=None)
+
+
+def settings_help():
+    lines = ["settings (override any with key=value; defaults in config.yaml):"]
+    for key, setting in SETTINGS.items():
+        default = "empty" if setting.default is None else setting.default
+        lines.append(f"  {key}={default}\n      {setting.help}")
+    return "\n".join(lines)
+
+
+def fail(message):
+    """Print a user mistake as one line and exit with code 2, like argparse does."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def argument_parser(description):
+    return argparse.ArgumentParser(description=description, epilog=settings_help(),
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)

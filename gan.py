@@ -1,0 +1,49 @@
+"""The GAN's maths, as in the tutorial: its two losses and one training step for both networks."""
+
+import keras
+import tensorflow as tf
+
+cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
+
+
+def discriminator_loss(real_logits, fake_logits):
+    # D: maximise log D(x) + log(1 - D(G(z)))  <=>  minimise BCE(1, D(x)) + BCE(0, D(G(z)))
+    return (cross_entropy(tf.ones_like(real_logits), real_logits)
+            + cross_entropy(tf.zeros_like(fake_logits), fake_logits))
+
+
+def generator_loss(fake_logits):
+    # G: maximise log D(G(z)) (the non-saturating loss)  <=>  minimise BCE(1, D(G(z)))
+    return cross_entropy(tf.ones_like(fake_logits), fake_logits)
+
+
+def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, noise):
+    """A compiled step that updates both networks on one batch of real images.
+
+    Like the tutorial, both updates come from the same forward pass, so the two networks learn in
+    lockstep. `noise` is a tf.random.Generator, checkpointed with the models so a resumed run draws
+    the noise an uninterrupted run would have drawn.
+    """
+    noise_dim = generator.input_shape[-1]
+
+    @tf.function
+    def train_step(real_images):
+        # 1. The generator draws one image per real image (the last batch of an epoch is smaller).
+        z = noise.normal([tf.shape(real_images)[0], noise_dim])
+        with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
+            fake_images = generator(z, training=True)
+            # 2. The discriminator scores the real and the generated images.
+            real_logits = discriminator(real_images, training=True)
+            fake_logits = discriminator(fake_images, training=True)
+            # 3. Its loss: how far it is from calling real images real and generated ones fake.
+            disc_loss = discriminator_loss(real_logits, fake_logits)
+            # 4. The generator's loss: how often the discriminator saw through its images.
+            gen_loss = generator_loss(fake_logits)
+        # Backpropagate each loss into its own network only, and take one Adam step for each.
+        generator_gradients = generator_tape.gradient(gen_loss, generator.trainable_variables)
+        discriminator_gradients = discriminator_tape.gradient(disc_loss, discriminator.trainable_variables)
+        generator_optimizer.apply_gradients(zip(generator_gradients, generator.trainable_variables))
+        discriminator_optimizer.apply_gradients(zip(discriminator_gradients, discriminator.trainable_variables))
+        return gen_loss, disc_loss
+
+    return train_step

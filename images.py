@@ -1,0 +1,47 @@
+"""Image grids and the progress GIF, written atomically so an interrupted run never leaves half a file."""
+
+import math
+import os
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+
+
+def to_uint8(images):
+    """Generator output in [-1, 1] -> pixels 0..255 (the inverse of the training data's scaling)."""
+    return np.clip(np.rint(np.asarray(images) * 127.5 + 127.5), 0, 255).astype(np.uint8)
+
+
+def grid(images, columns=None, gap=1, scale=3):
+    """Tile (N, H, W, C) uint8 images into one picture: `columns` wide (default: square-ish), white gaps,
+    each pixel repeated `scale` times so 28-pixel digits are big enough to see."""
+    count, height, width, channels = images.shape
+    columns = columns or math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    canvas = np.full((rows * (height + gap) + gap, columns * (width + gap) + gap, channels), 255, np.uint8)
+    for i, image in enumerate(images):
+        top, left = gap + (i // columns) * (height + gap), gap + (i % columns) * (width + gap)
+        canvas[top:top + height, left:left + width] = image
+    canvas = canvas.repeat(scale, axis=0).repeat(scale, axis=1)
+    return canvas[..., 0] if channels == 1 else canvas
+
+
+def write_atomically(path, write):
+    """Call write(temporary_path), then rename over `path`: readers see the old file or the new one."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    write(temporary)
+    os.replace(temporary, path)
+
+
+def save_grid(images, path, columns=None):
+    """Save generator output (N, H, W, C) in [-1, 1] as one PNG grid."""
+    picture = grid(to_uint8(images), columns)
+    write_atomically(path, lambda tmp: iio.imwrite(tmp, picture))
+
+
+def save_gif(frame_paths, path, frame_ms=200):
+    """Build a looping GIF from PNG frames, one per epoch."""
+    frames = np.stack([iio.imread(frame) for frame in frame_paths])
+    write_atomically(path, lambda tmp: iio.imwrite(tmp, frames, duration=frame_ms, loop=0))
