@@ -1,0 +1,22 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def run_train(*args, cwd=None):
+    """Run train.py as a user would; returns the CompletedProcess with text stdout/stderr."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run([sys.executable, str(ROOT / "train.py"), *map(str, args)], cwd=cwd or ROOT,
+                          capture_output=True, text=True, env=env, timeout=600)
+
+
+@pytest.fixture
+def small_run_args(tmp_path):
+    """Settings for a fast run on 512 bundled digits (2 steps an epoch) writing under tmp_path."""
+    return ["data.dataset=mnist_sample", "data.limit=512", f"output.dir={tmp_path}"]

@@ -1,0 +1,96 @@
+"""Config loading and validation: no TensorFlow needed, so these run in milliseconds."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+import config
+from conftest import ROOT, run_train
+
+
+def test_config_yaml_equals_the_built_in_defaults():
+    assert config.flatten(yaml.safe_load((ROOT / "config.yaml").read_text()), "config.yaml") == \
+        {key: setting.default for key, setting in config.SETTINGS.items()}
+
+
+def test_overrides_are_read_as_yaml_and_checked():
+    cfg = config.load(overrides=["train.epochs=5", "train.generator_lr=2e-4", "model.discriminator_widths=[32, 64]",
+                                 "data.limit="])
+    assert cfg["train.epochs"] == 5
+    assert cfg["train.generator_lr"] == 2e-4
+    assert cfg["model.discriminator_widths"] == [32, 64]
+    assert cfg["data.limit"] is None
+
+
+def test_a_partial_config_file_keeps_the_other_defaults(tmp_path):
+    path = tmp_path / "small.yaml"
+    path.write_text("train:\n  epochs: 3\n")
+    cfg = config.load(path)
+    assert cfg["train.epochs"] == 3
+    assert cfg["train.batch_size"] == 256
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.epochs=0", "train.epochs must be an integer >= 1, got 0"),
+    ("train.batch_size=-8", "train.batch_size must be an integer >= 1"),
+    ("train.generator_lr=0", "train.generator_lr must be a number > 0"),
+    ("train.epochs=ten", "train.epochs must be an integer >= 1, got 'ten'"),
+    ("model.dropout=1.0", "model.dropout must be a number in [0.0, 1.0)"),
+    ("model.generator_widths=[256, 128]", "model.generator_widths must be a list of 3 positive integers"),
+    ("data.dataset=imagenet", "data.dataset must be one of mnist, mnist_sample"),
+    ("output.checkpoint_every=0", "output.checkpoint_every must be an integer >= 1"),
+    ("output.run_name=a/b", "output.run_name must be a folder name without slashes"),
+    ("train.epoch=5", "unknown key train.epoch in the command line (did you mean train.epochs?)"),
+    ("epochs", "'epochs' is not a key=value override"),
+])
+def test_bad_overrides_are_rejected_with_the_key_named(override, message):
+    with pytest.raises(config.ConfigError) as error:
+        config.load(overrides=[override])
+    assert message in str(error.value)
+
+
+def test_bad_yaml_names_the_file_and_line(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("train:\n  epochs: [1, 2\n")
+    with pytest.raises(config.ConfigError, match=r"broken.yaml is not valid YAML at line \d"):
+        config.load(path)
+
+
+def test_config_that_is_not_sections_is_rejected(tmp_path):
+    path = tmp_path / "flat.yaml"
+    path.write_text("epochs: 5\n")
+    with pytest.raises(config.ConfigError, match="'epochs' must be a section"):
+        config.load(path)
+
+
+def test_a_config_error_exits_2_with_one_line_and_no_traceback(tmp_path):
+    result = run_train("train.epochs=0", f"output.dir={tmp_path}")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: train.epochs must be an integer >= 1, got 0 (in the command line)"
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train.epochs=0"]])
+def test_help_and_config_errors_answer_before_tensorflow_loads(argv):
+    code = ("import sys, train\n"
+            f"try: train.main({argv!r})\n"
+            "except SystemExit as e: print(e.code, 'tensorflow' in sys.modules)")
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.stdout.splitlines()[-1] in ("0 False", "2 False")
+    assert time.perf_counter() - started < 2
+
+
+def test_missing_config_file_exits_2(tmp_path):
+    result = run_train("--config", tmp_path / "nope.yaml")
+    assert result.returncode == 2
+    assert "nope.yaml not found" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_lists_options_and_settings_without_loading_tensorflow():
+    result = run_train("--help")
+    assert result.returncode == 0
+    assert "--resume RUN" in result.stdout and "train.epochs=50" in result.stdout

@@ -1,0 +1,28 @@
+import numpy as np
+
+import config
+import models
+
+
+def test_default_models_match_the_tutorial_parameter_counts():
+    generator, discriminator = models.from_config(config.load())
+    assert generator.count_params() == 2_330_944
+    assert discriminator.count_params() == 212_865
+
+
+def test_shapes_noise_to_image_to_logit():
+    generator, discriminator = models.make_generator(), models.make_discriminator()
+    images = generator(np.random.normal(size=(3, 100)).astype("float32"), training=False)
+    assert images.shape == (3, 28, 28, 1)
+    assert np.all(np.abs(images) <= 1.0)  # tanh
+    assert discriminator(images, training=False).shape == (3, 1)
+
+
+def test_widths_and_noise_size_come_from_the_config():
+    cfg = config.load(overrides=["model.noise_dim=16", "model.generator_widths=[32, 16, 8]",
+                                 "model.discriminator_widths=[8, 16, 32]", "model.kernel_size=3"])
+    generator, discriminator = models.from_config(cfg)
+    assert generator.input_shape == (None, 16)
+    assert generator.output_shape == (None, 28, 28, 1)
+    assert len([layer for layer in discriminator.layers if "conv2d" in layer.name]) == 3
+    assert generator.count_params() < 2_330_944

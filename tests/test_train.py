@@ -1,0 +1,68 @@
+"""End to end: train.py as a user runs it, on 512 bundled digits (2 steps an epoch)."""
+
+import re
+
+import imageio.v3 as iio
+import tensorflow as tf
+import yaml
+
+from conftest import run_train
+
+
+def epoch_lines(stdout):
+    return [line for line in stdout.splitlines() if line.startswith("epoch ")]
+
+
+def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_path, small_run_args):
+    result = run_train(*small_run_args, "train.epochs=2", "output.run_name=demo")
+    assert result.returncode == 0, result.stderr
+    run = tmp_path / "demo"
+    assert [line.split()[1] for line in epoch_lines(result.stdout)] == ["1/2", "2/2"]
+    assert re.fullmatch(r"epoch 1/2  \d+\.\ds  gen_loss \d+\.\d{4}  disc_loss \d+\.\d{4}", epoch_lines(result.stdout)[0])
+    assert sorted(p.name for p in (run / "images").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
+    assert len(iio.imread(run / "progress.gif", index=None)) == 2
+    assert tf.train.latest_checkpoint(run / "checkpoints").endswith("ckpt-2")
+    generator = tf.keras.models.load_model(run / "generator.keras")
+    assert generator.output_shape == (None, 28, 28, 1)
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["train"]["epochs"] == 2 and saved["data"]["dataset"] == "mnist_sample"
+    first_frame = (run / "images" / "epoch_0001.png").read_bytes()
+
+    resumed = run_train("--resume", run, "train.epochs=3")
+    assert resumed.returncode == 0, resumed.stderr
+    assert [line.split()[1] for line in epoch_lines(resumed.stdout)] == ["3/3"]
+    assert (run / "images" / "epoch_0001.png").read_bytes() == first_frame
+    assert len(iio.imread(run / "progress.gif", index=None)) == 3
+    assert tf.train.latest_checkpoint(run / "checkpoints").endswith("ckpt-3")
+    assert yaml.safe_load((run / "config.yaml").read_text())["train"]["epochs"] == 3
+
+    # A resumed run continues exactly: the same losses as three epochs in one go.
+    straight = run_train(*small_run_args, "train.epochs=3", "output.run_name=straight")
+    assert epoch_lines(straight.stdout)[2].split()[3:] == epoch_lines(resumed.stdout)[0].split()[3:]
+
+
+def test_an_existing_run_is_never_overwritten(tmp_path, small_run_args):
+    run = tmp_path / "taken"
+    run.mkdir()
+    (run / "notes.txt").write_text("mine")
+    result = run_train(*small_run_args, "output.run_name=taken")
+    assert result.returncode == 2
+    assert "already exists" in result.stderr and "--resume" in result.stderr
+    assert [p.name for p in run.iterdir()] == ["notes.txt"]
+
+
+def test_resume_refuses_a_folder_that_is_not_a_run_and_a_model_change(tmp_path, small_run_args):
+    result = run_train("--resume", tmp_path)
+    assert result.returncode == 2 and "is not a run directory" in result.stderr
+
+    assert run_train(*small_run_args, "train.epochs=1", "output.run_name=r").returncode == 0
+    result = run_train("--resume", tmp_path / "r", "train.epochs=2", "model.noise_dim=64")
+    assert result.returncode == 2
+    assert "model.noise_dim cannot change when resuming" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_seed_empty_picks_one_and_records_it(tmp_path, small_run_args):
+    result = run_train(*small_run_args, "train.epochs=1", "train.seed=", "output.run_name=s")
+    assert result.returncode == 0, result.stderr
+    assert isinstance(yaml.safe_load((tmp_path / "s" / "config.yaml").read_text())["train"]["seed"], int)
