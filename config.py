@@ -210,7 +210,7 @@ def dump(flat, path):
 
 
 def settings_help():
-    lines = ["settings (override any with key=value; defaults in config.yaml):"]
+    lines = ["settings (override any with key=value; built-in defaults shown, config.yaml repeats them):"]
     for key, setting in SETTINGS.items():
         default = "empty" if setting.default is None else setting.default
         lines.append(f"  {key}={default}\n      {setting.help}")
