@@ -1,0 +1,200 @@
+"""Draw new digits from a trained generator.
+
+  python generate.py outputs/RUN                          64 digits as one grid, samples.png
+  python generate.py outputs/RUN --num 2000 --seed 7 --out samples.npz
+  python generate.py outputs/RUN --out digits/            one PNG per digit
+  python generate.py outputs/RUN --interpolate 5 --out walk.gif
+
+MODEL is a run directory (its generator.keras; --best for generator_best.keras; a run without
+generator.keras, say an interrupted one, uses its latest checkpoint), a .keras file, or a
+checkpoints/ directory. The same --seed gives the same images, bit for bit, on the same machine.
+"""
+
+import argparse
+import os
+import random
+import sys
+from pathlib import Path
+
+import config
+from config import ConfigError
+
+OUTPUT_KINDS = (".png", ".npz", ".gif", "a directory")
+FRAMES_PER_LEG = 24  # interpolation frames between two latent points: about 2.4 s at 10 frames/s
+BATCH = 1000  # images generated per call: fast, and memory stays small for any --num
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", type=Path, metavar="MODEL", help="run directory, .keras file or checkpoints/ directory")
+    parser.add_argument("--best", action="store_true", help="use the run's generator_best.keras")
+    parser.add_argument("--num", type=int, default=64, metavar="N", help="how many digits (default 64)")
+    parser.add_argument("--seed", type=int, metavar="S", help="noise seed (default: a new one, printed)")
+    parser.add_argument("--out", type=Path, metavar="PATH",
+                        help="*.png grid, *.npz array (key 'images', uint8, (N, H, W, C)), a directory for one "
+                             "PNG per image, or *.gif with --interpolate (default samples.png / interpolation.gif)")
+    parser.add_argument("--interpolate", type=int, metavar="K",
+                        help="a looping GIF of N digits each walking smoothly through K random latent points")
+    return parser.parse_args(argv)
+
+
+def output_kind(path, interpolate):
+    """'.png', '.npz', '.gif' or 'dir'; a ConfigError for anything else, before any work is done."""
+    suffix = path.suffix.lower()
+    if interpolate is not None:
+        if suffix != ".gif":
+            raise ConfigError(f"--interpolate writes a GIF; give --out a .gif path, not {path}")
+        return ".gif"
+    if suffix == ".gif":
+        raise ConfigError("a .gif output needs --interpolate K; for samples use .png, .npz or a directory")
+    if suffix in (".png", ".npz"):
+        return suffix
+    if suffix == "" or path.is_dir():
+        return "dir"
+    raise ConfigError(f"unknown output type {path.suffix!r} for {path}; use one of {', '.join(OUTPUT_KINDS)}")
+
+
+def check_args(args):
+    if args.num <= 0:
+        raise ConfigError(f"--num must be at least 1, got {args.num}")
+    if args.interpolate is not None and args.interpolate < 2:
+        raise ConfigError(f"--interpolate needs at least 2 points to walk between, got {args.interpolate}")
+    if args.seed is not None and args.seed < 0:
+        raise ConfigError(f"--seed must be 0 or more, got {args.seed}")
+    if not args.model.exists():
+        raise ConfigError(f"{args.model} does not exist; pass a run directory, a .keras file or a checkpoints/ folder")
+    args.out = args.out or Path("interpolation.gif" if args.interpolate else "samples.png")
+    return output_kind(args.out, args.interpolate)
+
+
+def find_model(path, best):
+    """('keras', file) or ('checkpoint', (checkpoints dir, run config)) for what `path` names."""
+    if path.is_file():
+        if path.suffix != ".keras":
+            raise ConfigError(f"{path} is not a .keras model file; pass a run directory or a generator .keras file")
+        return "keras", path
+    if best:
+        if not (path / "generator_best.keras").is_file():
+            raise ConfigError(f"{path} has no generator_best.keras; drop --best to use generator.keras")
+        return "keras", path / "generator_best.keras"
+    if (path / "generator.keras").is_file():
+        return "keras", path / "generator.keras"
+    checkpoints = path if (path / "checkpoint").is_file() else path / "checkpoints"
+    run_config = checkpoints.parent / "config.yaml"
+    if (checkpoints / "checkpoint").is_file() and run_config.is_file():
+        return "checkpoint", (checkpoints, run_config)
+    raise ConfigError(f"{path} has no generator.keras and no checkpoint; pass a run directory of train.py")
+
+
+def load_generator(kind, where):
+    """The generator, loaded in Keras' safe mode (nothing from the file is executed)."""
+    import keras
+    import tensorflow as tf
+
+    import models
+    if kind == "keras":
+        try:
+            model = keras.models.load_model(where, compile=False, safe_mode=True)
+        except Exception as e:  # Keras raises many types for a damaged or foreign file
+            raise ConfigError(f"cannot load {where} as a Keras model ({type(e).__name__}); is it a generator "
+                              f"saved by train.py?") from None
+        if len(model.input_shape) != 2 or len(model.output_shape) != 4:
+            raise ConfigError(f"{where} is a model, but not a generator (noise vector in, image out)")
+        return model
+    checkpoints, run_config = where
+    cfg = config.load(base=config.flatten(config.read_yaml(run_config), str(run_config)))
+    generator, _ = models.from_config(cfg)
+    try:
+        tf.train.Checkpoint(generator=generator).restore(tf.train.latest_checkpoint(checkpoints)).expect_partial()
+    except Exception as e:
+        raise ConfigError(f"cannot restore the generator from {checkpoints} ({type(e).__name__}); "
+                          f"the checkpoint may be damaged") from None
+    return generator
+
+
+def generate(generator, noise):
+    """Noise (N, noise_dim) -> uint8 images (N, H, W, C), in batches: no per-image Python loop."""
+    import numpy as np
+
+    import images
+    return np.concatenate([images.to_uint8(generator(noise[i:i + BATCH], training=False))
+                           for i in range(0, len(noise), BATCH)])
+
+
+def slerp(a, b, t):
+    """Spherical interpolation between rows of a and b: stays where Gaussian noise lives (near the
+    sphere of radius sqrt(noise_dim)), unlike a straight line, which cuts through the low-norm middle."""
+    import numpy as np
+    cosine = np.sum(a * b, axis=1, keepdims=True) / (np.linalg.norm(a, axis=1, keepdims=True)
+                                                     * np.linalg.norm(b, axis=1, keepdims=True))
+    omega = np.arccos(np.clip(cosine, -1.0, 1.0))
+    sine = np.maximum(np.sin(omega), 1e-8)
+    return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / sine
+
+
+def latent_walk(rng, count, points, noise_dim):
+    """(points * FRAMES_PER_LEG, count, noise_dim): `count` walks through `points` random points and back
+    to the first, so the GIF loops without a jump."""
+    import numpy as np
+    stops = rng.standard_normal((points, count, noise_dim))
+    legs = [slerp(stops[k], stops[(k + 1) % points], t)
+            for k in range(points) for t in np.arange(FRAMES_PER_LEG) / FRAMES_PER_LEG]
+    return np.stack(legs).astype("float32")
+
+
+def write(kind, out, samples):
+    """Write uint8 samples (N, H, W, C) as a grid PNG, an .npz array, or numbered PNGs in a folder."""
+    import imageio.v3 as iio
+    import numpy as np
+
+    import images
+    if kind == ".png":
+        picture = images.grid(samples)
+        images.write_atomically(out, lambda tmp: iio.imwrite(tmp, picture))
+    elif kind == ".npz":
+        images.write_atomically(out, lambda tmp: np.savez_compressed(tmp, images=samples))
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        digits = len(str(len(samples)))
+        for i, sample in enumerate(samples, 1):
+            iio.imwrite(out / f"{i:0{digits}d}.png", sample[..., 0] if sample.shape[-1] == 1 else sample)
+
+
+def write_walk(out, frames):
+    """Frames (F, N, H, W, C) -> a looping GIF, each frame a grid of the N walks."""
+    import imageio.v3 as iio
+    import numpy as np
+
+    import images
+    pictures = np.stack([images.grid(frame) for frame in frames])
+    images.write_atomically(out, lambda tmp: iio.imwrite(tmp, pictures, duration=100, loop=0))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        kind = check_args(args)
+        model_kind, where = find_model(args.model, args.best)
+        if kind != "dir" and not args.out.parent.exists():
+            raise ConfigError(f"the folder of {args.out} does not exist; create it or choose another --out")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import numpy as np  # TensorFlow and numpy load only once the arguments are known to be good
+        generator = load_generator(model_kind, where)
+        seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+        rng = np.random.default_rng(seed)
+        noise_dim = generator.input_shape[-1]
+        if kind == ".gif":
+            walk = latent_walk(rng, args.num, args.interpolate, noise_dim)
+            frames = generate(generator, walk.reshape(-1, noise_dim))
+            write_walk(args.out, frames.reshape(len(walk), args.num, *frames.shape[1:]))
+        else:
+            write(kind, args.out, generate(generator, rng.standard_normal((args.num, noise_dim)).astype("float32")))
+        print(f"wrote {args.out} ({args.num} images, seed {seed})")
+    except ConfigError as e:
+        config.fail(str(e))
+    except OSError as e:
+        config.fail(f"cannot write {args.out}: {e.strerror}; choose another --out")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""generate.py on a generator trained for one epoch on 256 bundled digits."""
+
+import subprocess
+import sys
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+import generate
+from conftest import ROOT, run_train
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    result = run_train("data.dataset=mnist_sample", "data.limit=256", "train.epochs=1", f"output.dir={out}",
+                       "output.run_name=r")
+    assert result.returncode == 0, result.stderr
+    return out / "r"
+
+
+def draw(*argv):
+    generate.main([str(a) for a in argv])
+
+
+def test_npz_has_the_documented_contract(run, tmp_path):
+    draw(run, "--num", 300, "--seed", 7, "--out", tmp_path / "s.npz")
+    with np.load(tmp_path / "s.npz", allow_pickle=False) as archive:
+        assert archive.files == ["images"]
+        samples = archive["images"]
+    assert samples.shape == (300, 28, 28, 1) and samples.dtype == np.uint8
+    assert samples.max() > samples.min()
+
+
+def test_same_seed_same_images_other_seed_other_images(run, tmp_path):
+    for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+        draw(run, "--num", 1500, "--seed", seed, "--out", tmp_path / f"{name}.npz")  # > one batch of 1000
+    a, b, c = (np.load(tmp_path / f"{name}.npz")["images"] for name in "abc")
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_png_grid_and_one_png_per_image(run, tmp_path):
+    draw(run, "--num", 10, "--seed", 0, "--out", tmp_path / "grid.png")
+    grid = iio.imread(tmp_path / "grid.png")
+    assert grid.shape == ((3 * 29 + 1) * 3, (4 * 29 + 1) * 3) and grid.dtype == np.uint8  # 4 columns x 3 rows
+    draw(run, "--num", 12, "--seed", 0, "--out", tmp_path / "digits")
+    files = sorted((tmp_path / "digits").iterdir())
+    assert [f.name for f in files][:2] == ["01.png", "02.png"] and len(files) == 12
+    assert iio.imread(files[0]).shape == (28, 28)
+
+
+def test_checkpoint_directory_gives_the_same_generator_as_the_keras_file(run, tmp_path):
+    draw(run, "--num", 5, "--seed", 3, "--out", tmp_path / "k.npz")
+    draw(run / "checkpoints", "--num", 5, "--seed", 3, "--out", tmp_path / "c.npz")
+    np.testing.assert_array_equal(np.load(tmp_path / "k.npz")["images"], np.load(tmp_path / "c.npz")["images"])
+
+
+def test_interpolation_gif_has_a_frame_count_of_points_times_frames_per_leg(run, tmp_path):
+    draw(run, "--interpolate", 3, "--num", 4, "--seed", 0, "--out", tmp_path / "walk.gif")
+    frames = iio.imread(tmp_path / "walk.gif", index=None)
+    assert len(frames) == 3 * generate.FRAMES_PER_LEG
+
+
+def test_slerp_keeps_the_ends_and_the_norm_of_orthogonal_unit_vectors():
+    a, b = np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]])
+    np.testing.assert_allclose(generate.slerp(a, b, 0.0), a, atol=1e-12)
+    np.testing.assert_allclose(generate.slerp(a, b, 1.0), b, atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(generate.slerp(a, b, 0.5)), 1.0)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["{tmp}/missing"], "does not exist"),
+    (["{tmp}"], "has no generator.keras and no checkpoint"),
+    (["{tmp}/junk.keras"], "cannot load"),
+    (["{tmp}/notes.txt"], "is not a .keras model file"),
+    (["{run}", "--out", "{tmp}/x.jpg"], "unknown output type '.jpg'"),
+    (["{run}", "--num", "0"], "--num must be at least 1, got 0"),
+    (["{run}", "--best"], "has no generator_best.keras"),
+    (["{run}", "--interpolate", "3", "--out", "{tmp}/w.png"], "give --out a .gif path"),
+])
+def test_errors_exit_2_with_one_line(run, tmp_path, capsys, args, message):
+    (tmp_path / "junk.keras").write_bytes(b"not a zip file")
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(SystemExit) as exit_:
+        draw(*[a.format(tmp=tmp_path, run=run) for a in args])
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err
+    assert message in error and len(error.strip().splitlines()) == 1
+
+
+def test_a_corrupt_model_file_gives_no_traceback(tmp_path):
+    (tmp_path / "generator.keras").write_bytes(b"PK\x03\x04 truncated")
+    result = subprocess.run([sys.executable, str(ROOT / "generate.py"), str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "cannot load" in result.stderr and "Traceback" not in result.stderr
