@@ -11,27 +11,34 @@ import tensorflow as tf
 from config import ConfigError
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "mnist_sample"
-IDX_IMAGES_MAGIC = 2051  # the IDX header's magic number for a uint8 array of rank 3
+UINT8 = 0x08  # the IDX header's type code for unsigned bytes
 
 
-def read_idx_images(path):
-    """The images of an MNIST IDX file (plain or .gz) as a (N, 28, 28) uint8 array."""
+def read_idx(path, ndim):
+    """An MNIST IDX file (plain or .gz) of `ndim` dimensions as a uint8 array: (N, 28, 28) images or (N,) labels."""
     opener = gzip.open if str(path).endswith(".gz") else open
     try:
         with opener(path, "rb") as f:
             raw = f.read()
     except (OSError, EOFError) as e:
-        raise ConfigError(f"cannot read MNIST images {path}: {e}; replace the file with a good copy") from None
-    header = np.frombuffer(raw[:16], dtype=">u4") if len(raw) >= 16 else None
-    if header is None or header[0] != IDX_IMAGES_MAGIC or len(raw) != 16 + int(np.prod(header[1:], dtype=np.int64)):
-        raise ConfigError(f"{path} is not an MNIST IDX image file (bad header or size); replace it with a good copy")
-    count, rows, cols = (int(n) for n in header[1:])
-    return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(count, rows, cols)
+        raise ConfigError(f"cannot read MNIST file {path}: {e}; replace the file with a good copy") from None
+    header_size = 4 + 4 * ndim
+    header = np.frombuffer(raw[:header_size], dtype=">u4") if len(raw) >= header_size else None
+    if (header is None or header[0] != (UINT8 << 8 | ndim)
+            or len(raw) != header_size + int(np.prod(header[1:], dtype=np.int64))):
+        raise ConfigError(f"{path} is not an MNIST IDX file of {ndim} dimensions (bad header or size); "
+                          f"replace it with a good copy")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(tuple(int(n) for n in header[1:]))
 
 
 def load_sample():
     """The 10,000 real MNIST test digits shipped in the repo (see mnist_sample/README.md)."""
-    return read_idx_images(SAMPLE_DIR / "t10k-images-idx3-ubyte.gz")
+    return read_idx(SAMPLE_DIR / "t10k-images-idx3-ubyte.gz", ndim=3)
+
+
+def load_sample_labels():
+    """The digit (0-9) each bundled image shows."""
+    return read_idx(SAMPLE_DIR / "t10k-labels-idx1-ubyte.gz", ndim=1)
 
 
 def load_local_mnist(path):
@@ -40,7 +47,7 @@ def load_local_mnist(path):
     if path.is_dir():
         for name in ("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte"):
             if (path / name).exists():
-                return read_idx_images(path / name)
+                return read_idx(path / name, ndim=3)
         raise ConfigError(f"data.path {path} has no train-images-idx3-ubyte[.gz]; point it at the MNIST IDX "
                           f"folder or a mnist.npz")
     if not path.exists():
@@ -96,10 +103,14 @@ def load_images(cfg, warn=print):
     return images, dataset
 
 
+def scale(images):
+    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1) in [-1, 1], the range of the generator's tanh output."""
+    return (images.reshape(-1, 28, 28, 1).astype("float32") - 127.5) / 127.5
+
+
 def make_dataset(images):
-    """The images scaled to [-1, 1], the range of the generator's tanh output, as in the tutorial."""
-    scaled = (images.reshape(-1, 28, 28, 1).astype("float32") - 127.5) / 127.5
-    return tf.data.Dataset.from_tensor_slices(scaled)
+    """The scaled images as a tf.data dataset, as in the tutorial."""
+    return tf.data.Dataset.from_tensor_slices(scale(images))
 
 
 def epoch_batches(dataset, batch_size, shuffle_buffer, seed):

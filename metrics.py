@@ -1,0 +1,99 @@
+"""How good are the generated digits? Three numbers from a small MNIST classifier (evaluator/).
+
+- Fréchet distance: how far the generated digits' features are from real digits' features (the
+  FID idea, with an MNIST classifier instead of Inception, as TF-GAN does for MNIST). 0 is perfect;
+  two samples of real digits give the floor, stated in README.
+- Class coverage: which digits the classifier sees in the samples. Normalised entropy 1.0 means all
+  ten equally often; the smallest class share shows a digit the generator has stopped drawing.
+- Classifier score: the Inception Score idea, exp(E KL(p(y|x) || p(y))), from 1 (one blurry class)
+  to 10 (ten classes, each drawn unmistakably).
+
+The trade-off: the numbers are only as good as the classifier, and only comparable between runs
+scored by the same committed classifier file.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+import data
+
+CLASSIFIER_PATH = Path(__file__).resolve().parent / "evaluator" / "mnist_classifier.keras"
+FEATURES = 64
+FEATURE_LAYER = "features"
+REFERENCE_DIGITS = slice(8000, 10000)  # bundled digits the classifier never saw: the real reference
+BASELINE_DIGITS = slice(6000, 8000)    # other unseen digits: real vs real, the best a generator can score
+BATCH = 1000
+
+
+def frechet_distance(features_a, features_b):
+    """||mu_a - mu_b||^2 + Tr(C_a + C_b - 2 (C_a C_b)^1/2), between two sets of feature rows.
+
+    Tr((C_a C_b)^1/2) is computed as Tr((A C_b A)^1/2) with A = C_a^1/2: that matrix is symmetric,
+    so numpy's eigh does it stably and scipy is not needed.
+    """
+    a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    mean_a, mean_b = a.mean(axis=0), b.mean(axis=0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    values, vectors = np.linalg.eigh(cov_a)
+    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    trace_root = np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ cov_b @ root_a), 0, None)).sum()
+    return float(np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
+
+
+def class_shares(probabilities):
+    """The share of samples the classifier puts in each of the ten classes."""
+    return np.bincount(np.argmax(probabilities, axis=1), minlength=10) / len(probabilities)
+
+
+def class_entropy(shares):
+    """Entropy of the class histogram over log(10): 1.0 when all ten digits are equally common."""
+    nonzero = shares[shares > 0]
+    return max(0.0, float(-np.sum(nonzero * np.log(nonzero)) / np.log(10)))  # max: no -0.0 for one class
+
+
+def classifier_score(probabilities):
+    """exp(mean KL(p(y|x) || p(y))): high when each digit is clear and all digits appear."""
+    p = np.clip(np.asarray(probabilities, np.float64), 1e-12, 1.0)
+    marginal = p.mean(axis=0, keepdims=True)
+    return float(np.exp(np.mean(np.sum(p * (np.log(p) - np.log(marginal)), axis=1))))
+
+
+class Evaluator:
+    """Scores a generator on the same `num_samples` noise vectors every time, so changes between
+    epochs are the generator's, not the noise's."""
+
+    def __init__(self, num_samples=2000, seed=0):
+        import keras
+        classifier = keras.models.load_model(CLASSIFIER_PATH, compile=False, safe_mode=True)
+        self.features_and_logits = keras.Model(
+            classifier.inputs[0], [classifier.get_layer(FEATURE_LAYER).output, classifier.outputs[0]])
+        self.num_samples, self.seed = num_samples, seed
+        self.reference, _ = self.embed(data.scale(data.load_sample()[REFERENCE_DIGITS]))
+
+    def embed(self, images):
+        """Scaled images (N, 28, 28, 1) in [-1, 1] -> (features (N, 64), class probabilities (N, 10))."""
+        import keras
+        features, logits = zip(*(self.features_and_logits(images[i:i + BATCH], training=False)
+                                 for i in range(0, len(images), BATCH)))
+        return np.concatenate(features), keras.ops.convert_to_numpy(keras.ops.softmax(np.concatenate(logits)))
+
+    def score_images(self, images):
+        features, probabilities = self.embed(images)
+        shares = class_shares(probabilities)
+        return {"frechet_distance": frechet_distance(features, self.reference),
+                "class_entropy": class_entropy(shares),
+                "min_class_share": float(shares.min()),
+                "classifier_score": classifier_score(probabilities),
+                "class_shares": shares}
+
+    def score_generator(self, generator):
+        noise = np.random.default_rng(self.seed).standard_normal(
+            (self.num_samples, generator.input_shape[-1])).astype("float32")
+        images = np.concatenate([generator(noise[i:i + BATCH], training=False)
+                                 for i in range(0, len(noise), BATCH)])
+        return self.score_images(images)
+
+    def score_real(self):
+        """2,000 real digits the classifier never saw, scored like a generator: the best one can hope for."""
+        return self.score_images(data.scale(data.load_sample()[BASELINE_DIGITS]))
