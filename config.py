@@ -106,8 +106,19 @@ SETTINGS = {
     "train.batch_size": Setting(256, integer(1), "images per training step"),
     "train.generator_lr": Setting(1e-4, number(0.0), "Adam learning rate of the generator"),
     "train.discriminator_lr": Setting(1e-4, number(0.0), "Adam learning rate of the discriminator"),
+    "train.generator_beta1": Setting(0.9, number(0.0, 1.0, low_inclusive=True), "Adam beta_1 of the generator"),
+    "train.generator_beta2": Setting(0.999, number(0.0, 1.0, low_inclusive=True), "Adam beta_2 of the generator"),
+    "train.discriminator_beta1": Setting(0.9, number(0.0, 1.0, low_inclusive=True),
+                                         "Adam beta_1 of the discriminator"),
+    "train.discriminator_beta2": Setting(0.999, number(0.0, 1.0, low_inclusive=True),
+                                         "Adam beta_2 of the discriminator"),
+    "train.label_smoothing": Setting(0.0, number(0.0, 0.5, low_inclusive=True),
+                                     "one-sided label smoothing: real images are labelled 1 - this"),
+    "train.discriminator_steps": Setting(1, integer(1), "discriminator updates per generator update"),
     "train.seed": Setting(0, integer(0, optional=True), "random seed; empty = a new one, recorded in the run's "
                           "config.yaml", optional=True),
+    "eval.every": Setting(1, integer(0), "score image quality every N epochs (and after the last); 0 = never"),
+    "eval.num_samples": Setting(2000, integer(100), "generated digits scored each time"),
     "output.dir": Setting("outputs", text(), "where run directories are created"),
     "output.run_name": Setting(None, run_name(), "this run's directory name; empty = a timestamp", optional=True),
     "output.grid_size": Setting(4, integer(1), "the per-epoch image is a grid_size x grid_size grid"),
@@ -134,7 +145,7 @@ def flatten(sections, source):
     if sections is None:
         return {}
     if not isinstance(sections, dict):
-        raise ConfigError(f"{source} must be a mapping of sections (data:, model:, train:, output:), "
+        raise ConfigError(f"{source} must be a mapping of sections (data:, model:, train:, eval:, output:), "
                           f"got {type(sections).__name__}")
     flat = {}
     for section, values in sections.items():

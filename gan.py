@@ -6,9 +6,10 @@ import tensorflow as tf
 cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
 
 
-def discriminator_loss(real_logits, fake_logits):
-    # D: maximise log D(x) + log(1 - D(G(z)))  <=>  minimise BCE(1, D(x)) + BCE(0, D(G(z)))
-    return (cross_entropy(tf.ones_like(real_logits), real_logits)
+def discriminator_loss(real_logits, fake_logits, real_label=1.0):
+    # D: maximise log D(x) + log(1 - D(G(z)))  <=>  minimise BCE(1, D(x)) + BCE(0, D(G(z)));
+    # real_label < 1 is one-sided label smoothing: aiming D(x) a little below 1 keeps D from growing overconfident.
+    return (cross_entropy(tf.fill(tf.shape(real_logits), real_label), real_logits)
             + cross_entropy(tf.zeros_like(fake_logits), fake_logits))
 
 
@@ -17,17 +18,18 @@ def generator_loss(fake_logits):
     return cross_entropy(tf.ones_like(fake_logits), fake_logits)
 
 
-def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, noise):
-    """A compiled step that updates both networks on one batch of real images.
+def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, noise, real_label=1.0):
+    """A compiled step that trains on one batch of real images and reports the balance of the two networks.
 
-    Like the tutorial, both updates come from the same forward pass, so the two networks learn in
-    lockstep. `noise` is a tf.random.Generator, checkpointed with the models so a resumed run draws
-    the noise an uninterrupted run would have drawn.
+    Like the tutorial, both updates come from the same forward pass. `update_generator=False` makes a
+    discriminator-only step (for train.discriminator_steps > 1); the generator's gradient is still
+    measured, so its norm is reported for every step. `noise` is a tf.random.Generator, checkpointed
+    with the models, so a resumed run draws the noise an uninterrupted run would have drawn.
     """
     noise_dim = generator.input_shape[-1]
 
     @tf.function
-    def train_step(real_images):
+    def train_step(real_images, update_generator=True):
         # 1. The generator draws one image per real image (the last batch of an epoch is smaller).
         z = noise.normal([tf.shape(real_images)[0], noise_dim])
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
@@ -36,14 +38,20 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             real_logits = discriminator(real_images, training=True)
             fake_logits = discriminator(fake_images, training=True)
             # 3. Its loss: how far it is from calling real images real and generated ones fake.
-            disc_loss = discriminator_loss(real_logits, fake_logits)
+            disc_loss = discriminator_loss(real_logits, fake_logits, real_label)
             # 4. The generator's loss: how often the discriminator saw through its images.
             gen_loss = generator_loss(fake_logits)
         # Backpropagate each loss into its own network only, and take one Adam step for each.
         generator_gradients = generator_tape.gradient(gen_loss, generator.trainable_variables)
         discriminator_gradients = discriminator_tape.gradient(disc_loss, discriminator.trainable_variables)
-        generator_optimizer.apply_gradients(zip(generator_gradients, generator.trainable_variables))
+        if update_generator:
+            generator_optimizer.apply_gradients(zip(generator_gradients, generator.trainable_variables))
         discriminator_optimizer.apply_gradients(zip(discriminator_gradients, discriminator.trainable_variables))
-        return gen_loss, disc_loss
+        return {"gen_loss": gen_loss, "disc_loss": disc_loss,
+                "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),       # mean D(x): 1 = sure it is real
+                "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits)),       # mean D(G(z)): 0 = sure it is fake
+                "real_accuracy": tf.reduce_mean(tf.cast(real_logits > 0, tf.float32)),
+                "fake_accuracy": tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32)),
+                "gen_grad_norm": tf.linalg.global_norm(generator_gradients)}
 
     return train_step

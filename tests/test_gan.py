@@ -18,8 +18,8 @@ def test_one_step_updates_both_networks_and_gives_finite_losses():
     generator, discriminator, step = make_step()
     before = [w.numpy().copy() for w in generator.trainable_weights + discriminator.trainable_weights]
     real = next(iter(data.epoch_batches(data.make_dataset(data.load_sample()[:32]), 32, 32, 0)))
-    gen_loss, disc_loss = step(real)
-    assert np.isfinite(gen_loss) and np.isfinite(disc_loss)
+    stats = step(real)
+    assert np.isfinite(stats["gen_loss"]) and np.isfinite(stats["disc_loss"])
     after = generator.trainable_weights + discriminator.trainable_weights
     changed = [not np.array_equal(b, a.numpy()) for b, a in zip(before, after)]
     assert all(changed)
@@ -28,8 +28,8 @@ def test_one_step_updates_both_networks_and_gives_finite_losses():
 def test_a_smaller_last_batch_draws_as_much_noise_as_it_has_images():
     _, _, step = make_step()
     for size in (8, 3):  # the second call reuses the compiled step with a smaller batch
-        gen_loss, disc_loss = step(tf.zeros((size, 28, 28, 1)))
-        assert np.isfinite(gen_loss) and np.isfinite(disc_loss)
+        stats = step(tf.zeros((size, 28, 28, 1)))
+        assert np.isfinite(stats["gen_loss"]) and np.isfinite(stats["disc_loss"])
 
 
 def test_losses_are_the_tutorials_cross_entropies():
@@ -40,3 +40,18 @@ def test_losses_are_the_tutorials_cross_entropies():
     confident = tf.constant([[10.0]])
     assert gan.discriminator_loss(confident, -confident) < 1e-3  # real called real, fake called fake
     assert gan.generator_loss(-confident) > 9  # the discriminator saw through the fake
+
+
+def test_balance_statistics_are_probabilities_and_a_discriminator_only_step_leaves_the_generator():
+    generator, discriminator, step = make_step()
+    before = [w.numpy().copy() for w in generator.trainable_weights]
+    stats = step(tf.zeros((8, 28, 28, 1)), update_generator=False)
+    assert all(np.array_equal(b, w.numpy()) for b, w in zip(before, generator.trainable_weights))
+    for key in ("d_real", "d_fake", "real_accuracy", "fake_accuracy"):
+        assert 0.0 <= float(stats[key]) <= 1.0
+    assert float(stats["gen_grad_norm"]) > 0  # measured even when not applied
+
+
+def test_label_smoothing_aims_real_logits_below_one():
+    logits = tf.constant([[5.0]])
+    assert gan.discriminator_loss(logits, -logits, real_label=0.9) > gan.discriminator_loss(logits, -logits)
