@@ -36,9 +36,10 @@ def write_atomically(path, write):
 
 
 def save_grid(images, path, columns=None):
-    """Save generator output (N, H, W, C) in [-1, 1] as one PNG grid."""
+    """Save generator output (N, H, W, C) in [-1, 1] as one PNG grid; returns the grid's pixels."""
     picture = grid(to_uint8(images), columns)
     write_atomically(path, lambda tmp: iio.imwrite(tmp, picture))
+    return picture
 
 
 def save_gif(frame_paths, path, frame_ms=200):

@@ -74,6 +74,18 @@ def create_run_dir(run_dir):
         raise ConfigError(f"cannot create {run_dir}: {e.strerror}; set output.dir to a writable folder") from None
 
 
+class TrainingDiverged(Exception):
+    """A loss became NaN or infinite: training stops, the last good checkpoint stays as it was."""
+
+
+def summary(row, epochs):
+    line = (f"epoch {row['epoch']}/{epochs}  {row['seconds']:.1f}s  gen_loss {row['gen_loss']:.4f}  "
+            f"disc_loss {row['disc_loss']:.4f}  D(x) {row['d_real']:.2f}  D(G(z)) {row['d_fake']:.2f}")
+    if row.get("frechet_distance") is not None:
+        line += f"  frechet {row['frechet_distance']:.1f}  coverage {row['class_entropy']:.2f}"
+    return line
+
+
 def train(cfg, run_dir, resuming):
     """Load the data, build or restore the GAN, and train it epoch by epoch, writing the run's files."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the log
@@ -85,7 +97,9 @@ def train(cfg, run_dir, resuming):
     import data
     import gan
     import images
+    import metrics
     import models
+    import runlog
 
     for gpu in tf.config.list_physical_devices("GPU"):
         tf.config.experimental.set_memory_growth(gpu, True)  # take GPU memory as needed, not all of it at once
@@ -102,8 +116,10 @@ def train(cfg, run_dir, resuming):
     seed, epochs, batch_size = cfg["train.seed"], cfg["train.epochs"], cfg["train.batch_size"]
     keras.utils.set_random_seed(seed)
     generator, discriminator = models.from_config(cfg)
-    generator_optimizer = keras.optimizers.Adam(cfg["train.generator_lr"])
-    discriminator_optimizer = keras.optimizers.Adam(cfg["train.discriminator_lr"])
+    generator_optimizer = keras.optimizers.Adam(cfg["train.generator_lr"], cfg["train.generator_beta1"],
+                                                cfg["train.generator_beta2"])
+    discriminator_optimizer = keras.optimizers.Adam(cfg["train.discriminator_lr"], cfg["train.discriminator_beta1"],
+                                                    cfg["train.discriminator_beta2"])
     noise = tf.random.Generator.from_seed(seed)
     # The same noise draws every epoch's grid, so the frames show the generator learning, not chance.
     fixed_noise = tf.Variable(noise.normal([cfg["output.grid_size"] ** 2, cfg["model.noise_dim"]]), trainable=False)
@@ -122,9 +138,16 @@ def train(cfg, run_dir, resuming):
         generator_optimizer.build(generator.trainable_variables)
         discriminator_optimizer.build(discriminator.trainable_variables)
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        # The checkpoint restored the old learning rates; the config's may have been changed for this resume.
+        generator_optimizer.learning_rate.assign(cfg["train.generator_lr"])
+        discriminator_optimizer.learning_rate.assign(cfg["train.discriminator_lr"])
         print(f"resuming {run_dir} after epoch {int(epoch.numpy())}")
 
-    train_step = gan.make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, noise)
+    evaluator = metrics.Evaluator(cfg["eval.num_samples"]) if cfg["eval.every"] else None
+    log = runlog.RunLog(run_dir, int(epoch.numpy()),
+                        real_frechet=evaluator.score_real()["frechet_distance"] if evaluator else None)
+    train_step = gan.make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, noise,
+                                     real_label=1.0 - cfg["train.label_smoothing"])
     dataset = data.make_dataset(real_images)
     steps_per_epoch = math.ceil(len(real_images) / batch_size)
     show_progress = sys.stdout.isatty()
@@ -134,25 +157,43 @@ def train(cfg, run_dir, resuming):
     for n in range(int(epoch.numpy()) + 1, epochs + 1):
         started = time.perf_counter()
         progress = keras.utils.Progbar(steps_per_epoch) if show_progress else None
-        losses = []  # kept as tensors: reading them every step would stall the device for logging
-        for step, batch in enumerate(data.epoch_batches(dataset, batch_size, cfg["data.shuffle_buffer"], seed + n), 1):
-            losses.append(train_step(batch))
+        step_stats = []  # kept as tensors: reading them every step would stall the device for logging
+        batches = data.epoch_batches(dataset, batch_size, cfg["data.shuffle_buffer"], seed + n)
+        for step, batch in enumerate(batches, 1):
+            step_stats.append(train_step(batch, update_generator=step % cfg["train.discriminator_steps"] == 0))
             if progress:
                 progress.update(step)
-        gen_loss, disc_loss = np.mean(np.array(losses), axis=0)
+        row = {"epoch": n, **{key: float(np.mean([stats[key] for stats in step_stats])) for key in step_stats[0]}}
+        samples = generator(fixed_noise, training=False)
+        # Weights can blow up in the last step while its loss was still finite: check what they now compute too.
+        if not all(np.isfinite(x).all() for x in (row["gen_loss"], row["disc_loss"], samples,
+                                                  discriminator(samples, training=False))):
+            raise TrainingDiverged(
+                f"training diverged in epoch {n}: losses {row['gen_loss']:.4g} (generator) and "
+                f"{row['disc_loss']:.4g} (discriminator), outputs no longer finite; stopped without saving the "
+                f"epoch. The last good checkpoint is epoch {int(epoch.numpy())}: lower the learning rates and "
+                f"continue with python train.py --resume {run_dir} train.generator_lr=... train.discriminator_lr=...")
         epoch.assign(n)
 
-        frame = run_dir / "images" / f"epoch_{n:04d}.png"
-        images.save_grid(generator(fixed_noise, training=False), frame, columns=cfg["output.grid_size"])
+        picture = images.save_grid(samples, run_dir / "images" / f"epoch_{n:04d}.png",
+                                   columns=cfg["output.grid_size"])
         frames = [run_dir / "images" / f"epoch_{i:04d}.png" for i in range(1, n + 1)]
         images.save_gif([path for path in frames if path.exists()], run_dir / "progress.gif")
+        if evaluator and (n % cfg["eval.every"] == 0 or n == epochs):
+            quality = evaluator.score_generator(generator)
+            if quality["frechet_distance"] < log.best_frechet:
+                images.write_atomically(run_dir / "generator_best.keras", generator.save)
+            row.update(quality)
         if n % cfg["output.checkpoint_every"] == 0 or n == epochs:
             manager.save(checkpoint_number=n)
-        print(f"epoch {n}/{epochs}  {time.perf_counter() - started:.1f}s  "
-              f"gen_loss {gen_loss:.4f}  disc_loss {disc_loss:.4f}", flush=True)
+        row["seconds"] = time.perf_counter() - started
+        warnings = log.add(row, picture)
+        print(summary(row, epochs), flush=True)
+        for warning in warnings:
+            print(f"warning: epoch {n}: {warning}", flush=True)
 
     generator.save(run_dir / "generator.keras")
-    print(f"done: {run_dir / 'generator.keras'}, {run_dir / 'progress.gif'}")
+    print(f"done: {run_dir / 'generator.keras'}, {run_dir / 'progress.gif'}, {run_dir / 'metrics.png'}")
 
 
 def main(argv=None):
@@ -163,6 +204,9 @@ def main(argv=None):
         train(cfg, run_dir, resuming=args.resume is not None)
     except ConfigError as e:
         config.fail(str(e))
+    except TrainingDiverged as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
     except KeyboardInterrupt:
         print(f"\ninterrupted; continue from the last checkpoint with: python train.py --resume {run_dir}",
               file=sys.stderr)

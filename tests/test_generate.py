@@ -1,11 +1,13 @@
 """generate.py on a generator trained for one epoch on 256 bundled digits."""
 
+import shutil
 import subprocess
 import sys
 
 import imageio.v3 as iio
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import generate
 from conftest import ROOT, run_train
@@ -51,6 +53,14 @@ def test_png_grid_and_one_png_per_image(run, tmp_path):
     assert iio.imread(files[0]).shape == (28, 28)
 
 
+def test_best_uses_the_best_generator(run, tmp_path):
+    draw(run, "--best", "--num", 5, "--seed", 3, "--out", tmp_path / "b.npz")
+    best = tf.keras.models.load_model(run / "generator_best.keras")
+    noise = np.random.default_rng(3).standard_normal((5, 100)).astype("float32")
+    expected = np.clip(np.rint(best(noise, training=False).numpy() * 127.5 + 127.5), 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(np.load(tmp_path / "b.npz")["images"], expected)
+
+
 def test_checkpoint_directory_gives_the_same_generator_as_the_keras_file(run, tmp_path):
     draw(run, "--num", 5, "--seed", 3, "--out", tmp_path / "k.npz")
     draw(run / "checkpoints", "--num", 5, "--seed", 3, "--out", tmp_path / "c.npz")
@@ -77,12 +87,14 @@ def test_slerp_keeps_the_ends_and_the_norm_of_orthogonal_unit_vectors():
     (["{tmp}/notes.txt"], "is not a .keras model file"),
     (["{run}", "--out", "{tmp}/x.jpg"], "unknown output type '.jpg'"),
     (["{run}", "--num", "0"], "--num must be at least 1, got 0"),
-    (["{run}", "--best"], "has no generator_best.keras"),
+    (["{tmp}/no_best", "--best"], "has no generator_best.keras"),
     (["{run}", "--interpolate", "3", "--out", "{tmp}/w.png"], "give --out a .gif path"),
 ])
 def test_errors_exit_2_with_one_line(run, tmp_path, capsys, args, message):
     (tmp_path / "junk.keras").write_bytes(b"not a zip file")
     (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "no_best").mkdir()
+    shutil.copy(run / "generator.keras", tmp_path / "no_best")
     with pytest.raises(SystemExit) as exit_:
         draw(*[a.format(tmp=tmp_path, run=run) for a in args])
     assert exit_.value.code == 2

@@ -1,11 +1,13 @@
 """End to end: train.py as a user runs it, on 512 bundled digits (2 steps an epoch)."""
 
+import csv
 import re
 
 import imageio.v3 as iio
 import tensorflow as tf
 import yaml
 
+import runlog
 from conftest import run_train
 
 
@@ -18,7 +20,8 @@ def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_pat
     assert result.returncode == 0, result.stderr
     run = tmp_path / "demo"
     assert [line.split()[1] for line in epoch_lines(result.stdout)] == ["1/2", "2/2"]
-    assert re.fullmatch(r"epoch 1/2  \d+\.\ds  gen_loss \d+\.\d{4}  disc_loss \d+\.\d{4}", epoch_lines(result.stdout)[0])
+    assert re.fullmatch(r"epoch 1/2  \d+\.\ds  gen_loss \d+\.\d{4}  disc_loss \d+\.\d{4}  D\(x\) [\d.]+  "
+                        r"D\(G\(z\)\) [\d.]+  frechet [\d.]+  coverage [\d.]+", epoch_lines(result.stdout)[0])
     assert sorted(p.name for p in (run / "images").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
     assert len(iio.imread(run / "progress.gif", index=None)) == 2
     assert tf.train.latest_checkpoint(run / "checkpoints").endswith("ckpt-2")
@@ -26,6 +29,12 @@ def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_pat
     assert generator.output_shape == (None, 28, 28, 1)
     saved = yaml.safe_load((run / "config.yaml").read_text())
     assert saved["train"]["epochs"] == 2 and saved["data"]["dataset"] == "mnist_sample"
+    with open(run / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == runlog.COLUMNS and [r["epoch"] for r in rows] == ["1", "2"]
+    assert all(r[column] != "" for r in rows for column in runlog.COLUMNS)
+    assert (run / "metrics.png").exists() and (run / "generator_best.keras").exists()
+    assert list((run / "tensorboard").glob("events.out.tfevents.*"))
     first_frame = (run / "images" / "epoch_0001.png").read_bytes()
 
     resumed = run_train("--resume", run, "train.epochs=3")
@@ -35,6 +44,8 @@ def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_pat
     assert len(iio.imread(run / "progress.gif", index=None)) == 3
     assert tf.train.latest_checkpoint(run / "checkpoints").endswith("ckpt-3")
     assert yaml.safe_load((run / "config.yaml").read_text())["train"]["epochs"] == 3
+    with open(run / "metrics.csv", newline="") as f:
+        assert [r["epoch"] for r in csv.DictReader(f)] == ["1", "2", "3"]
 
     # A resumed run continues exactly: the same losses as three epochs in one go.
     straight = run_train(*small_run_args, "train.epochs=3", "output.run_name=straight")
@@ -66,3 +77,19 @@ def test_seed_empty_picks_one_and_records_it(tmp_path, small_run_args):
     result = run_train(*small_run_args, "train.epochs=1", "train.seed=", "output.run_name=s")
     assert result.returncode == 0, result.stderr
     assert isinstance(yaml.safe_load((tmp_path / "s" / "config.yaml").read_text())["train"]["seed"], int)
+
+
+def test_divergence_stops_with_a_message_and_keeps_the_last_checkpoint(tmp_path, small_run_args):
+    assert run_train(*small_run_args, "train.epochs=1", "eval.every=0", "output.run_name=n").returncode == 0
+    run = tmp_path / "n"
+    saved = (run / "checkpoints" / "ckpt-1.index").read_bytes()
+    # An absurd learning rate, changed on resume, blows the weights up within an epoch.
+    result = run_train("--resume", run, "train.epochs=3", "train.generator_lr=1e30", "train.discriminator_lr=1e30")
+    assert result.returncode == 1
+    assert "training diverged in epoch 2" in result.stderr and "The last good checkpoint is epoch 1" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert tf.train.latest_checkpoint(run / "checkpoints").endswith("ckpt-1")
+    assert (run / "checkpoints" / "ckpt-1.index").read_bytes() == saved
+    checkpoint = tf.train.Checkpoint(epoch=tf.Variable(0, dtype=tf.int64))
+    checkpoint.restore(tf.train.latest_checkpoint(run / "checkpoints")).expect_partial()
+    assert int(checkpoint.epoch.numpy()) == 1

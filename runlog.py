@@ -1,0 +1,148 @@
+"""The run's record, one row per epoch: metrics.csv, metrics.png, TensorBoard, and balance warnings.
+
+metrics.csv and warnings.log are rewritten whole (temporary file, then rename) each epoch: they are
+small, and a crash can never leave half a row. On resume, rows after the restored checkpoint are
+dropped, so each epoch appears exactly once.
+"""
+
+import csv
+import io
+import math
+
+import tensorflow as tf
+
+import images
+
+TRAINING_COLUMNS = ["gen_loss", "disc_loss", "d_real", "d_fake", "real_accuracy", "fake_accuracy", "gen_grad_norm"]
+QUALITY_COLUMNS = ["frechet_distance", "class_entropy", "min_class_share", "classifier_score"]
+COLUMNS = ["epoch", "seconds"] + TRAINING_COLUMNS + QUALITY_COLUMNS
+
+PATIENCE = 3              # epochs in a row before "the discriminator wins" is said
+DISCRIMINATOR_WINS = 0.1  # ... when mean D(G(z)) stays below this: it rejects nearly every generated digit
+# Coverage "collapses" when it was once good and is now poor. Judging against a good earlier epoch,
+# not an absolute bar, keeps the first epochs quiet, when the samples are noise rather than digits.
+GOOD_ENTROPY, GOOD_MIN_SHARE = 0.9, 0.03  # once reached: every digit was drawn
+LOW_ENTROPY = 0.8         # class entropy below this: a few digits dominate
+RARE_CLASS = 0.01         # a digit in fewer than 1% of samples has all but disappeared
+
+
+def balance_warnings(rows):
+    """(kind, message) for each imbalance the latest rows show; the caller says each kind once."""
+    found = []
+    recent = rows[-PATIENCE:]
+    if len(recent) == PATIENCE and all(row["d_fake"] < DISCRIMINATOR_WINS for row in recent):
+        found.append(("discriminator_wins",
+                      f"the discriminator has won for {PATIENCE} epochs: mean D(G(z)) {recent[-1]['d_fake']:.3f}, "
+                      f"it rejects {recent[-1]['fake_accuracy']:.0%} of generated digits, so the generator's "
+                      f"gradients fade. Try a lower train.discriminator_lr, train.label_smoothing=0.1, "
+                      f"or a higher train.generator_lr"))
+    scored = [row for row in rows if row["class_entropy"] is not None]
+    good = [row for row in scored if row["class_entropy"] >= GOOD_ENTROPY and row["min_class_share"] >= GOOD_MIN_SHARE]
+    if good and (scored[-1]["class_entropy"] < LOW_ENTROPY or scored[-1]["min_class_share"] < RARE_CLASS):
+        last = scored[-1]
+        found.append(("coverage_collapse",
+                      f"class coverage collapsed: at epoch {good[-1]['epoch']} it drew every digit (entropy "
+                      f"{good[-1]['class_entropy']:.2f}), now entropy {last['class_entropy']:.2f} and the rarest digit "
+                      f"is {last['min_class_share']:.1%} of samples: the generator draws only some digits (mode "
+                      f"collapse). Try train.generator_beta1=0.5 and train.discriminator_beta1=0.5, or "
+                      f"train.label_smoothing=0.1"))
+    return found
+
+
+def parse_row(row):
+    return {key: int(value) if key == "epoch" else (float(value) if value != "" else None)
+            for key, value in row.items()}
+
+
+class RunLog:
+    def __init__(self, run_dir, last_epoch, real_frechet=None):
+        """Continue the record of `run_dir` after `last_epoch` (0 for a new run)."""
+        self.csv_path, self.plot_path = run_dir / "metrics.csv", run_dir / "metrics.png"
+        self.warnings_path = run_dir / "warnings.log"
+        self.real_frechet = real_frechet
+        self.rows, self.warnings = [], []
+        if self.csv_path.exists():
+            with open(self.csv_path, newline="") as f:
+                self.rows = [parse_row(row) for row in csv.DictReader(f) if int(row["epoch"]) <= last_epoch]
+        if self.warnings_path.exists():
+            self.warnings = [line for line in self.warnings_path.read_text().splitlines()
+                             if int(line.split()[1]) <= last_epoch]
+        self.tensorboard = tf.summary.create_file_writer(str(run_dir / "tensorboard"))
+
+    @property
+    def best_frechet(self):
+        scores = [row["frechet_distance"] for row in self.rows if row["frechet_distance"] is not None]
+        return min(scores, default=math.inf)
+
+    def add(self, row, picture):
+        """Record one epoch; returns the warnings it raised for the first time."""
+        row = {column: row.get(column) for column in COLUMNS}
+        self.rows.append(row)
+        said = {line.split()[2] for line in self.warnings}
+        new = [(kind, message) for kind, message in balance_warnings(self.rows) if f"[{kind}]" not in said]
+        self.warnings += [f"epoch {row['epoch']} [{kind}] {message}" for kind, message in new]
+        self.write_csv()
+        images.write_atomically(self.warnings_path, lambda tmp: tmp.write_text("".join(
+            line + "\n" for line in self.warnings)))
+        self.write_tensorboard(row, picture)
+        self.plot()
+        return [message for _, message in new]
+
+    def write_csv(self):
+        text = io.StringIO()
+        writer = csv.DictWriter(text, COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({key: "" if value is None else f"{value:.6g}" for key, value in row.items()} for row in self.rows)
+        images.write_atomically(self.csv_path, lambda tmp: tmp.write_text(text.getvalue()))
+
+    def write_tensorboard(self, row, picture):
+        with self.tensorboard.as_default(step=row["epoch"]):
+            for column in TRAINING_COLUMNS + QUALITY_COLUMNS + ["seconds"]:
+                if row[column] is not None:
+                    tf.summary.scalar(column, row[column])
+            tf.summary.image("generated", picture.reshape(1, *picture.shape[:2], -1))
+        self.tensorboard.flush()
+
+    def plot(self):
+        """metrics.png: the losses next to what they hide — the balance and the image quality."""
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        epochs = [row["epoch"] for row in self.rows]
+        series = {column: [row[column] for row in self.rows] for column in COLUMNS}
+        scored = [row for row in self.rows if row["frechet_distance"] is not None]
+        figure, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
+        losses, balance, distance, coverage = axes.flat
+        losses.plot(epochs, series["gen_loss"], label="generator")
+        losses.plot(epochs, series["disc_loss"], label="discriminator")
+        losses.set_title("losses (say little about quality)")
+        balance.plot(epochs, series["d_real"], label="D(x), real")
+        balance.plot(epochs, series["d_fake"], label="D(G(z)), generated")
+        balance.axhline(0.5, color="gray", linestyle=":", label="fooled: 0.5")
+        balance.set_ylim(0, 1)
+        balance.set_title("balance: the discriminator's mean belief 'real'")
+        if scored:
+            distance.plot([r["epoch"] for r in scored], [r["frechet_distance"] for r in scored], "o-",
+                          label="generated", markersize=3)
+            coverage.plot([r["epoch"] for r in scored], [r["class_entropy"] for r in scored], "o-",
+                          label="class entropy", markersize=3)
+            coverage.plot([r["epoch"] for r in scored], [r["classifier_score"] / 10 for r in scored], "o-",
+                          label="classifier score / 10", markersize=3)
+            coverage.plot([r["epoch"] for r in scored], [r["min_class_share"] * 10 for r in scored], "o-",
+                          label="rarest digit's share x 10 (1 = fair)", markersize=3)
+            distance.set_yscale("log")
+        if self.real_frechet is not None:
+            distance.axhline(self.real_frechet, color="gray", linestyle=":", label="real digits")
+        distance.set_title("Fréchet distance to real digits (lower is better)")
+        coverage.set_ylim(0, 1.05)
+        coverage.set_title("which digits it draws (1 is best)")
+        for axis in axes.flat:
+            if axis.get_legend_handles_labels()[0]:
+                axis.legend(fontsize=8)
+            axis.grid(alpha=0.3)
+        for axis in axes[1]:
+            axis.set_xlabel("epoch")
+        figure.tight_layout()
+        images.write_atomically(self.plot_path, lambda tmp: figure.savefig(tmp, dpi=80))
+        plt.close(figure)

@@ -1,0 +1,56 @@
+"""The run's record: warnings, resume-safe metrics.csv, plot and TensorBoard files."""
+
+import csv
+
+import numpy as np
+
+import runlog
+
+
+def row(epoch, d_fake=0.4, entropy=None, min_share=None, frechet=None):
+    values = {"epoch": epoch, "seconds": 1.0, "gen_loss": 1.0, "disc_loss": 1.0, "d_real": 0.6, "d_fake": d_fake,
+              "real_accuracy": 0.7, "fake_accuracy": 0.9, "gen_grad_norm": 0.5}
+    if entropy is not None:
+        values.update(frechet_distance=frechet or 50.0, class_entropy=entropy, min_class_share=min_share,
+                      classifier_score=5.0)
+    return {column: values.get(column) for column in runlog.COLUMNS}
+
+
+def kinds(rows):
+    return [kind for kind, _ in runlog.balance_warnings(rows)]
+
+
+def test_discriminator_wins_only_after_patience_epochs_in_a_row():
+    assert kinds([row(1, 0.05), row(2, 0.05)]) == []
+    assert kinds([row(1, 0.05), row(2, 0.3), row(3, 0.05), row(4, 0.05)]) == []
+    assert kinds([row(1, 0.05), row(2, 0.05), row(3, 0.05)]) == ["discriminator_wins"]
+
+
+def test_coverage_collapse_needs_good_coverage_first():
+    noise_at_first = [row(1, entropy=0.1, min_share=0.0), row(2, entropy=0.5, min_share=0.0)]
+    assert kinds(noise_at_first) == []
+    good = row(3, entropy=0.95, min_share=0.06)
+    assert kinds(noise_at_first + [good]) == []
+    assert kinds(noise_at_first + [good, row(4, entropy=0.95, min_share=0.002)]) == ["coverage_collapse"]
+    assert kinds(noise_at_first + [good, row(4, entropy=0.6, min_share=0.03)]) == ["coverage_collapse"]
+    assert kinds(noise_at_first + [good, row(4, entropy=0.85, min_share=0.02)]) == []
+
+
+def test_metrics_csv_is_rewritten_without_duplicates_on_resume_and_warnings_are_said_once(tmp_path):
+    picture = np.zeros((10, 10), np.uint8)
+    log = runlog.RunLog(tmp_path, last_epoch=0, real_frechet=2.0)
+    said = [log.add(row(n, d_fake=0.05, entropy=0.9, min_share=0.05, frechet=100 - n), picture) for n in (1, 2, 3, 4)]
+    assert [len(s) for s in said] == [0, 0, 1, 0]  # discriminator_wins said at epoch 3 only
+    assert "train.discriminator_lr" in said[2][0]
+
+    resumed = runlog.RunLog(tmp_path, last_epoch=2)  # the checkpoint was at epoch 2
+    assert [r["epoch"] for r in resumed.rows] == [1, 2] and resumed.best_frechet == 98
+    assert resumed.add(row(3, d_fake=0.05, entropy=0.9, min_share=0.05), picture)  # said again: epoch 3 was undone
+    with open(tmp_path / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["epoch"] for r in rows] == ["1", "2", "3"]
+    assert list(rows[0]) == runlog.COLUMNS
+    assert (tmp_path / "warnings.log").read_text().count("[discriminator_wins]") == 1
+    assert (tmp_path / "metrics.png").stat().st_size > 10_000
+    assert any((tmp_path / "tensorboard").iterdir())
+    assert not list(tmp_path.glob(".*tmp*"))  # no temporary files left behind
