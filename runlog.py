@@ -19,9 +19,9 @@ COLUMNS = ["epoch", "seconds"] + TRAINING_COLUMNS + QUALITY_COLUMNS
 
 PATIENCE = 3              # epochs in a row before "the discriminator wins" is said
 DISCRIMINATOR_WINS = 0.1  # ... when mean D(G(z)) stays below this: it rejects nearly every generated digit
-# Coverage "collapses" when it was once good and is now poor. Judging against a good earlier epoch,
-# not an absolute bar, keeps the first epochs quiet, when the samples are noise rather than digits.
-GOOD_ENTROPY, GOOD_MIN_SHARE = 0.9, 0.03  # once reached: every digit was drawn
+# Coverage is judged only once the samples look like digits to the classifier (score >= 2), so the
+# first epochs, when they are noise and the classifier calls most of them one digit, stay quiet.
+LOOKS_LIKE_DIGITS = 2.0
 LOW_ENTROPY = 0.8         # class entropy below this: a few digits dominate
 RARE_CLASS = 0.01         # a digit in fewer than 1% of samples has all but disappeared
 
@@ -36,16 +36,15 @@ def balance_warnings(rows):
                       f"it rejects {recent[-1]['fake_accuracy']:.0%} of generated digits, so the generator's "
                       f"gradients fade. Try a lower train.discriminator_lr, train.label_smoothing=0.1, "
                       f"or a higher train.generator_lr"))
-    scored = [row for row in rows if row["class_entropy"] is not None]
-    good = [row for row in scored if row["class_entropy"] >= GOOD_ENTROPY and row["min_class_share"] >= GOOD_MIN_SHARE]
-    if good and (scored[-1]["class_entropy"] < LOW_ENTROPY or scored[-1]["min_class_share"] < RARE_CLASS):
+    scored = [row for row in rows if row["class_entropy"] is not None][-PATIENCE:]
+    if len(scored) == PATIENCE and all(row["classifier_score"] >= LOOKS_LIKE_DIGITS and (
+            row["class_entropy"] < LOW_ENTROPY or row["min_class_share"] < RARE_CLASS) for row in scored):
         last = scored[-1]
         found.append(("coverage_collapse",
-                      f"class coverage collapsed: at epoch {good[-1]['epoch']} it drew every digit (entropy "
-                      f"{good[-1]['class_entropy']:.2f}), now entropy {last['class_entropy']:.2f} and the rarest digit "
-                      f"is {last['min_class_share']:.1%} of samples: the generator draws only some digits (mode "
-                      f"collapse). Try train.generator_beta1=0.5 and train.discriminator_beta1=0.5, or "
-                      f"train.label_smoothing=0.1"))
+                      f"class coverage is poor for {PATIENCE} evaluations: entropy {last['class_entropy']:.2f} (1.0 = "
+                      f"all ten digits equally often), the rarest digit is {last['min_class_share']:.1%} of samples: "
+                      f"the generator draws only some digits (mode collapse). Try train.generator_beta1=0.5 and "
+                      f"train.discriminator_beta1=0.5, or train.label_smoothing=0.1"))
     return found
 
 

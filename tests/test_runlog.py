@@ -26,14 +26,18 @@ def test_discriminator_wins_only_after_patience_epochs_in_a_row():
     assert kinds([row(1, 0.05), row(2, 0.05), row(3, 0.05)]) == ["discriminator_wins"]
 
 
-def test_coverage_collapse_needs_good_coverage_first():
-    noise_at_first = [row(1, entropy=0.1, min_share=0.0), row(2, entropy=0.5, min_share=0.0)]
-    assert kinds(noise_at_first) == []
-    good = row(3, entropy=0.95, min_share=0.06)
-    assert kinds(noise_at_first + [good]) == []
-    assert kinds(noise_at_first + [good, row(4, entropy=0.95, min_share=0.002)]) == ["coverage_collapse"]
-    assert kinds(noise_at_first + [good, row(4, entropy=0.6, min_share=0.03)]) == ["coverage_collapse"]
-    assert kinds(noise_at_first + [good, row(4, entropy=0.85, min_share=0.02)]) == []
+def test_poor_coverage_is_said_once_samples_look_like_digits_for_patience_evaluations():
+    def scored(epoch, entropy, min_share, score):
+        values = row(epoch, entropy=entropy, min_share=min_share)
+        values["classifier_score"] = score
+        return values
+    noise = [scored(n, 0.1, 0.0, 1.1) for n in (1, 2, 3)]
+    assert kinds(noise) == []  # one-class noise at the start is not a collapse
+    poor = [scored(n, 0.6, 0.0, 2.5) for n in (4, 5, 6)]
+    assert kinds(noise + poor[:2]) == []
+    assert kinds(noise + poor) == ["coverage_collapse"]
+    assert kinds([scored(n, 0.95, 0.005, 4.0) for n in (7, 8, 9)]) == ["coverage_collapse"]  # one digit missing
+    assert kinds([scored(n, 0.95, 0.05, 8.0) for n in (7, 8, 9)]) == []
 
 
 def test_metrics_csv_is_rewritten_without_duplicates_on_resume_and_warnings_are_said_once(tmp_path):
