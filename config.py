@@ -10,6 +10,7 @@ declared twice, here and in `config.yaml`.
 import argparse
 import difflib
 import math
+import os
 import sys
 
 import yaml
@@ -216,8 +217,11 @@ def load(path=None, overrides=(), base=None):
 
 
 def dump(flat, path):
-    with open(path, "w", encoding="utf-8") as f:
+    """Write the config as YAML, through a temporary file: a crash leaves the old file or the new one."""
+    temporary = f"{path}.tmp"
+    with open(temporary, "w", encoding="utf-8") as f:
         yaml.safe_dump(nest(flat), f, sort_keys=False, default_flow_style=None)
+    os.replace(temporary, path)
 
 
 def settings_help():

@@ -184,15 +184,16 @@ def train(cfg, run_dir, resuming):
             if quality["frechet_distance"] < log.best_frechet:
                 images.write_atomically(run_dir / "generator_best.keras", generator.save)
             row.update(quality)
-        if n % cfg["output.checkpoint_every"] == 0 or n == epochs:
-            manager.save(checkpoint_number=n)
         row["seconds"] = time.perf_counter() - started
         warnings = log.add(row, picture)
+        # The checkpoint comes last: a run killed before it redoes this epoch, and drops its row on resume.
+        if n % cfg["output.checkpoint_every"] == 0 or n == epochs:
+            manager.save(checkpoint_number=n)
         print(summary(row, epochs), flush=True)
         for warning in warnings:
             print(f"warning: epoch {n}: {warning}", flush=True)
 
-    generator.save(run_dir / "generator.keras")
+    images.write_atomically(run_dir / "generator.keras", generator.save)
     print(f"done: {run_dir / 'generator.keras'}, {run_dir / 'progress.gif'}, {run_dir / 'metrics.png'}")
 
 
