@@ -83,6 +83,10 @@ def widths(length=None):
     return Rule(f"a list of {count}positive integers, like [64, 128]", convert)
 
 
+def boolean():
+    return Rule("true or false", lambda value: value if isinstance(value, bool) else None)
+
+
 class Setting:
     def __init__(self, default, rule, help, optional=False):
         self.default, self.rule, self.help, self.optional = default, rule, help, optional
@@ -116,6 +120,8 @@ SETTINGS = {
     "train.label_smoothing": Setting(0.0, number(0.0, 0.5, low_inclusive=True),
                                      "one-sided label smoothing: real images are labelled 1 - this"),
     "train.discriminator_steps": Setting(1, integer(1), "discriminator updates per generator update"),
+    "train.deterministic": Setting(False, boolean(), "TensorFlow's op determinism: the same seed gives the "
+                                   "same numbers on the same machine, also on a GPU, at some cost in speed"),
     "train.seed": Setting(0, integer(0, optional=True), "random seed; empty = a new one, recorded in the run's "
                           "config.yaml", optional=True),
     "eval.every": Setting(1, integer(0), "score image quality every N epochs (and after the last); 0 = never"),

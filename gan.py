@@ -4,6 +4,8 @@ import keras
 import tensorflow as tf
 
 cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
+# What each training step reports, in this order (train.py averages them over the epoch).
+STATISTICS = ("gen_loss", "disc_loss", "d_real", "d_fake", "real_accuracy", "fake_accuracy", "gen_grad_norm")
 
 
 def discriminator_loss(real_logits, fake_logits, real_label=1.0):

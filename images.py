@@ -31,8 +31,12 @@ def write_atomically(path, write):
     """Call write(temporary_path), then rename over `path`: readers see the old file or the new one."""
     path = Path(path)
     temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    write(temporary)
-    os.replace(temporary, path)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)  # a full disk or a kill leaves no half-written file behind
+        raise
 
 
 def save_grid(images, path, columns=None):

@@ -9,6 +9,7 @@ import datetime
 import math
 import os
 import random
+import signal
 import sys
 import time
 from pathlib import Path
@@ -78,6 +79,49 @@ class TrainingDiverged(Exception):
     """A loss became NaN or infinite: training stops, the last good checkpoint stays as it was."""
 
 
+class Stopped(Exception):
+    """Ctrl-C or SIGTERM: the step under way finished and a checkpoint was saved."""
+
+    def __init__(self, signal_number):
+        super().__init__(signal_number)
+        self.signal_number = signal_number
+
+
+class StopRequests:
+    """Within `with`, the first Ctrl-C or SIGTERM asks to stop after the current step; a second one
+    stops at once, as usual, for a user who cannot wait."""
+
+    signal_number = None
+
+    def __enter__(self):
+        self.previous = {number: signal.signal(number, self.request) for number in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc_info):
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+
+    def request(self, number, frame):
+        if self.signal_number is not None:
+            raise KeyboardInterrupt
+        self.signal_number = number
+        print(f"\n{signal.Signals(number).name}: stopping after this step and saving a checkpoint "
+              f"(again to stop at once)", file=sys.stderr, flush=True)
+
+
+def check_finite(row, samples, logits, epoch, last_good_epoch, run_dir):
+    """Stop unless the epoch's losses, and what the networks now compute, are finite: weights can blow up
+    in an epoch's last step while that step's loss was still finite."""
+    import numpy as np
+    if all(np.isfinite(x).all() for x in (row["gen_loss"], row["disc_loss"], samples, logits)):
+        return
+    raise TrainingDiverged(
+        f"training diverged in epoch {epoch}: losses {row['gen_loss']:.4g} (generator) and {row['disc_loss']:.4g} "
+        f"(discriminator), outputs no longer finite; stopped without saving the epoch. The last good checkpoint "
+        f"is from epoch {last_good_epoch}: lower the learning rates and continue with python train.py --resume "
+        f"{run_dir} train.generator_lr=... train.discriminator_lr=...")
+
+
 def summary(row, epochs):
     line = (f"epoch {row['epoch']}/{epochs}  {row['seconds']:.1f}s  gen_loss {row['gen_loss']:.4f}  "
             f"disc_loss {row['disc_loss']:.4f}  D(x) {row['d_real']:.2f}  D(G(z)) {row['d_fake']:.2f}")
@@ -103,13 +147,18 @@ def train(cfg, run_dir, resuming):
 
     for gpu in tf.config.list_physical_devices("GPU"):
         tf.config.experimental.set_memory_growth(gpu, True)  # take GPU memory as needed, not all of it at once
+    if cfg["train.deterministic"]:
+        tf.config.experimental.enable_op_determinism()
 
     real_images, dataset_used = data.load_images(cfg, warn=lambda message: print(message, file=sys.stderr))
     if dataset_used != cfg["data.dataset"]:
         cfg["data.dataset"], cfg["data.path"] = dataset_used, None  # the saved config says what was really used
     if cfg["train.seed"] is None:
         cfg["train.seed"] = random.SystemRandom().randrange(2**31)  # recorded, so the run can be repeated
-    if not resuming:
+    if resuming:
+        for stale in run_dir.rglob(".*.tmp*"):  # a file being written when the run was killed: never renamed in
+            stale.unlink()
+    else:
         create_run_dir(run_dir)
     config.dump(cfg, run_dir / "config.yaml")
 
@@ -124,15 +173,26 @@ def train(cfg, run_dir, resuming):
     # The same noise draws every epoch's grid, so the frames show the generator learning, not chance.
     fixed_noise = tf.Variable(noise.normal([cfg["output.grid_size"] ** 2, cfg["model.noise_dim"]]), trainable=False)
     epoch = tf.Variable(0, dtype=tf.int64, trainable=False)  # the last finished epoch
+    # Non-zero only in a checkpoint saved on Ctrl-C: how far the next epoch got, and its statistics so far.
+    step = tf.Variable(0, dtype=tf.int64, trainable=False)
+    step_sums = tf.Variable(tf.zeros([len(gan.STATISTICS)]), trainable=False)
     checkpoint = tf.train.Checkpoint(generator=generator, discriminator=discriminator,
                                      generator_optimizer=generator_optimizer,
                                      discriminator_optimizer=discriminator_optimizer,
-                                     noise=noise, fixed_noise=fixed_noise, epoch=epoch,
+                                     noise=noise, fixed_noise=fixed_noise, epoch=epoch, step=step, step_sums=step_sums,
                                      # Keras leaves dropout's random state out of the model's checkpoint.
                                      dropout_seeds=[layer.seed_generator.state for layer in discriminator.layers
                                                     if isinstance(layer, keras.layers.Dropout)])
+    # Checkpoints are numbered by training step (ckpt-120), as TensorFlow does, so one saved mid-epoch fits in.
     manager = tf.train.CheckpointManager(checkpoint, run_dir / "checkpoints",
                                          max_to_keep=cfg["output.checkpoints_to_keep"])
+
+    def save_checkpoint():
+        try:
+            manager.save(checkpoint_number=discriminator_optimizer.iterations)
+        except tf.errors.OpError as e:  # TensorFlow reports a full disk as its own error, not as an OSError
+            raise OSError(f"checkpoint not saved ({e.message.split(';')[-1].strip()})") from None
+
     if resuming:
         # Adam makes its slots lazily; build them now so the checkpoint restores into them.
         generator_optimizer.build(generator.trainable_variables)
@@ -141,7 +201,8 @@ def train(cfg, run_dir, resuming):
         # The checkpoint restored the old learning rates; the config's may have been changed for this resume.
         generator_optimizer.learning_rate.assign(cfg["train.generator_lr"])
         discriminator_optimizer.learning_rate.assign(cfg["train.discriminator_lr"])
-        print(f"resuming {run_dir} after epoch {int(epoch.numpy())}")
+        where = f", {int(step.numpy())} steps into epoch {int(epoch.numpy()) + 1}" if int(step.numpy()) else ""
+        print(f"resuming {run_dir} after epoch {int(epoch.numpy())}{where}")
 
     evaluator = metrics.Evaluator(cfg["eval.num_samples"]) if cfg["eval.every"] else None
     log = runlog.RunLog(run_dir, int(epoch.numpy()),
@@ -150,48 +211,50 @@ def train(cfg, run_dir, resuming):
                                      real_label=1.0 - cfg["train.label_smoothing"])
     dataset = data.make_dataset(real_images)
     steps_per_epoch = math.ceil(len(real_images) / batch_size)
-    show_progress = sys.stdout.isatty()
     print(f"training on {len(real_images)} {dataset_used} images, {steps_per_epoch} steps per epoch, "
           f"writing to {run_dir}", flush=True)
 
-    for n in range(int(epoch.numpy()) + 1, epochs + 1):
-        started = time.perf_counter()
-        progress = keras.utils.Progbar(steps_per_epoch) if show_progress else None
-        step_stats = []  # kept as tensors: reading them every step would stall the device for logging
-        batches = data.epoch_batches(dataset, batch_size, cfg["data.shuffle_buffer"], seed + n)
-        for step, batch in enumerate(batches, 1):
-            step_stats.append(train_step(batch, update_generator=step % cfg["train.discriminator_steps"] == 0))
-            if progress:
-                progress.update(step)
-        row = {"epoch": n, **{key: float(np.mean([stats[key] for stats in step_stats])) for key in step_stats[0]}}
-        samples = generator(fixed_noise, training=False)
-        # Weights can blow up in the last step while its loss was still finite: check what they now compute too.
-        if not all(np.isfinite(x).all() for x in (row["gen_loss"], row["disc_loss"], samples,
-                                                  discriminator(samples, training=False))):
-            raise TrainingDiverged(
-                f"training diverged in epoch {n}: losses {row['gen_loss']:.4g} (generator) and "
-                f"{row['disc_loss']:.4g} (discriminator), outputs no longer finite; stopped without saving the "
-                f"epoch. The last good checkpoint is epoch {int(epoch.numpy())}: lower the learning rates and "
-                f"continue with python train.py --resume {run_dir} train.generator_lr=... train.discriminator_lr=...")
-        epoch.assign(n)
+    with StopRequests() as stop:
+        for n in range(int(epoch.numpy()) + 1, epochs + 1):
+            started = time.perf_counter()
+            progress = keras.utils.Progbar(steps_per_epoch) if sys.stdout.isatty() else None
+            done = int(step.numpy())  # counted in Python: reading a variable every step would wait for the device
+            # Each epoch's shuffle is seeded by its number: a resumed run skips exactly the batches already seen.
+            batches = data.epoch_batches(dataset, batch_size, cfg["data.shuffle_buffer"], seed + n).skip(done)
+            for batch in batches:
+                stats = train_step(batch, update_generator=(done + 1) % cfg["train.discriminator_steps"] == 0)
+                step_sums.assign_add(tf.stack([stats[key] for key in gan.STATISTICS]))  # summed on the device
+                done += 1
+                if progress:
+                    progress.update(done)
+                if stop.signal_number is not None:
+                    step.assign(done)
+                    save_checkpoint()
+                    raise Stopped(stop.signal_number)
+            row = {"epoch": n, **dict(zip(gan.STATISTICS, (step_sums / done).numpy().tolist()))}
+            samples = generator(fixed_noise, training=False)
+            check_finite(row, samples, discriminator(samples, training=False), n, int(epoch.numpy()), run_dir)
+            epoch.assign(n)
+            step.assign(0)
+            step_sums.assign(tf.zeros_like(step_sums))
 
-        picture = images.save_grid(samples, run_dir / "images" / f"epoch_{n:04d}.png",
-                                   columns=cfg["output.grid_size"])
-        frames = [run_dir / "images" / f"epoch_{i:04d}.png" for i in range(1, n + 1)]
-        images.save_gif([path for path in frames if path.exists()], run_dir / "progress.gif")
-        if evaluator and (n % cfg["eval.every"] == 0 or n == epochs):
-            quality = evaluator.score_generator(generator)
-            if quality["frechet_distance"] < log.best_frechet:
-                images.write_atomically(run_dir / "generator_best.keras", generator.save)
-            row.update(quality)
-        row["seconds"] = time.perf_counter() - started
-        warnings = log.add(row, picture)
-        # The checkpoint comes last: a run killed before it redoes this epoch, and drops its row on resume.
-        if n % cfg["output.checkpoint_every"] == 0 or n == epochs:
-            manager.save(checkpoint_number=n)
-        print(summary(row, epochs), flush=True)
-        for warning in warnings:
-            print(f"warning: epoch {n}: {warning}", flush=True)
+            picture = images.save_grid(samples, run_dir / "images" / f"epoch_{n:04d}.png",
+                                       columns=cfg["output.grid_size"])
+            frames = [run_dir / "images" / f"epoch_{i:04d}.png" for i in range(1, n + 1)]
+            images.save_gif([path for path in frames if path.exists()], run_dir / "progress.gif")
+            if evaluator and (n % cfg["eval.every"] == 0 or n == epochs):
+                quality = evaluator.score_generator(generator)
+                if quality["frechet_distance"] < log.best_frechet:
+                    images.write_atomically(run_dir / "generator_best.keras", generator.save)
+                row.update(quality)
+            row["seconds"] = time.perf_counter() - started
+            warnings = log.add(row, picture)
+            # The checkpoint comes last: a run killed before it redoes this epoch, and drops its row on resume.
+            if n % cfg["output.checkpoint_every"] == 0 or n == epochs:
+                save_checkpoint()
+            print(summary(row, epochs), flush=True)
+            for warning in warnings:
+                print(f"warning: epoch {n}: {warning}", flush=True)
 
     images.write_atomically(run_dir / "generator.keras", generator.save)
     print(f"done: {run_dir / 'generator.keras'}, {run_dir / 'progress.gif'}, {run_dir / 'metrics.png'}")
@@ -208,10 +271,19 @@ def main(argv=None):
     except TrainingDiverged as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)
+    except Stopped as e:
+        print(f"stopped; checkpoint saved. Continue with: python train.py --resume {run_dir}", file=sys.stderr)
+        sys.exit(128 + e.signal_number)
     except KeyboardInterrupt:
         print(f"\ninterrupted; continue from the last checkpoint with: python train.py --resume {run_dir}",
               file=sys.stderr)
         sys.exit(130)
+    except OSError as e:
+        # A full disk or a vanished folder mid-run: files are written atomically and the checkpoint's index
+        # only moves on once a checkpoint is complete, so the last one still loads.
+        print(f"error: cannot write to {run_dir}: {e.strerror or e}; make room (or fix the folder), then continue "
+              f"from the last checkpoint with: python train.py --resume {run_dir}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -20,3 +20,9 @@ def run_train(*args, cwd=None):
 def small_run_args(tmp_path):
     """Settings for a fast run on 512 bundled digits (2 steps an epoch) writing under tmp_path."""
     return ["data.dataset=mnist_sample", "data.limit=512", f"output.dir={tmp_path}"]
+
+
+def checkpoint_epoch(run):
+    """The last finished epoch recorded in a run's latest checkpoint."""
+    import tensorflow as tf
+    return int(tf.train.load_variable(tf.train.latest_checkpoint(run / "checkpoints"), "epoch/.ATTRIBUTES/VARIABLE_VALUE"))

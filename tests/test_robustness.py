@@ -1,0 +1,143 @@
+"""Interruptions and bad input: nothing lost, nothing half-written, one clear line for every mistake."""
+
+import csv
+import gzip
+import signal
+import subprocess
+import sys
+import time
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from conftest import ROOT, checkpoint_epoch, run_train
+
+RUN = [sys.executable, str(ROOT / "train.py")]
+
+
+def epoch_results(stdout):
+    """Each epoch line without its timing: what must match between an interrupted and a straight run."""
+    return [line.split()[1:2] + line.split()[3:] for line in stdout.splitlines() if line.startswith("epoch ")]
+
+
+def start(args):
+    return subprocess.Popen(RUN + [str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_line(process, prefix):
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith(prefix):
+            return "".join(lines)
+    raise AssertionError(f"no line starting with {prefix!r}; stderr: {process.stderr.read()[-2000:]}")
+
+
+@pytest.mark.parametrize("stop_signal, exit_code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_stops_after_a_step_saves_and_resumes_exactly(tmp_path, stop_signal, exit_code):
+    args = ["data.dataset=mnist_sample", "data.limit=2048", "train.epochs=3", "eval.every=0", f"output.dir={tmp_path}"]
+    process = start(args + ["output.run_name=stopped"])
+    before = wait_for_line(process, "epoch 1/3")
+    time.sleep(0.5)  # into epoch 2's 8 steps
+    process.send_signal(stop_signal)
+    rest, errors = process.communicate(timeout=120)
+    assert process.returncode == exit_code
+    assert f"Continue with: python train.py --resume {tmp_path / 'stopped'}" in errors
+    assert "Traceback" not in errors
+
+    resumed = run_train("--resume", tmp_path / "stopped")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "steps into epoch" in resumed.stdout
+    straight = run_train(*args, "output.run_name=straight")
+    assert epoch_results(before + rest + resumed.stdout) == epoch_results(straight.stdout)
+
+
+def test_kill_9_then_resume_loses_nothing_and_duplicates_nothing(tmp_path):
+    args = ["data.dataset=mnist_sample", "data.limit=1024", "train.epochs=4", f"output.dir={tmp_path}"]
+    process = start(args + ["output.run_name=killed"])
+    wait_for_line(process, "epoch 2/4")
+    time.sleep(0.3)  # somewhere in epoch 3: a step, an image, the GIF, metrics.csv or the checkpoint
+    process.kill()
+    process.wait()
+    run = tmp_path / "killed"
+    resumed = run_train("--resume", run)
+    assert resumed.returncode == 0, resumed.stderr
+
+    with open(run / "metrics.csv", newline="") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["1", "2", "3", "4"]
+    assert len(iio.imread(run / "progress.gif", index=None)) == 4
+    assert checkpoint_epoch(run) == 4
+    assert not list(run.rglob(".*.tmp*"))
+    straight = run_train(*args, "output.run_name=straight")
+    assert [row[-8:] for row in epoch_results(resumed.stdout)] == \
+        [row[-8:] for row in epoch_results(straight.stdout)][-len(epoch_results(resumed.stdout)):]
+
+
+def test_the_same_seed_gives_the_same_losses_and_images(tmp_path, small_run_args):
+    first = run_train(*small_run_args, "train.epochs=1", "eval.every=0", "output.run_name=a")
+    second = run_train(*small_run_args, "train.epochs=1", "eval.every=0", "output.run_name=b",
+                       "train.deterministic=true")
+    assert epoch_results(first.stdout) == epoch_results(second.stdout)
+    assert (tmp_path / "a/images/epoch_0001.png").read_bytes() == (tmp_path / "b/images/epoch_0001.png").read_bytes()
+
+
+@pytest.fixture
+def data_files(tmp_path):
+    """Bad data files of every kind, and an earlier run that no mistake may touch."""
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "corrupt.npz").write_bytes(b"PK\x03\x04 this is not a zip archive")
+    np.savez(files / "floats.npz", x_train=np.zeros((10, 28, 28), np.float32))
+    np.savez(files / "small.npz", x_train=np.zeros((10, 14, 14), np.uint8))
+    np.savez(files / "flat.npz", x_train=np.zeros((10, 784), np.uint8))
+    (files / "idx").mkdir()
+    with gzip.open(files / "idx" / "train-images-idx3-ubyte.gz", "wb") as f:
+        f.write(b"\x00\x00\x08\x03 truncated")
+    (files / "empty").mkdir()
+    (files / "broken.yaml").write_text("train:\n  epochs: [1\n")
+    (files / "not_a_dir").write_text("a file where a folder should be")
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "metrics.csv").write_text("epoch\n1\n")
+    return files
+
+
+BAD_INPUT = [  # (arguments, what the one-line message must contain)
+    (["--config", "{files}/missing.yaml"], "missing.yaml not found"),
+    (["--config", "{files}/broken.yaml"], "broken.yaml is not valid YAML at line"),
+    (["train.epoch=5"], "unknown key train.epoch"),
+    (["train.epochs=ten"], "train.epochs must be an integer >= 1, got 'ten'"),
+    (["train.epochs=0"], "train.epochs must be an integer >= 1"),
+    (["train.batch_size=0"], "train.batch_size must be an integer >= 1"),
+    (["train.generator_lr=-1"], "train.generator_lr must be a number > 0"),
+    (["train.discriminator_lr=0"], "train.discriminator_lr must be a number > 0"),
+    (["model.noise_dim=0"], "model.noise_dim must be an integer >= 1"),
+    (["model.dropout=1"], "model.dropout must be a number in [0.0, 1.0)"),
+    (["output.checkpoint_every=0"], "output.checkpoint_every must be an integer >= 1"),
+    (["data.dataset=imagenet"], "data.dataset must be one of mnist, mnist_sample"),
+    (["data.limit=0"], "data.limit must be an integer >= 1"),
+    (["data.path={files}/nope.npz"], "data.path {files}/nope.npz does not exist"),
+    (["data.path={files}/empty"], "has no train-images-idx3-ubyte"),
+    (["data.path={files}/idx"], "is not an MNIST IDX file"),
+    (["data.path={files}/corrupt.npz"], "is not a readable .npz file"),
+    (["data.path={files}/floats.npz"], "x_train must be uint8"),
+    (["data.path={files}/flat.npz"], "x_train must be uint8 of shape (N, 28, 28)"),
+    (["data.path={files}/small.npz"], "images must be 28x28"),
+    (["data.dataset=mnist_sample", "data.limit=20000"], "data.limit=20000 is larger than the 10000 images"),
+    (["data.dataset=mnist_sample", "output.dir={files}/not_a_dir"], "cannot create"),
+    (["output.run_name=earlier"], "already exists"),
+    (["--resume", "{files}/empty"], "is not a run directory"),
+]
+
+
+@pytest.mark.parametrize("args, message", BAD_INPUT, ids=[" ".join(a) for a, _ in BAD_INPUT])
+def test_bad_input_gets_one_line_exit_2_and_touches_no_earlier_run(tmp_path, data_files, args, message):
+    earlier_before = {p.name: p.read_bytes() for p in (tmp_path / "earlier").iterdir()}
+    result = run_train(f"output.dir={tmp_path}", *[a.format(files=data_files) for a in args])
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message.format(files=data_files) in errors[0], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert {p.name: p.read_bytes() for p in (tmp_path / "earlier").iterdir()} == earlier_before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["earlier", "files"]
