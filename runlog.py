@@ -44,7 +44,7 @@ def balance_warnings(rows):
                       f"class coverage is poor for {PATIENCE} evaluations: entropy {last['class_entropy']:.2f} (1.0 = "
                       f"all ten digits equally often), the rarest digit is {last['min_class_share']:.1%} of samples: "
                       f"the generator draws only some digits (mode collapse). Try train.generator_beta1=0.5 and "
-                      f"train.discriminator_beta1=0.5, or train.label_smoothing=0.1"))
+                      f"train.discriminator_beta1=0.5 (README: knobs for balance)"))
     return found
 
 

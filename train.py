@@ -1,8 +1,10 @@
 """Train the TensorFlow tutorial's DCGAN on MNIST digits.
 
 Each epoch draws a grid of digits from one fixed noise batch (images/epoch_NNNN.png), rebuilds
-progress.gif, and saves a checkpoint; an interrupted run continues with --resume. The trained
-generator ends in generator.keras, the effective config in config.yaml, both in the run directory.
+progress.gif, scores the digits' quality and the two networks' balance (metrics.csv, metrics.png,
+TensorBoard, warnings) and saves a checkpoint. Ctrl-C stops after the current step with a
+checkpoint; --resume continues any stopped or killed run exactly. The trained generator ends in
+generator.keras, the effective config in config.yaml, both in the run directory.
 """
 
 import datetime
@@ -135,7 +137,6 @@ def train(cfg, run_dir, resuming):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the log
     # Imported here, not at the top, so --help and config mistakes answer before TensorFlow's start-up.
     import keras
-    import numpy as np
     import tensorflow as tf
 
     import data
