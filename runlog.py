@@ -34,8 +34,8 @@ def balance_warnings(rows):
         found.append(("discriminator_wins",
                       f"the discriminator has won for {PATIENCE} epochs: mean D(G(z)) {recent[-1]['d_fake']:.3f}, "
                       f"it rejects {recent[-1]['fake_accuracy']:.0%} of generated digits, so the generator's "
-                      f"gradients fade. Try a lower train.discriminator_lr, train.label_smoothing=0.1, "
-                      f"or a higher train.generator_lr"))
+                      f"gradients fade. Try a lower train.discriminator_lr or a higher train.generator_lr (README: "
+                      f"knobs for balance)"))
     scored = [row for row in rows if row["class_entropy"] is not None][-PATIENCE:]
     if len(scored) == PATIENCE and all(row["classifier_score"] >= LOOKS_LIKE_DIGITS and (
             row["class_entropy"] < LOW_ENTROPY or row["min_class_share"] < RARE_CLASS) for row in scored):

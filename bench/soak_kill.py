@@ -46,8 +46,9 @@ def main():
         run = Path(scratch) / "soak"
         kills = 0
         while kills < args.kills:
-            command = ["--resume", run] if (run / "checkpoints" / "checkpoint").exists() else [*settings,
-                                                                                                "output.run_name=soak"]
+            if not (run / "checkpoints" / "checkpoint").exists():
+                subprocess.run(["rm", "-rf", str(run)])  # killed before its first checkpoint: nothing to resume
+            command = ["--resume", run] if run.exists() else [*settings, "output.run_name=soak"]
             process = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *map(str, command)],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(chance.uniform(3.0, 12.0))  # start-up takes about 4 s; an epoch of 512 digits about 1 s
@@ -57,8 +58,7 @@ def main():
             process.wait()
             kills += 1
             print(f"kill {kills}: after {len(rows(run)) if (run / 'metrics.csv').exists() else 0} epochs", flush=True)
-        finished = train("--resume", run) if (run / "checkpoints" / "checkpoint").exists() else train(
-            *settings, "output.run_name=soak")
+        finished = train("--resume", run)
         assert finished.returncode == 0, finished.stderr[-3000:]
         straight = train(*settings, "output.run_name=straight")
         assert straight.returncode == 0, straight.stderr[-3000:]
