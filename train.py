@@ -55,9 +55,12 @@ def resolve(args):
     if args.config is not None:
         raise ConfigError("--config cannot be combined with --resume: a resumed run keeps its own config.yaml; "
                           "change settings with key=value")
-    if not (run_dir / "config.yaml").is_file() or not has_checkpoint(run_dir):
-        raise ConfigError(f"{run_dir} is not a run directory with a checkpoint (config.yaml and checkpoints/); "
+    if not (run_dir / "config.yaml").is_file():
+        raise ConfigError(f"{run_dir} is not a run directory (it has no config.yaml); "
                           f"pass the outputs/RUN directory of an earlier run")
+    if not has_checkpoint(run_dir):
+        raise ConfigError(f"{run_dir} has no checkpoint: it stopped before its first epoch ended, so there is "
+                          f"nothing to resume; delete it and start the run again")
     saved = config.load(base=config.flatten(config.read_yaml(run_dir / "config.yaml"), str(run_dir)))
     cfg = config.load(base=saved, overrides=args.overrides)
     for key in cfg:

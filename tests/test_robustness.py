@@ -95,6 +95,8 @@ def data_files(tmp_path):
     with gzip.open(files / "idx" / "train-images-idx3-ubyte.gz", "wb") as f:
         f.write(b"\x00\x00\x08\x03 truncated")
     (files / "empty").mkdir()
+    (files / "unstarted").mkdir()
+    (files / "unstarted" / "config.yaml").write_text("train:\n  epochs: 3\n")
     (files / "broken.yaml").write_text("train:\n  epochs: [1\n")
     (files / "not_a_dir").write_text("a file where a folder should be")
     earlier = tmp_path / "earlier"
@@ -128,6 +130,7 @@ BAD_INPUT = [  # (arguments, what the one-line message must contain)
     (["data.dataset=mnist_sample", "output.dir={files}/not_a_dir"], "cannot create"),
     (["output.run_name=earlier"], "already exists"),
     (["--resume", "{files}/empty"], "is not a run directory"),
+    (["--resume", "{files}/unstarted"], "has no checkpoint: it stopped before its first epoch ended"),
 ]
 
 
