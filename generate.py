@@ -149,8 +149,7 @@ def write(kind, out, samples):
 
     import images
     if kind == ".png":
-        picture = images.grid(samples)
-        images.write_atomically(out, lambda tmp: iio.imwrite(tmp, picture))
+        images.save_png(images.grid(samples), out)
     elif kind == ".npz":
         images.write_atomically(out, lambda tmp: np.savez_compressed(tmp, images=samples))
     else:
@@ -162,12 +161,8 @@ def write(kind, out, samples):
 
 def write_walk(out, frames):
     """Frames (F, N, H, W, C) -> a looping GIF, each frame a grid of the N walks."""
-    import imageio.v3 as iio
-    import numpy as np
-
     import images
-    pictures = np.stack([images.grid(frame) for frame in frames])
-    images.write_atomically(out, lambda tmp: iio.imwrite(tmp, pictures, duration=100, loop=0))
+    images.save_gif([images.grid(frame) for frame in frames], out, frame_ms=100)
 
 
 def main(argv=None):

@@ -39,14 +39,22 @@ def write_atomically(path, write):
         raise
 
 
+def save_png(picture, path):
+    write_atomically(path, lambda tmp: iio.imwrite(tmp, picture))
+
+
 def save_grid(images, path, columns=None):
     """Save generator output (N, H, W, C) in [-1, 1] as one PNG grid; returns the grid's pixels."""
     picture = grid(to_uint8(images), columns)
-    write_atomically(path, lambda tmp: iio.imwrite(tmp, picture))
+    save_png(picture, path)
     return picture
 
 
-def save_gif(frame_paths, path, frame_ms=200):
-    """Build a looping GIF from PNG frames, one per epoch."""
-    frames = np.stack([iio.imread(frame) for frame in frame_paths])
+def read_pngs(paths):
+    return [iio.imread(path) for path in paths]
+
+
+def save_gif(pictures, path, frame_ms=200):
+    """A looping GIF of same-sized pictures, one frame each."""
+    frames = np.stack(pictures)
     write_atomically(path, lambda tmp: iio.imwrite(tmp, frames, duration=frame_ms, loop=0))

@@ -69,7 +69,9 @@ class Evaluator:
         self.features_and_logits = keras.Model(
             classifier.inputs[0], [classifier.get_layer(FEATURE_LAYER).output, classifier.outputs[0]])
         self.num_samples, self.seed = num_samples, seed
-        self.reference, _ = self.embed(data.scale(data.load_sample()[REFERENCE_DIGITS]))
+        digits = data.scale(data.load_sample())
+        self.reference, _ = self.embed(digits[REFERENCE_DIGITS])
+        self.baseline_digits = digits[BASELINE_DIGITS]
 
     def embed(self, images):
         """Scaled images (N, 28, 28, 1) in [-1, 1] -> (features (N, 64), class probabilities (N, 10))."""
@@ -84,8 +86,7 @@ class Evaluator:
         return {"frechet_distance": frechet_distance(features, self.reference),
                 "class_entropy": class_entropy(shares),
                 "min_class_share": float(shares.min()),
-                "classifier_score": classifier_score(probabilities),
-                "class_shares": shares}
+                "classifier_score": classifier_score(probabilities)}
 
     def score_generator(self, generator):
         noise = np.random.default_rng(self.seed).standard_normal(
@@ -96,4 +97,4 @@ class Evaluator:
 
     def score_real(self):
         """2,000 real digits the classifier never saw, scored like a generator: the best one can hope for."""
-        return self.score_images(data.scale(data.load_sample()[BASELINE_DIGITS]))
+        return self.score_images(self.baseline_digits)

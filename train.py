@@ -211,6 +211,9 @@ def train(cfg, run_dir, resuming):
     evaluator = metrics.Evaluator(cfg["eval.num_samples"]) if cfg["eval.every"] else None
     log = runlog.RunLog(run_dir, int(epoch.numpy()),
                         real_frechet=evaluator.score_real()["frechet_distance"] if evaluator else None)
+    # The GIF's frames stay in memory; a resumed run reads its earlier ones from disk once.
+    earlier_frames = [run_dir / "images" / f"epoch_{i:04d}.png" for i in range(1, int(epoch.numpy()) + 1)]
+    frames = images.read_pngs(path for path in earlier_frames if path.exists())
     train_step = gan.make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, noise,
                                      real_label=1.0 - cfg["train.label_smoothing"])
     dataset = data.make_dataset(real_images)
@@ -244,8 +247,8 @@ def train(cfg, run_dir, resuming):
 
             picture = images.save_grid(samples, run_dir / "images" / f"epoch_{n:04d}.png",
                                        columns=cfg["output.grid_size"])
-            frames = [run_dir / "images" / f"epoch_{i:04d}.png" for i in range(1, n + 1)]
-            images.save_gif([path for path in frames if path.exists()], run_dir / "progress.gif")
+            frames.append(picture)
+            images.save_gif(frames, run_dir / "progress.gif")
             if evaluator and (n % cfg["eval.every"] == 0 or n == epochs):
                 quality = evaluator.score_generator(generator)
                 if quality["frechet_distance"] < log.best_frechet:

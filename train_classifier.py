@@ -55,7 +55,7 @@ def main():
     print(f"held-out accuracy {accuracy:.4f} on {len(predictions)} digits; saved {metrics.CLASSIFIER_PATH}")
     baseline = metrics.Evaluator().score_real()
     print("real digits vs the reference (2,000 each): " + ", ".join(
-        f"{name} {value:.4f}" for name, value in baseline.items() if name != "class_shares"))
+        f"{name} {value:.4f}" for name, value in baseline.items()))
 
 
 if __name__ == "__main__":

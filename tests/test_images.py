@@ -24,6 +24,6 @@ def test_saved_grid_and_gif_read_back(tmp_path):
         images.save_grid(np.full((16, 28, 28, 1), n / 3), path, columns=4)
         frames.append(path)
     assert iio.imread(frames[0]).shape == (4 * 29 * 3 + 3, 4 * 29 * 3 + 3)
-    images.save_gif(frames, tmp_path / "progress.gif")
+    images.save_gif(images.read_pngs(frames), tmp_path / "progress.gif")
     assert len(iio.imread(tmp_path / "progress.gif", index=None)) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_0.png", "epoch_1.png", "epoch_2.png", "progress.gif"]
