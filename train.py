@@ -63,10 +63,10 @@ def resolve(args):
                           f"nothing to resume; delete it and start the run again")
     saved = config.load(base=config.flatten(config.read_yaml(run_dir / "config.yaml"), str(run_dir)))
     cfg = config.load(base=saved, overrides=args.overrides)
-    for key in cfg:
-        if key.startswith("model.") and cfg[key] != saved[key]:
-            raise ConfigError(f"{key} cannot change when resuming: the checkpoint holds a model built with "
-                              f"{key}={saved[key]}; start a new run for a different model")
+    for key in cfg:  # the checkpoint holds the models and the grid's fixed noise, shaped by these settings
+        if (key.startswith("model.") or key == "output.grid_size") and cfg[key] != saved[key]:
+            raise ConfigError(f"{key} cannot change when resuming: the checkpoint was built with "
+                              f"{key}={saved[key]}; start a new run to change it")
     cfg["output.dir"], cfg["output.run_name"] = str(run_dir.parent), run_dir.name
     return cfg, run_dir
 
