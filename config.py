@@ -83,6 +83,16 @@ def widths(length=None):
     return Rule(f"a list of {count}positive integers, like [64, 128]", convert)
 
 
+def names(choices):
+    """A list of distinct names from `choices`; YAML's empty list or nothing at all means none."""
+    def convert(value):
+        value = [] if value is None else value
+        if isinstance(value, list) and all(v in choices for v in value) and len(set(value)) == len(value):
+            return value
+        return None
+    return Rule(f"a list of distinct names from {', '.join(choices)}, like [{', '.join(choices)}], or []", convert)
+
+
 def boolean():
     return Rule("true or false", lambda value: value if isinstance(value, bool) else None)
 
@@ -120,6 +130,10 @@ SETTINGS = {
     "train.label_smoothing": Setting(0.0, number(0.0, 0.5, low_inclusive=True),
                                      "one-sided label smoothing: real images are labelled 1 - this"),
     "train.discriminator_steps": Setting(1, integer(1), "discriminator updates per generator update"),
+    "train.augment": Setting([], names(("translation", "cutout")), "DiffAugment operations applied to every image "
+                             "the discriminator sees, real and generated; [] = none (the tutorial)"),
+    "train.ema_decay": Setting(0.0, number(0.0, 1.0, low_inclusive=True), "sample, score and save an exponential "
+                               "moving average of the generator's weights with this decay, like 0.999; 0 = off"),
     "train.deterministic": Setting(False, boolean(), "TensorFlow's op determinism: the same seed gives the "
                                    "same numbers on the same machine, also on a GPU, at some cost in speed"),
     "train.seed": Setting(0, integer(0, optional=True), "random seed; empty = a new one, recorded in the run's "

@@ -20,15 +20,23 @@ def generator_loss(fake_logits):
     return cross_entropy(tf.ones_like(fake_logits), fake_logits)
 
 
-def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, noise, real_label=1.0):
+def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, noise, real_label=1.0,
+                    augment=None, average_generator=None, average_decay=0.999):
     """A compiled step that trains on one batch of real images and reports the balance of the two networks.
 
     Like the tutorial, both updates come from the same forward pass. `update_generator=False` makes a
     discriminator-only step (for train.discriminator_steps > 1); the generator's gradient is still
     measured, so its norm is reported for every step. `noise` is a tf.random.Generator, checkpointed
     with the models, so a resumed run draws the noise an uninterrupted run would have drawn.
+    `augment` (augment.py) transforms every batch the discriminator sees; `average_generator`, if
+    given, follows the generator's weights as an exponential moving average after each of its updates.
     """
     noise_dim = generator.input_shape[-1]
+    # Adam makes its slots lazily; made now, not in a later trace (update_generator=True after False).
+    generator_optimizer.build(generator.trainable_variables)
+    discriminator_optimizer.build(discriminator.trainable_variables)
+    augment = augment or (lambda images: images)
+    averaged_pairs = list(zip(average_generator.weights, generator.weights)) if average_generator else []
 
     @tf.function
     def train_step(real_images, update_generator=True):
@@ -37,8 +45,8 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
             fake_images = generator(z, training=True)
             # 2. The discriminator scores the real and the generated images.
-            real_logits = discriminator(real_images, training=True)
-            fake_logits = discriminator(fake_images, training=True)
+            real_logits = discriminator(augment(real_images), training=True)
+            fake_logits = discriminator(augment(fake_images), training=True)
             # 3. Its loss: how far it is from calling real images real and generated ones fake.
             disc_loss = discriminator_loss(real_logits, fake_logits, real_label)
             # 4. The generator's loss: how often the discriminator saw through its images.
@@ -48,6 +56,9 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
         discriminator_gradients = discriminator_tape.gradient(disc_loss, discriminator.trainable_variables)
         if update_generator:
             generator_optimizer.apply_gradients(zip(generator_gradients, generator.trainable_variables))
+            for average, weight in averaged_pairs:
+                # Polyak average: w_avg <- decay * w_avg + (1 - decay) * w; smooths G's oscillation around D.
+                average.assign(average_decay * average + (1.0 - average_decay) * weight)
         discriminator_optimizer.apply_gradients(zip(discriminator_gradients, discriminator.trainable_variables))
         return {"gen_loss": gen_loss, "disc_loss": disc_loss,
                 "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),       # mean D(x): 1 = sure it is real

@@ -5,9 +5,9 @@
   python generate.py outputs/RUN --out digits/            one PNG per digit
   python generate.py outputs/RUN --interpolate 5 --out walk.gif
 
-MODEL is a run directory (its generator.keras; --best for generator_best.keras; a run without
-generator.keras, say an interrupted one, uses its latest checkpoint), a .keras file, or a
-checkpoints/ directory. The same --seed gives the same images, bit for bit, on the same machine.
+MODEL is a run directory (its generator_ema.keras if it averaged its generator's weights, else
+generator.keras; --best for generator_best.keras; a run without either, say an interrupted one,
+uses its latest checkpoint), a .keras file, or a checkpoints/ directory. The same --seed gives the same images, bit for bit, on the same machine.
 """
 
 import argparse
@@ -77,8 +77,9 @@ def find_model(path, best):
         if not (path / "generator_best.keras").is_file():
             raise ConfigError(f"{path} has no generator_best.keras; drop --best to use generator.keras")
         return "keras", path / "generator_best.keras"
-    if (path / "generator.keras").is_file():
-        return "keras", path / "generator.keras"
+    for name in ("generator_ema.keras", "generator.keras"):  # the averaged weights draw better digits
+        if (path / name).is_file():
+            return "keras", path / name
     checkpoints = path if (path / "checkpoint").is_file() else path / "checkpoints"
     run_config = checkpoints.parent / "config.yaml"
     if (checkpoints / "checkpoint").is_file() and run_config.is_file():
@@ -104,8 +105,9 @@ def load_generator(kind, where):
     checkpoints, run_config = where
     cfg = config.load(base=config.flatten(config.read_yaml(run_config), str(run_config)))
     generator, _ = models.from_config(cfg)
+    name = "average_generator" if cfg["train.ema_decay"] else "generator"
     try:
-        tf.train.Checkpoint(generator=generator).restore(tf.train.latest_checkpoint(checkpoints)).expect_partial()
+        tf.train.Checkpoint(**{name: generator}).restore(tf.train.latest_checkpoint(checkpoints)).expect_partial()
     except Exception as e:
         raise ConfigError(f"cannot restore the generator from {checkpoints} ({type(e).__name__}); "
                           f"the checkpoint may be damaged") from None

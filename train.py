@@ -67,6 +67,10 @@ def resolve(args):
         if (key.startswith("model.") or key == "output.grid_size") and cfg[key] != saved[key]:
             raise ConfigError(f"{key} cannot change when resuming: the checkpoint was built with "
                               f"{key}={saved[key]}; start a new run to change it")
+    if bool(cfg["train.ema_decay"]) != bool(saved["train.ema_decay"]):
+        raise ConfigError(f"train.ema_decay cannot be switched {'on' if cfg['train.ema_decay'] else 'off'} when "
+                          f"resuming (the checkpoint {'lacks' if cfg['train.ema_decay'] else 'holds'} the averaged "
+                          f"generator); change its value, not whether it is 0, or start a new run")
     cfg["output.dir"], cfg["output.run_name"] = str(run_dir.parent), run_dir.name
     return cfg, run_dir
 
@@ -142,6 +146,7 @@ def train(cfg, run_dir, resuming):
     import keras
     import tensorflow as tf
 
+    import augment
     import data
     import gan
     import images
@@ -173,6 +178,12 @@ def train(cfg, run_dir, resuming):
                                                 cfg["train.generator_beta2"])
     discriminator_optimizer = keras.optimizers.Adam(cfg["train.discriminator_lr"], cfg["train.discriminator_beta1"],
                                                     cfg["train.discriminator_beta2"])
+    # The averaged generator draws the grids and is scored and saved: its weights move more smoothly.
+    average_generator = None
+    if cfg["train.ema_decay"]:
+        average_generator = keras.models.clone_model(generator)
+        average_generator.set_weights(generator.get_weights())
+    sampler = average_generator or generator
     noise = tf.random.Generator.from_seed(seed)
     # The same noise draws every epoch's grid, so the frames show the generator learning, not chance.
     fixed_noise = tf.Variable(noise.normal([cfg["output.grid_size"] ** 2, cfg["model.noise_dim"]]), trainable=False)
@@ -180,7 +191,8 @@ def train(cfg, run_dir, resuming):
     # Non-zero only in a checkpoint saved on Ctrl-C: how far the next epoch got, and its statistics so far.
     step = tf.Variable(0, dtype=tf.int64, trainable=False)
     step_sums = tf.Variable(tf.zeros([len(gan.STATISTICS)]), trainable=False)
-    checkpoint = tf.train.Checkpoint(generator=generator, discriminator=discriminator,
+    averaged = {"average_generator": average_generator} if average_generator else {}
+    checkpoint = tf.train.Checkpoint(generator=generator, discriminator=discriminator, **averaged,
                                      generator_optimizer=generator_optimizer,
                                      discriminator_optimizer=discriminator_optimizer,
                                      noise=noise, fixed_noise=fixed_noise, epoch=epoch, step=step, step_sums=step_sums,
@@ -197,10 +209,12 @@ def train(cfg, run_dir, resuming):
         except tf.errors.OpError as e:  # TensorFlow reports a full disk as its own error, not as an OSError
             raise OSError(f"checkpoint not saved ({e.message.split(';')[-1].strip()})") from None
 
+    # Made before a restore: it also builds Adam's slots, which the checkpoint then fills.
+    train_step = gan.make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, noise,
+                                     real_label=1.0 - cfg["train.label_smoothing"],
+                                     augment=augment.make_augment(cfg["train.augment"], noise),
+                                     average_generator=average_generator, average_decay=cfg["train.ema_decay"])
     if resuming:
-        # Adam makes its slots lazily; build them now so the checkpoint restores into them.
-        generator_optimizer.build(generator.trainable_variables)
-        discriminator_optimizer.build(discriminator.trainable_variables)
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         # The checkpoint restored the old learning rates; the config's may have been changed for this resume.
         generator_optimizer.learning_rate.assign(cfg["train.generator_lr"])
@@ -214,8 +228,6 @@ def train(cfg, run_dir, resuming):
     # The GIF's frames stay in memory; a resumed run reads its earlier ones from disk once.
     earlier_frames = [run_dir / "images" / f"epoch_{i:04d}.png" for i in range(1, int(epoch.numpy()) + 1)]
     frames = images.read_pngs(path for path in earlier_frames if path.exists())
-    train_step = gan.make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, noise,
-                                     real_label=1.0 - cfg["train.label_smoothing"])
     dataset = data.make_dataset(real_images)
     steps_per_epoch = math.ceil(len(real_images) / batch_size)
     print(f"training on {len(real_images)} {dataset_used} images, {steps_per_epoch} steps per epoch, "
@@ -239,8 +251,9 @@ def train(cfg, run_dir, resuming):
                     save_checkpoint()
                     raise Stopped(stop.signal_number)
             row = {"epoch": n, **dict(zip(gan.STATISTICS, (step_sums / done).numpy().tolist()))}
-            samples = generator(fixed_noise, training=False)
-            check_finite(row, samples, discriminator(samples, training=False), n, int(epoch.numpy()), run_dir)
+            samples = sampler(fixed_noise, training=False)
+            check_finite(row, generator(fixed_noise, training=False), discriminator(samples, training=False), n,
+                         int(epoch.numpy()), run_dir)
             epoch.assign(n)
             step.assign(0)
             step_sums.assign(tf.zeros_like(step_sums))
@@ -250,9 +263,9 @@ def train(cfg, run_dir, resuming):
             frames.append(picture)
             images.save_gif(frames, run_dir / "progress.gif")
             if evaluator and (n % cfg["eval.every"] == 0 or n == epochs):
-                quality = evaluator.score_generator(generator)
+                quality = evaluator.score_generator(sampler)
                 if quality["frechet_distance"] < log.best_frechet:
-                    images.write_atomically(run_dir / "generator_best.keras", generator.save)
+                    images.write_atomically(run_dir / "generator_best.keras", sampler.save)
                 row.update(quality)
             row["seconds"] = time.perf_counter() - started
             warnings = log.add(row, picture)
@@ -264,7 +277,10 @@ def train(cfg, run_dir, resuming):
                 print(f"warning: epoch {n}: {warning}", flush=True)
 
     images.write_atomically(run_dir / "generator.keras", generator.save)
-    print(f"done: {run_dir / 'generator.keras'}, {run_dir / 'progress.gif'}, {run_dir / 'metrics.png'}")
+    if average_generator:
+        images.write_atomically(run_dir / "generator_ema.keras", average_generator.save)
+    print(f"done: {run_dir / ('generator_ema.keras' if average_generator else 'generator.keras')}, "
+          f"{run_dir / 'progress.gif'}, {run_dir / 'metrics.png'}")
 
 
 def main(argv=None):

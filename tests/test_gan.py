@@ -50,8 +50,25 @@ def test_balance_statistics_are_probabilities_and_a_discriminator_only_step_leav
     for key in ("d_real", "d_fake", "real_accuracy", "fake_accuracy"):
         assert 0.0 <= float(stats[key]) <= 1.0
     assert float(stats["gen_grad_norm"]) > 0  # measured even when not applied
+    step(tf.zeros((8, 28, 28, 1)))  # then a full step (train.discriminator_steps=2): Adam's slots already exist
+    assert not all(np.array_equal(b, w.numpy()) for b, w in zip(before, generator.trainable_weights))
 
 
 def test_label_smoothing_aims_real_logits_below_one():
     logits = tf.constant([[5.0]])
     assert gan.discriminator_loss(logits, -logits, real_label=0.9) > gan.discriminator_loss(logits, -logits)
+
+
+def test_the_averaged_generator_moves_a_fraction_of_the_way_after_each_generator_update():
+    generator, discriminator = models.make_generator(), models.make_discriminator()
+    average = keras.models.clone_model(generator)
+    average.set_weights(generator.get_weights())
+    start = [w.numpy().copy() for w in average.weights]
+    step = gan.make_train_step(generator, discriminator, keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3),
+                               tf.random.Generator.from_seed(0), average_generator=average, average_decay=0.9)
+    step(tf.zeros((8, 28, 28, 1)), update_generator=False)
+    assert all(np.array_equal(s, a.numpy()) for s, a in zip(start, average.weights))  # G did not move
+    step(tf.zeros((8, 28, 28, 1)))
+    for s, a, w in zip(start, average.weights, generator.weights):
+        np.testing.assert_allclose(a.numpy(), 0.9 * s + 0.1 * w.numpy(), rtol=1e-5, atol=1e-7)
+    assert not all(np.array_equal(s, a.numpy()) for s, a in zip(start, average.weights))

@@ -8,6 +8,7 @@ import sys
 import time
 
 import imageio.v3 as iio
+import keras
 import numpy as np
 import pytest
 
@@ -34,9 +35,12 @@ def wait_for_line(process, prefix):
     raise AssertionError(f"no line starting with {prefix!r}; stderr: {process.stderr.read()[-2000:]}")
 
 
-@pytest.mark.parametrize("stop_signal, exit_code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_ctrl_c_or_sigterm_stops_after_a_step_saves_and_resumes_exactly(tmp_path, stop_signal, exit_code):
-    args = ["data.dataset=mnist_sample", "data.limit=2048", "train.epochs=3", "eval.every=0", f"output.dir={tmp_path}"]
+# The SIGTERM case also augments and averages: their random draws and the average must resume exactly too.
+@pytest.mark.parametrize("stop_signal, exit_code, extra", [
+    (signal.SIGINT, 130, []), (signal.SIGTERM, 143, ["train.augment=[translation,cutout]", "train.ema_decay=0.9"])])
+def test_ctrl_c_or_sigterm_stops_after_a_step_saves_and_resumes_exactly(tmp_path, stop_signal, exit_code, extra):
+    args = ["data.dataset=mnist_sample", "data.limit=2048", "train.epochs=3", "eval.every=0", f"output.dir={tmp_path}",
+            *extra]
     process = start(args + ["output.run_name=stopped"])
     before = wait_for_line(process, "epoch 1/3")
     time.sleep(0.5)  # into epoch 2's 8 steps
@@ -51,6 +55,9 @@ def test_ctrl_c_or_sigterm_stops_after_a_step_saves_and_resumes_exactly(tmp_path
     assert "steps into epoch" in resumed.stdout
     straight = run_train(*args, "output.run_name=straight")
     assert epoch_results(before + rest + resumed.stdout) == epoch_results(straight.stdout)
+    for name in ("generator.keras", "generator_ema.keras" if extra else "generator.keras"):
+        weights = [keras.models.load_model(tmp_path / run / name).get_weights() for run in ("stopped", "straight")]
+        assert all(np.array_equal(a, b) for a, b in zip(*weights))
 
 
 def test_kill_9_then_resume_loses_nothing_and_duplicates_nothing(tmp_path):
@@ -119,6 +126,8 @@ BAD_INPUT = [  # (arguments, what the one-line message must contain)
     (["output.checkpoint_every=0"], "output.checkpoint_every must be an integer >= 1"),
     (["data.dataset=imagenet"], "data.dataset must be one of mnist, mnist_sample"),
     (["data.limit=0"], "data.limit must be an integer >= 1"),
+    (["train.augment=[flip]"], "train.augment must be a list of distinct names from translation, cutout"),
+    (["train.ema_decay=1"], "train.ema_decay must be a number in [0.0, 1.0)"),
     (["data.path={files}/nope.npz"], "data.path {files}/nope.npz does not exist"),
     (["data.path={files}/empty"], "has no train-images-idx3-ubyte"),
     (["data.path={files}/idx"], "is not an MNIST IDX file"),

@@ -4,9 +4,12 @@ import csv
 import re
 
 import imageio.v3 as iio
+import numpy as np
 import tensorflow as tf
 import yaml
 
+import generate
+import images
 import runlog
 from conftest import checkpoint_epoch, run_train
 
@@ -96,3 +99,21 @@ def test_divergence_stops_with_a_message_and_keeps_the_last_checkpoint(tmp_path,
     assert (run / "checkpoints" / "ckpt-2.index").read_bytes() == saved  # 2 steps: ckpt-2 is epoch 1's
     checkpoint = tf.train.Checkpoint(generator=tf.keras.models.load_model(run / "generator.keras"))
     checkpoint.restore(tf.train.latest_checkpoint(run / "checkpoints")).expect_partial().assert_existing_objects_matched()
+
+
+def test_an_averaged_generator_is_saved_drawn_from_and_cannot_be_switched_off_on_resume(tmp_path, small_run_args):
+    result = run_train(*small_run_args, "train.epochs=2", "eval.every=0", "train.ema_decay=0.5", "output.run_name=e")
+    assert result.returncode == 0, result.stderr
+    run = tmp_path / "e"
+    raw, averaged = (tf.keras.models.load_model(run / name) for name in ("generator.keras", "generator_ema.keras"))
+    assert not all(np.array_equal(a, b) for a, b in zip(raw.get_weights(), averaged.get_weights()))
+    # The grids are the averaged generator's, from the fixed noise in the checkpoint.
+    noise = tf.train.load_variable(tf.train.latest_checkpoint(run / "checkpoints"), "fixed_noise/.ATTRIBUTES/VARIABLE_VALUE")
+    grid = images.grid(images.to_uint8(averaged(noise, training=False)), columns=4)
+    np.testing.assert_array_equal(iio.imread(run / "images" / "epoch_0002.png").reshape(grid.shape), grid)
+    assert generate.find_model(run, best=False) == ("keras", run / "generator_ema.keras")
+    from_checkpoint = generate.load_generator("checkpoint", (run / "checkpoints", run / "config.yaml"))
+    assert all(np.array_equal(a, b) for a, b in zip(from_checkpoint.get_weights(), averaged.get_weights()))
+
+    result = run_train("--resume", run, "train.epochs=3", "train.ema_decay=0")
+    assert result.returncode == 2 and "train.ema_decay cannot be switched off when resuming" in result.stderr
