@@ -97,24 +97,53 @@ def boolean():
     return Rule("true or false", lambda value: value if isinstance(value, bool) else None)
 
 
+def one_of(values):
+    return Rule("one of " + ", ".join(map(str, values)) + " or empty",
+                lambda value: value if value in values and not isinstance(value, bool) else None)
+
+
+def upsampling_stages(image_size):
+    """How many times the generator doubles its start to reach `image_size`: the fewest n >= 2 that make the
+    start image_size / 2^n at most 8 pixels (28 -> 7 and 2, 32 -> 8 and 2, 64 -> 8 and 3), or None when
+    the size is not start * 2^n for a whole start."""
+    stages = 2
+    while image_size % 2 ** stages == 0 and image_size // 2 ** stages > 8:
+        stages += 1
+    return stages if image_size % 2 ** stages == 0 else None
+
+
+# What each dataset's images are when data.image_size and data.channels are left empty; a folder's are read.
+NATIVE_SHAPES = {"mnist": (28, 1), "mnist_sample": (28, 1), "fashion_mnist": (28, 1), "cifar10": (32, 3)}
+
+
 class Setting:
     def __init__(self, default, rule, help, optional=False):
         self.default, self.rule, self.help, self.optional = default, rule, help, optional
 
 
 SETTINGS = {
-    "data.dataset": Setting("mnist", text(("mnist", "mnist_sample")),
+    "data.dataset": Setting("mnist", text(("mnist", "mnist_sample", "fashion_mnist", "cifar10", "folder")),
                             "mnist: full MNIST (downloads once; offline it falls back to the bundled sample); "
-                            "mnist_sample: the 10,000 digits bundled in mnist_sample/"),
-    "data.path": Setting(None, text(optional=True), "a local MNIST copy for `mnist`: a Keras mnist.npz "
-                         "or a folder with the IDX files; empty = download", optional=True),
+                            "mnist_sample: the 10,000 digits bundled in mnist_sample/; fashion_mnist, cifar10: "
+                            "Keras' copies (download once); folder: your own images in data.path"),
+    "data.path": Setting(None, text(optional=True), "for folder: the directory of images (PNG/JPEG/BMP/GIF, "
+                         "nested folders too); for mnist: a local mnist.npz or IDX folder; empty = download",
+                         optional=True),
+    "data.image_size": Setting(None, integer(4, optional=True), "train on image_size x image_size images "
+                               "(resized, centre-cropped); empty = the data's own size (28 MNIST, 32 CIFAR-10)",
+                               optional=True),
+    "data.channels": Setting(None, one_of((1, 3)), "1 = greyscale, 3 = colour (converted if needed); empty = "
+                             "the data's own (1 MNIST, 3 CIFAR-10, a folder's: 1 if all its images are grey)",
+                             optional=True),
     "data.limit": Setting(None, integer(1, optional=True), "use only the first N training images; empty = all",
                           optional=True),
     "data.shuffle_buffer": Setting(60000, integer(1), "tf.data shuffle buffer (the tutorial's BUFFER_SIZE)"),
     "model.noise_dim": Setting(100, integer(1), "length of the generator's input noise vector"),
-    "model.generator_widths": Setting([256, 128, 64], widths(3), "channels of the 7x7 dense block, then of the "
-                                      "stride-1 and stride-2 transposed convolutions"),
-    "model.discriminator_widths": Setting([64, 128], widths(), "channels of each stride-2 convolution"),
+    "model.generator_widths": Setting([256, 128, 64], widths(), "channels of the dense block, the stride-1 "
+                                      "transposed convolution and each stride-2 one but the last; a list too short "
+                                      "for the image size is extended by halving"),
+    "model.discriminator_widths": Setting([64, 128], widths(), "channels of each stride-2 convolution; a list "
+                                          "too short for the image size is extended by doubling"),
     "model.kernel_size": Setting(5, integer(1), "kernel size of every (transposed) convolution"),
     "model.dropout": Setting(0.3, number(0.0, 1.0, low_inclusive=True), "discriminator dropout rate"),
     "train.epochs": Setting(50, integer(1), "passes over the training images"),
@@ -233,7 +262,32 @@ def load(path=None, overrides=(), base=None):
     for item in overrides:
         key, value = parse_override(item)
         flat.update(check({key: value}, "the command line"))
+    check_combination(flat)
     return flat
+
+
+def check_combination(flat):
+    """Mistakes no single setting shows: a folder without a path, a size the models cannot be built for."""
+    if flat["data.dataset"] == "folder" and flat["data.path"] is None:
+        raise ConfigError("data.dataset=folder needs data.path, the directory holding your images")
+    if flat["data.path"] is not None and flat["data.dataset"] not in ("mnist", "folder"):
+        raise ConfigError(f"data.path is only used with data.dataset=mnist or folder, not {flat['data.dataset']}; "
+                          f"remove data.path")
+    size = flat["data.image_size"] or NATIVE_SHAPES.get(flat["data.dataset"], (None,))[0]
+    if size is not None:
+        check_image_size(size, "data.image_size")
+        needed = upsampling_stages(size) + 1
+        if len(flat["model.generator_widths"]) > needed:
+            raise ConfigError(f"model.generator_widths has {len(flat['model.generator_widths'])} widths, but "
+                              f"{size}x{size} images need {needed} (the dense block, the stride-1 convolution and "
+                              f"one per upsampling but the last); shorten the list")
+
+
+def check_image_size(size, source):
+    if upsampling_stages(size) is None:
+        raise ConfigError(f"{source}={size} cannot be built: the generator doubles a start of at most 8 pixels two "
+                          f"or more times, so the size must be like 16, 24, 28, 32, 48, 64, 96 or 128; "
+                          f"set data.image_size to one of those")
 
 
 def dump(flat, path):

@@ -1,13 +1,16 @@
-"""Training images: MNIST from Keras, a local copy, or the sample bundled for offline machines."""
+"""Training images: MNIST (from Keras, a local copy, or the sample bundled for offline machines),
+Fashion-MNIST, CIFAR-10 or a folder of your own, resized and colour-converted to one shape."""
 
 import gzip
 import os
 from pathlib import Path
 
+import imageio.v3 as iio
 import keras
 import numpy as np
 import tensorflow as tf
 
+import config
 from config import ConfigError
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "mnist_sample"
@@ -71,29 +74,117 @@ def download_mnist():
     return images
 
 
-def load_images(cfg, warn=print):
-    """The training images as uint8 (N, 28, 28), and the name of the dataset really used.
+def download_keras_dataset(name):
+    """Fashion-MNIST or CIFAR-10 training images from Keras, downloaded once to ~/.keras/datasets."""
+    try:
+        (images, _), _ = getattr(keras.datasets, name).load_data()
+    except Exception as e:  # Keras raises a bare Exception for a failed download
+        raise ConfigError(f"could not download {name} ({str(e).splitlines()[0]}); Keras fetches it once into "
+                          f"~/.keras/datasets: run once with internet, or copy its files there") from None
+    return images
 
-    `mnist` without a `data.path` downloads; when that fails (no internet) training goes on with the
-    bundled sample, after a warning, rather than dying an hour into an unattended job.
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # what Keras' image-directory loader reads
+
+
+def folder_shape(path):
+    """(side, channels) the folder's images have on their own: one square size shared by all, and 1 channel if
+    every image is greyscale. Reads only the files' headers; a ConfigError names the first problem."""
+    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise ConfigError(f"data.path {path} has no images (PNG, JPEG, BMP or GIF, in it or its subfolders); "
+                          f"point data.path at the folder holding them")
+    sizes, channels = set(), 1
+    for file in files:
+        try:
+            shape = iio.improps(file, plugin="pillow").shape
+        except Exception:  # imageio raises many types for a damaged file
+            raise ConfigError(f"{file} is not a readable image; remove or replace it") from None
+        shape = shape[-3:] if len(shape) > 2 and shape[-1] in (3, 4) else shape[-2:]  # (H, W[, C]), first frame
+        sizes.add(shape[:2])
+        channels = 3 if len(shape) == 3 else channels
+    if len(sizes) > 1 or next(iter(sizes))[0] != next(iter(sizes))[1]:
+        examples = ", ".join(f"{w}x{h}" for h, w in sorted(sizes)[:3])
+        raise ConfigError(f"the images in {path} are not all one square size ({examples}); set data.image_size "
+                          f"(like 64) to resize and centre-crop them all to it")
+    side = next(iter(sizes))[0]
+    config.check_image_size(side, f"the images in {path} are {side}x{side}, and a generator for size")
+    return side, channels
+
+
+def load_folder(path, image_size, channels):
+    """Every image under `path`, decoded, centre-cropped to square and resized by Keras' directory loader."""
+    found = keras.utils.image_dataset_from_directory(
+        path, labels=None, color_mode="grayscale" if channels == 1 else "rgb", batch_size=None,
+        image_size=(image_size, image_size), shuffle=False, crop_to_aspect_ratio=True, verbose=False)
+    images = []
+    try:
+        for image in found.as_numpy_iterator():
+            images.append(np.clip(np.rint(image), 0, 255).astype(np.uint8))
+    except tf.errors.InvalidArgumentError:
+        raise ConfigError(f"{found.file_paths[len(images)]} cannot be decoded; remove or replace it") from None
+    return np.stack(images)
+
+
+def conform(images, image_size, channels):
+    """uint8 (N, H, W[, C]) -> uint8 (N, image_size, image_size, channels): resized and colour-converted."""
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.shape[-1] != channels:
+        images = np.repeat(images, 3, axis=-1) if channels == 3 else np.rint(
+            images @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)[..., None]  # ITU-R 601 luma
+    if images.shape[1:3] != (image_size, image_size):
+        chunks = [tf.image.resize(images[i:i + 5000], (image_size, image_size), antialias=True).numpy()
+                  for i in range(0, len(images), 5000)]  # in chunks: float copies of 60,000 images add up
+        images = np.clip(np.rint(np.concatenate(chunks)), 0, 255).astype(np.uint8)
+    return images
+
+
+def load_mnist(cfg, warn):
+    """MNIST as uint8 (N, 28, 28) and the dataset really used: `mnist` without a `data.path` downloads;
+    when that fails (no internet) training goes on with the bundled sample, after a warning, rather than
+    dying an hour into an unattended job."""
+    if cfg["data.dataset"] == "mnist_sample":
+        return load_sample(), "mnist_sample"
+    if cfg["data.path"] is not None:
+        images = load_local_mnist(os.path.expanduser(cfg["data.path"]))
+        if images.shape[1:] != (28, 28):
+            raise ConfigError(f"data.path images must be 28x28, got {images.shape[1]}x{images.shape[2]}")
+        return images, "mnist"
+    try:
+        return download_mnist(), "mnist"
+    except Exception as e:  # Keras raises a bare Exception for a failed download
+        warn(f"warning: could not download MNIST ({e}).\n"
+             f"warning: training on the 10,000 bundled sample digits instead (data.dataset=mnist_sample). "
+             f"For the full 60,000, download mnist.npz once and set data.path to it.")
+        return load_sample(), "mnist_sample"
+
+
+def load_images(cfg, warn=print):
+    """The training images as uint8 (N, image_size, image_size, channels), and the dataset really used.
+
+    Fills in cfg's data.image_size and data.channels when they are empty, so the run's saved config
+    says what the models were built for.
     """
     dataset = cfg["data.dataset"]
-    if cfg["data.path"] is not None and dataset != "mnist":
-        raise ConfigError(f"data.path is only used with data.dataset=mnist, not {dataset}; remove data.path")
-    if dataset == "mnist_sample":
-        images = load_sample()
-    elif cfg["data.path"] is not None:
-        images = load_local_mnist(os.path.expanduser(cfg["data.path"]))
+    if dataset == "folder":
+        path = Path(os.path.expanduser(cfg["data.path"]))
+        if not path.is_dir():
+            raise ConfigError(f"data.path {path} is not a folder; point it at the directory holding your images")
+        native_size, native_channels = (None, None) if cfg["data.image_size"] and cfg["data.channels"] else \
+            folder_shape(path)
+        cfg["data.image_size"] = cfg["data.image_size"] or native_size
+        cfg["data.channels"] = cfg["data.channels"] or native_channels
+        images = load_folder(path, cfg["data.image_size"], cfg["data.channels"])
     else:
-        try:
-            images = download_mnist()
-        except Exception as e:  # Keras raises a bare Exception for a failed download
-            warn(f"warning: could not download MNIST ({e}).\n"
-                 f"warning: training on the 10,000 bundled sample digits instead (data.dataset=mnist_sample). "
-                 f"For the full 60,000, download mnist.npz once and set data.path to it.")
-            dataset, images = "mnist_sample", load_sample()
-    if images.shape[1:] != (28, 28):
-        raise ConfigError(f"data.path images must be 28x28, got {images.shape[1]}x{images.shape[2]}")
+        if dataset in ("mnist", "mnist_sample"):
+            images, dataset = load_mnist(cfg, warn)
+        else:
+            images = download_keras_dataset(dataset)
+        native_size, native_channels = config.NATIVE_SHAPES[dataset]
+        cfg["data.image_size"] = cfg["data.image_size"] or native_size
+        cfg["data.channels"] = cfg["data.channels"] or native_channels
+        images = conform(images, cfg["data.image_size"], cfg["data.channels"])
     limit = cfg["data.limit"]
     if limit is not None:
         if limit > len(images):
@@ -104,8 +195,9 @@ def load_images(cfg, warn=print):
 
 
 def scale(images):
-    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1) in [-1, 1], the range of the generator's tanh output."""
-    return (images.reshape(-1, 28, 28, 1).astype("float32") - 127.5) / 127.5
+    """uint8 (N, H, W[, C]) -> float32 (N, H, W, C) in [-1, 1], the range of the generator's tanh output."""
+    images = images[..., None] if images.ndim == 3 else images
+    return (images.astype("float32") - 127.5) / 127.5
 
 
 def make_dataset(images):

@@ -26,6 +26,11 @@ BASELINE_DIGITS = slice(6000, 8000)    # other unseen digits: real vs real, the 
 BATCH = 1000
 
 
+def can_score(cfg):
+    """Whether the committed classifier understands the run's images: MNIST digits, 28x28 greyscale."""
+    return cfg["data.dataset"] in ("mnist", "mnist_sample") and (cfg["data.image_size"], cfg["data.channels"]) == (28, 1)
+
+
 def frechet_distance(features_a, features_b):
     """||mu_a - mu_b||^2 + Tr(C_a + C_b - 2 (C_a C_b)^1/2), between two sets of feature rows.
 

@@ -64,7 +64,8 @@ def resolve(args):
     saved = config.load(base=config.flatten(config.read_yaml(run_dir / "config.yaml"), str(run_dir)))
     cfg = config.load(base=saved, overrides=args.overrides)
     for key in cfg:  # the checkpoint holds the models and the grid's fixed noise, shaped by these settings
-        if (key.startswith("model.") or key == "output.grid_size") and cfg[key] != saved[key]:
+        if (key.startswith("model.") or key in ("data.image_size", "data.channels", "output.grid_size")) \
+                and cfg[key] != saved[key]:
             raise ConfigError(f"{key} cannot change when resuming: the checkpoint was built with "
                               f"{key}={saved[key]}; start a new run to change it")
     if bool(cfg["train.ema_decay"]) != bool(saved["train.ema_decay"]):
@@ -222,7 +223,14 @@ def train(cfg, run_dir, resuming):
         where = f", {int(step.numpy())} steps into epoch {int(epoch.numpy()) + 1}" if int(step.numpy()) else ""
         print(f"resuming {run_dir} after epoch {int(epoch.numpy())}{where}")
 
-    evaluator = metrics.Evaluator(cfg["eval.num_samples"]) if cfg["eval.every"] else None
+    evaluator = None
+    if cfg["eval.every"] and metrics.can_score(cfg):
+        evaluator = metrics.Evaluator(cfg["eval.num_samples"])
+    elif cfg["eval.every"]:
+        print(f"note: the quality metrics (Frechet distance, class coverage) need a classifier of these images and "
+              f"there is one only for 28x28 greyscale MNIST; skipped for {cfg['data.dataset']} at "
+              f"{cfg['data.image_size']}x{cfg['data.image_size']}x{cfg['data.channels']}. The balance diagnostics "
+              f"still run.", file=sys.stderr)
     log = runlog.RunLog(run_dir, int(epoch.numpy()),
                         real_frechet=evaluator.score_real()["frechet_distance"] if evaluator else None)
     # The GIF's frames stay in memory; a resumed run reads its earlier ones from disk once.

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 import config
+from config import ConfigError
 from conftest import ROOT, run_train
 
 
@@ -39,7 +40,7 @@ def test_a_partial_config_file_keeps_the_other_defaults(tmp_path):
     ("train.generator_lr=0", "train.generator_lr must be a number > 0"),
     ("train.epochs=ten", "train.epochs must be an integer >= 1, got 'ten'"),
     ("model.dropout=1.0", "model.dropout must be a number in [0.0, 1.0)"),
-    ("model.generator_widths=[256, 128]", "model.generator_widths must be a list of 3 positive integers"),
+    ("model.generator_widths=[256, 0, 64]", "model.generator_widths must be a list of positive integers"),
     ("data.dataset=imagenet", "data.dataset must be one of mnist, mnist_sample"),
     ("output.checkpoint_every=0", "output.checkpoint_every must be an integer >= 1"),
     ("output.run_name=a/b", "output.run_name must be a folder name without slashes"),
@@ -94,3 +95,15 @@ def test_help_lists_options_and_settings_without_loading_tensorflow():
     result = run_train("--help")
     assert result.returncode == 0
     assert "--resume RUN" in result.stdout and "train.epochs=50" in result.stdout
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["data.image_size=30"], "data.image_size=30 cannot be built"),
+    (["data.dataset=folder"], "data.dataset=folder needs data.path"),
+    (["data.dataset=cifar10", "data.path=x"], "data.path is only used with data.dataset=mnist or folder"),
+    (["model.generator_widths=[256, 128, 64, 32]"], "28x28 images need 3"),
+    (["data.channels=2"], "data.channels must be one of 1, 3 or empty"),
+])
+def test_combinations_the_models_cannot_be_built_for_are_refused_before_tensorflow(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        config.load(overrides=overrides)

@@ -1,5 +1,8 @@
 import gzip
 
+import imageio.v3 as iio
+import keras
+
 import numpy as np
 import pytest
 
@@ -21,7 +24,7 @@ def test_mnist_falls_back_to_the_sample_with_a_warning_when_the_download_fails(m
     warnings = []
     images, used = data.load_images(config.load(overrides=["data.limit=100"]), warn=warnings.append)
     assert used == "mnist_sample"
-    assert images.shape == (100, 28, 28)
+    assert images.shape == (100, 28, 28, 1)
     assert "could not download MNIST" in warnings[0] and "data.path" in warnings[0]
 
 
@@ -30,13 +33,13 @@ def test_a_local_mnist_npz_and_an_idx_folder_are_read(tmp_path):
     np.savez(tmp_path / "mnist.npz", x_train=sample, y_train=np.zeros(50, np.uint8))
     cfg = config.load(overrides=[f"data.path={tmp_path / 'mnist.npz'}"])
     images, used = data.load_images(cfg)
-    assert used == "mnist" and np.array_equal(images, sample)
+    assert used == "mnist" and np.array_equal(images[..., 0], sample)
 
     header = np.array([2051, 50, 28, 28], ">u4").tobytes()
     with gzip.open(tmp_path / "train-images-idx3-ubyte.gz", "wb") as f:
         f.write(header + sample.tobytes())
     images, _ = data.load_images(config.load(overrides=[f"data.path={tmp_path}"]))
-    assert np.array_equal(images, sample)
+    assert np.array_equal(images[..., 0], sample)
 
 
 @pytest.mark.parametrize("make_file, message", [
@@ -66,3 +69,65 @@ def test_batches_are_scaled_to_the_tanh_range_and_keep_the_smaller_last_batch():
     pixels = np.concatenate([batch.numpy() for batch in batches])
     assert pixels.shape == (10, 28, 28, 1)
     assert pixels.min() == -1.0 and pixels.max() == 1.0
+
+
+def write_pngs(folder, count, shape, seed=0):
+    """`count` random PNGs of `shape` (H, W[, C]) under `folder`, half of them one folder deeper."""
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        where = folder / ("nested" if i % 2 else "") / f"image_{i:03d}.png"
+        where.parent.mkdir(parents=True, exist_ok=True)
+        iio.imwrite(where, rng.integers(0, 256, shape, dtype=np.uint8))
+
+
+def test_a_folder_of_images_nested_or_not_is_read_at_its_own_size_and_colour(tmp_path):
+    write_pngs(tmp_path, 12, (32, 32, 3))
+    cfg = config.load(overrides=["data.dataset=folder", f"data.path={tmp_path}"])
+    images, used = data.load_images(cfg)
+    assert used == "folder" and images.shape == (12, 32, 32, 3) and images.dtype == np.uint8
+    assert (cfg["data.image_size"], cfg["data.channels"]) == (32, 3)  # recorded for the run's config.yaml
+    assert np.array_equal(images[0], iio.imread(tmp_path / "image_000.png"))  # not resized: the same pixels
+
+
+def test_a_folder_of_mixed_sizes_is_resized_to_data_image_size_and_greyscale_when_asked(tmp_path):
+    write_pngs(tmp_path, 4, (40, 30, 3))
+    write_pngs(tmp_path / "more", 4, (64, 64))
+    with pytest.raises(ConfigError, match="not all one square size.*set data.image_size"):
+        data.load_images(config.load(overrides=["data.dataset=folder", f"data.path={tmp_path}"]))
+    cfg = config.load(overrides=["data.dataset=folder", f"data.path={tmp_path}", "data.image_size=16",
+                                 "data.channels=1"])
+    assert data.load_images(cfg)[0].shape == (8, 16, 16, 1)
+
+
+@pytest.mark.parametrize("make_folder, message", [
+    (lambda p: (p / "notes.txt").write_text("no images here"), "has no images"),
+    (lambda p: (p / "broken.png").write_bytes(b"\x89PNG not really"), "broken.png is not a readable image"),
+    (lambda p: write_pngs(p, 2, (30, 30)), "are 30x30.*cannot be built"),
+])
+def test_bad_folders_are_rejected_with_a_clear_message(tmp_path, make_folder, message):
+    make_folder(tmp_path)
+    with pytest.raises(ConfigError, match=message):
+        data.load_images(config.load(overrides=["data.dataset=folder", f"data.path={tmp_path}"]))
+
+
+def test_keras_datasets_are_conformed_and_a_failed_download_says_what_to_do(monkeypatch):
+    colour = np.random.default_rng(0).integers(0, 256, (6, 32, 32, 3), dtype=np.uint8)
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", lambda: ((colour, None), (None, None)))
+    cfg = config.load(overrides=["data.dataset=cifar10"])
+    images, used = data.load_images(cfg)
+    assert used == "cifar10" and np.array_equal(images, colour) and cfg["data.image_size"] == 32
+    grey = data.load_images(config.load(overrides=["data.dataset=cifar10", "data.channels=1", "data.image_size=64"]))[0]
+    assert grey.shape == (6, 64, 64, 1)
+
+    def no_network():
+        raise Exception("URL fetch failure on https://storage.googleapis.com/...: Name or service not known")
+    monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", no_network)
+    with pytest.raises(ConfigError, match="could not download fashion_mnist.*~/.keras/datasets"):
+        data.load_images(config.load(overrides=["data.dataset=fashion_mnist"]))
+
+
+def test_mnist_can_be_trained_as_32x32_colour():
+    images, _ = data.load_images(config.load(overrides=["data.dataset=mnist_sample", "data.limit=5",
+                                                        "data.image_size=32", "data.channels=3"]))
+    assert images.shape == (5, 32, 32, 3)
+    assert np.array_equal(images[..., 0], images[..., 2])  # grey copied into each colour

@@ -26,3 +26,19 @@ def test_widths_and_noise_size_come_from_the_config():
     assert generator.output_shape == (None, 28, 28, 1)
     assert len([layer for layer in discriminator.layers if "conv2d" in layer.name]) == 3
     assert generator.count_params() < 2_330_944
+
+
+def test_a_64x64_colour_configuration_builds_one_more_stage_each_side():
+    cfg = config.load(overrides=["data.dataset=cifar10", "data.image_size=64"])
+    generator, discriminator = models.from_config(cfg)
+    assert generator.output_shape == (None, 64, 64, 3) and discriminator.input_shape == (None, 64, 64, 3)
+    # 8x8 start, then 8 -> 16 -> 32 -> 64: widths [256, 128, 64] gain a halved 32; D [64, 128] a doubled 256.
+    assert [layer.filters for layer in generator.layers if "transpose" in layer.name] == [128, 64, 32, 3]
+    assert [layer.filters for layer in discriminator.layers if "conv2d" in layer.name] == [64, 128, 256]
+    assert discriminator(generator(np.zeros((2, 100), "float32"))).shape == (2, 1)
+
+
+def test_32x32_starts_at_8x8():
+    generator, _ = models.from_config(config.load(overrides=["data.dataset=cifar10"]))
+    assert generator.get_layer(index=3).output.shape == (None, 8, 8, 256)  # after the Reshape
+    assert generator.output_shape == (None, 32, 32, 3)

@@ -117,3 +117,28 @@ def test_an_averaged_generator_is_saved_drawn_from_and_cannot_be_switched_off_on
 
     result = run_train("--resume", run, "train.epochs=3", "train.ema_decay=0")
     assert result.returncode == 2 and "train.ema_decay cannot be switched off when resuming" in result.stderr
+
+
+def test_a_folder_of_colour_pngs_trains_and_writes_colour_grids(tmp_path):
+    folder = tmp_path / "pictures"
+    rng = np.random.default_rng(0)
+    for i in range(64):  # 32x32 RGB: a coloured background with a white square somewhere
+        picture = np.zeros((32, 32, 3), np.uint8)
+        picture[..., i % 3] = 200
+        y, x = rng.integers(4, 20, 2)
+        picture[y:y + 8, x:x + 8] = 255
+        (folder / str(i % 4)).mkdir(parents=True, exist_ok=True)
+        iio.imwrite(folder / str(i % 4) / f"{i}.png", picture)
+    result = run_train("data.dataset=folder", f"data.path={folder}", "train.epochs=1", f"output.dir={tmp_path}",
+                       "output.run_name=colour")
+    assert result.returncode == 0, result.stderr
+    assert "training on 64 folder images" in result.stdout
+    assert "quality metrics" in result.stderr and "skipped for folder at 32x32x3" in result.stderr
+    run = tmp_path / "colour"
+    grid = iio.imread(run / "images" / "epoch_0001.png")
+    assert grid.shape == (3 * (4 * 33 + 1), 3 * (4 * 33 + 1), 3)  # 4x4 images of 32 pixels and gaps, 3x
+    saved = yaml.safe_load((run / "config.yaml").read_text())["data"]
+    assert (saved["image_size"], saved["channels"]) == (32, 3)
+    assert tf.keras.models.load_model(run / "generator.keras").output_shape == (None, 32, 32, 3)
+    result = run_train("--resume", run, "train.epochs=2", "data.image_size=64")
+    assert result.returncode == 2 and "data.image_size cannot change when resuming" in result.stderr
