@@ -163,6 +163,11 @@ SETTINGS = {
                              "the discriminator sees, real and generated; [] = none (the tutorial)"),
     "train.ema_decay": Setting(0.0, number(0.0, 1.0, low_inclusive=True), "sample, score and save an exponential "
                                "moving average of the generator's weights with this decay, like 0.999; 0 = off"),
+    "train.mixed_precision": Setting("none", text(("none", "mixed_float16", "mixed_bfloat16")),
+                                     "compute in 16 bits, keep weights in 32: mixed_float16 for NVIDIA GPUs (with "
+                                     "loss scaling), mixed_bfloat16 for TPUs and CPUs with bfloat16 (changes numerics)"),
+    "train.jit_compile": Setting(False, boolean(), "compile the training step with XLA (helps on some GPUs; "
+                                 "slower on this project's CPU benchmark)"),
     "train.deterministic": Setting(False, boolean(), "TensorFlow's op determinism: the same seed gives the "
                                    "same numbers on the same machine, also on a GPU, at some cost in speed"),
     "train.seed": Setting(0, integer(0, optional=True), "random seed; empty = a new one, recorded in the run's "

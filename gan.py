@@ -21,7 +21,7 @@ def generator_loss(fake_logits):
 
 
 def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, noise, real_label=1.0,
-                    augment=None, average_generator=None, average_decay=0.999):
+                    augment=None, average_generator=None, average_decay=0.999, jit_compile=False):
     """A compiled step that trains on one batch of real images and reports the balance of the two networks.
 
     Like the tutorial, both updates come from the same forward pass. `update_generator=False` makes a
@@ -30,6 +30,9 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     with the models, so a resumed run draws the noise an uninterrupted run would have drawn.
     `augment` (augment.py) transforms every batch the discriminator sees; `average_generator`, if
     given, follows the generator's weights as an exponential moving average after each of its updates.
+    `jit_compile` compiles the step with XLA. Under mixed_float16 the optimizers are LossScaleOptimizers:
+    scale_loss multiplies each loss before backpropagation (so small float16 gradients do not round to
+    zero) and apply_gradients divides the gradients back; for any other optimizer both are no-ops.
     """
     noise_dim = generator.input_shape[-1]
     # Adam makes its slots lazily; made now, not in a later trace (update_generator=True after False).
@@ -38,7 +41,7 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     augment = augment or (lambda images: images)
     averaged_pairs = list(zip(average_generator.weights, generator.weights)) if average_generator else []
 
-    @tf.function
+    @tf.function(jit_compile=jit_compile)
     def train_step(real_images, update_generator=True):
         # 1. The generator draws one image per real image (the last batch of an epoch is smaller).
         z = noise.normal([tf.shape(real_images)[0], noise_dim])
@@ -51,9 +54,12 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             disc_loss = discriminator_loss(real_logits, fake_logits, real_label)
             # 4. The generator's loss: how often the discriminator saw through its images.
             gen_loss = generator_loss(fake_logits)
+            # Scaled while the tapes still record (a no-op unless loss scaling is on).
+            scaled_gen_loss = generator_optimizer.scale_loss(gen_loss)
+            scaled_disc_loss = discriminator_optimizer.scale_loss(disc_loss)
         # Backpropagate each loss into its own network only, and take one Adam step for each.
-        generator_gradients = generator_tape.gradient(gen_loss, generator.trainable_variables)
-        discriminator_gradients = discriminator_tape.gradient(disc_loss, discriminator.trainable_variables)
+        generator_gradients = generator_tape.gradient(scaled_gen_loss, generator.trainable_variables)
+        discriminator_gradients = discriminator_tape.gradient(scaled_disc_loss, discriminator.trainable_variables)
         if update_generator:
             generator_optimizer.apply_gradients(zip(generator_gradients, generator.trainable_variables))
             for average, weight in averaged_pairs:
@@ -65,6 +71,7 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
                 "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits)),       # mean D(G(z)): 0 = sure it is fake
                 "real_accuracy": tf.reduce_mean(tf.cast(real_logits > 0, tf.float32)),
                 "fake_accuracy": tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32)),
-                "gen_grad_norm": tf.linalg.global_norm(generator_gradients)}
+                "gen_grad_norm": (tf.linalg.global_norm(generator_gradients)
+                                  / generator_optimizer.scale_loss(tf.constant(1.0)))}
 
     return train_step

@@ -43,8 +43,9 @@ def make_generator(noise_dim=100, widths=(256, 128, 64), kernel_size=5, image_si
         model.add(layers.Conv2DTranspose(width, kernel_size, strides=2, padding="same", use_bias=False))
         model.add(layers.BatchNormalization())
         model.add(layers.LeakyReLU())                                            # (14, 14, 64)
+    # float32 even under mixed precision: the images are compared with real ones in float32.
     model.add(layers.Conv2DTranspose(channels, kernel_size, strides=2, padding="same", use_bias=False,
-                                     activation="tanh"))                         # (28, 28, 1)
+                                     activation="tanh", dtype="float32"))        # (28, 28, 1)
     return model
 
 
@@ -60,7 +61,7 @@ def make_discriminator(widths=(64, 128), kernel_size=5, dropout=0.3, image_size=
         model.add(layers.LeakyReLU())
         model.add(layers.Dropout(dropout))
     model.add(layers.Flatten())
-    model.add(layers.Dense(1))                                                   # (1,)
+    model.add(layers.Dense(1, dtype="float32"))  # (1,); float32 under mixed precision: the loss needs its range
     return model
 
 

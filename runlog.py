@@ -15,7 +15,7 @@ import images
 
 TRAINING_COLUMNS = ["gen_loss", "disc_loss", "d_real", "d_fake", "real_accuracy", "fake_accuracy", "gen_grad_norm"]
 QUALITY_COLUMNS = ["frechet_distance", "class_entropy", "min_class_share", "classifier_score"]
-COLUMNS = ["epoch", "seconds"] + TRAINING_COLUMNS + QUALITY_COLUMNS
+COLUMNS = ["epoch", "seconds", "train_seconds"] + TRAINING_COLUMNS + QUALITY_COLUMNS
 
 PATIENCE = 3              # epochs in a row before "the discriminator wins" is said
 DISCRIMINATOR_WINS = 0.1  # ... when mean D(G(z)) stays below this: it rejects nearly every generated digit

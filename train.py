@@ -68,6 +68,9 @@ def resolve(args):
                 and cfg[key] != saved[key]:
             raise ConfigError(f"{key} cannot change when resuming: the checkpoint was built with "
                               f"{key}={saved[key]}; start a new run to change it")
+    if (cfg["train.mixed_precision"] == "mixed_float16") != (saved["train.mixed_precision"] == "mixed_float16"):
+        raise ConfigError("train.mixed_precision cannot switch to or from mixed_float16 when resuming (its optimizers "
+                          "carry a loss scale the checkpoint must match); start a new run to change it")
     if bool(cfg["train.ema_decay"]) != bool(saved["train.ema_decay"]):
         raise ConfigError(f"train.ema_decay cannot be switched {'on' if cfg['train.ema_decay'] else 'off'} when "
                           f"resuming (the checkpoint {'lacks' if cfg['train.ema_decay'] else 'holds'} the averaged "
@@ -174,11 +177,16 @@ def train(cfg, run_dir, resuming):
 
     seed, epochs, batch_size = cfg["train.seed"], cfg["train.epochs"], cfg["train.batch_size"]
     keras.utils.set_random_seed(seed)
+    if cfg["train.mixed_precision"] != "none":
+        keras.mixed_precision.set_global_policy(cfg["train.mixed_precision"])  # layers built from here on
     generator, discriminator = models.from_config(cfg)
     generator_optimizer = keras.optimizers.Adam(cfg["train.generator_lr"], cfg["train.generator_beta1"],
                                                 cfg["train.generator_beta2"])
     discriminator_optimizer = keras.optimizers.Adam(cfg["train.discriminator_lr"], cfg["train.discriminator_beta1"],
                                                     cfg["train.discriminator_beta2"])
+    if cfg["train.mixed_precision"] == "mixed_float16":  # float16 gradients underflow without loss scaling
+        generator_optimizer = keras.optimizers.LossScaleOptimizer(generator_optimizer)
+        discriminator_optimizer = keras.optimizers.LossScaleOptimizer(discriminator_optimizer)
     # The averaged generator draws the grids and is scored and saved: its weights move more smoothly.
     average_generator = None
     if cfg["train.ema_decay"]:
@@ -214,7 +222,8 @@ def train(cfg, run_dir, resuming):
     train_step = gan.make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, noise,
                                      real_label=1.0 - cfg["train.label_smoothing"],
                                      augment=augment.make_augment(cfg["train.augment"], noise),
-                                     average_generator=average_generator, average_decay=cfg["train.ema_decay"])
+                                     average_generator=average_generator, average_decay=cfg["train.ema_decay"],
+                                     jit_compile=cfg["train.jit_compile"])
     if resuming:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         # The checkpoint restored the old learning rates; the config's may have been changed for this resume.
@@ -259,6 +268,7 @@ def train(cfg, run_dir, resuming):
                     save_checkpoint()
                     raise Stopped(stop.signal_number)
             row = {"epoch": n, **dict(zip(gan.STATISTICS, (step_sums / done).numpy().tolist()))}
+            row["train_seconds"] = time.perf_counter() - started  # the steps (and their statistics, read here)
             samples = sampler(fixed_noise, training=False)
             check_finite(row, generator(fixed_noise, training=False), discriminator(samples, training=False), n,
                          int(epoch.numpy()), run_dir)

@@ -5,6 +5,7 @@ import re
 
 import imageio.v3 as iio
 import numpy as np
+import pytest
 import tensorflow as tf
 import yaml
 
@@ -142,3 +143,19 @@ def test_a_folder_of_colour_pngs_trains_and_writes_colour_grids(tmp_path):
     assert tf.keras.models.load_model(run / "generator.keras").output_shape == (None, 32, 32, 3)
     result = run_train("--resume", run, "train.epochs=2", "data.image_size=64")
     assert result.returncode == 2 and "data.image_size cannot change when resuming" in result.stderr
+
+
+@pytest.mark.parametrize("option", ["train.mixed_precision=mixed_float16", "train.mixed_precision=mixed_bfloat16",
+                                    "train.jit_compile=true"])
+def test_each_speed_option_trains_with_finite_losses_and_resumes(tmp_path, option):
+    args = ["data.dataset=mnist_sample", "data.limit=64", "train.batch_size=32", "eval.every=0",
+            f"output.dir={tmp_path}", "output.run_name=r", option]
+    result = run_train(*args, "train.epochs=1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    resumed = run_train("--resume", tmp_path / "r", "train.epochs=2")  # mixed_float16: the loss scale restores
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    for line in epoch_lines(result.stdout + resumed.stdout):
+        losses = [float(x) for x in re.findall(r"_loss (\S+)", line)]
+        assert len(losses) == 2 and all(np.isfinite(losses)), line
+    with open(tmp_path / "r" / "metrics.csv", newline="") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["1", "2"]
