@@ -62,9 +62,13 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
         discriminator_gradients = discriminator_tape.gradient(scaled_disc_loss, discriminator.trainable_variables)
         if update_generator:
             generator_optimizer.apply_gradients(zip(generator_gradients, generator.trainable_variables))
+            # Early on the average would mostly hold the random initial weights: like TensorFlow's
+            # ExponentialMovingAverage(num_updates), the decay starts low and rises to average_decay.
+            updates = tf.cast(generator_optimizer.iterations, tf.float32)
+            decay = tf.minimum(average_decay, (1.0 + updates) / (10.0 + updates))
             for average, weight in averaged_pairs:
                 # Polyak average: w_avg <- decay * w_avg + (1 - decay) * w; smooths G's oscillation around D.
-                average.assign(average_decay * average + (1.0 - average_decay) * weight)
+                average.assign(decay * average + (1.0 - decay) * weight)
         discriminator_optimizer.apply_gradients(zip(discriminator_gradients, discriminator.trainable_variables))
         return {"gen_loss": gen_loss, "disc_loss": disc_loss,
                 "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),       # mean D(x): 1 = sure it is real

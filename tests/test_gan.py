@@ -63,12 +63,18 @@ def test_the_averaged_generator_moves_a_fraction_of_the_way_after_each_generator
     generator, discriminator = models.make_generator(), models.make_discriminator()
     average = keras.models.clone_model(generator)
     average.set_weights(generator.get_weights())
-    start = [w.numpy().copy() for w in average.weights]
-    step = gan.make_train_step(generator, discriminator, keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3),
+    generator_optimizer = keras.optimizers.Adam(1e-3)
+    step = gan.make_train_step(generator, discriminator, generator_optimizer, keras.optimizers.Adam(1e-3),
                                tf.random.Generator.from_seed(0), average_generator=average, average_decay=0.9)
+    start = [w.numpy().copy() for w in average.weights]
     step(tf.zeros((8, 28, 28, 1)), update_generator=False)
     assert all(np.array_equal(s, a.numpy()) for s, a in zip(start, average.weights))  # G did not move
-    step(tf.zeros((8, 28, 28, 1)))
-    for s, a, w in zip(start, average.weights, generator.weights):
-        np.testing.assert_allclose(a.numpy(), 0.9 * s + 0.1 * w.numpy(), rtol=1e-5, atol=1e-7)
-    assert not all(np.array_equal(s, a.numpy()) for s, a in zip(start, average.weights))
+    # The first update (G's Adam at iteration 1) decays by (1 + 1) / (10 + 1), not yet by 0.9 ...
+    # ... and from iteration 80 on by 0.9 (shown at 1001).
+    for iteration, decay in ((1, 2 / 11), (1001, 0.9)):
+        generator_optimizer.iterations.assign(iteration - 1)
+        start = [w.numpy().copy() for w in average.weights]
+        step(tf.zeros((8, 28, 28, 1)))
+        for s, a, w in zip(start, average.weights, generator.weights):
+            np.testing.assert_allclose(a.numpy(), decay * s + (1 - decay) * w.numpy(), rtol=1e-5, atol=1e-6)
+        assert not all(np.array_equal(s, a.numpy()) for s, a in zip(start, average.weights))
