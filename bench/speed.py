@@ -1,0 +1,238 @@
+"""How fast does train.py train, compared with the TensorFlow tutorial's own code? Prints a table.
+
+  python bench/speed.py              # about 8 minutes on 2 CPU cores
+  python bench/speed.py --quick      # fewer repeats and no full epochs, about 2 minutes
+
+1. Step throughput (images/s): the tutorial's step, written out below exactly as the tutorial has it
+   (its models, losses, optimizers and @tf.function step), against this project's step with the
+   default settings and with each speed candidate. All in one process, same batch size and data,
+   interleaved repeats after a warm-up; min / median / max and the median's ratio to the tutorial.
+2. One epoch of `python train.py` on 60,000 images (the bundled 10,000 digits tiled 6 times, since
+   MNIST cannot be downloaded everywhere): wall time split into training steps and everything else
+   (grid PNG, GIF, quality metrics, metrics.csv/png, TensorBoard, checkpoint), and the run's peak memory.
+3. Start-up: `python train.py --help` and a config mistake, which must answer before TensorFlow loads.
+
+Nothing else should run meanwhile: the numbers are wall-clock times.
+"""
+
+import argparse
+import csv
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+BATCH = 256
+NOISE_DIM = 100
+
+
+def tutorial_step(tf):
+    """The tutorial's code (tensorflow.org/tutorials/generative/dcgan), unchanged but for being in a function."""
+    layers = tf.keras.layers
+    warnings.filterwarnings("ignore", message="Do not pass an `input_shape`")  # Keras 3 on the tutorial's style
+
+    def make_generator_model():
+        model = tf.keras.Sequential()
+        model.add(layers.Dense(7 * 7 * 256, use_bias=False, input_shape=(100,)))
+        model.add(layers.BatchNormalization())
+        model.add(layers.LeakyReLU())
+        model.add(layers.Reshape((7, 7, 256)))
+        model.add(layers.Conv2DTranspose(128, (5, 5), strides=(1, 1), padding="same", use_bias=False))
+        model.add(layers.BatchNormalization())
+        model.add(layers.LeakyReLU())
+        model.add(layers.Conv2DTranspose(64, (5, 5), strides=(2, 2), padding="same", use_bias=False))
+        model.add(layers.BatchNormalization())
+        model.add(layers.LeakyReLU())
+        model.add(layers.Conv2DTranspose(1, (5, 5), strides=(2, 2), padding="same", use_bias=False,
+                                         activation="tanh"))
+        return model
+
+    def make_discriminator_model():
+        model = tf.keras.Sequential()
+        model.add(layers.Conv2D(64, (5, 5), strides=(2, 2), padding="same", input_shape=[28, 28, 1]))
+        model.add(layers.LeakyReLU())
+        model.add(layers.Dropout(0.3))
+        model.add(layers.Conv2D(128, (5, 5), strides=(2, 2), padding="same"))
+        model.add(layers.LeakyReLU())
+        model.add(layers.Dropout(0.3))
+        model.add(layers.Flatten())
+        model.add(layers.Dense(1))
+        return model
+
+    generator, discriminator = make_generator_model(), make_discriminator_model()
+    cross_entropy = tf.keras.losses.BinaryCrossentropy(from_logits=True)
+
+    def discriminator_loss(real_output, fake_output):
+        real_loss = cross_entropy(tf.ones_like(real_output), real_output)
+        fake_loss = cross_entropy(tf.zeros_like(fake_output), fake_output)
+        return real_loss + fake_loss
+
+    def generator_loss(fake_output):
+        return cross_entropy(tf.ones_like(fake_output), fake_output)
+
+    generator_optimizer = tf.keras.optimizers.Adam(1e-4)
+    discriminator_optimizer = tf.keras.optimizers.Adam(1e-4)
+
+    @tf.function
+    def train_step(images):
+        noise = tf.random.normal([BATCH, NOISE_DIM])
+        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+            generated_images = generator(noise, training=True)
+            real_output = discriminator(images, training=True)
+            fake_output = discriminator(generated_images, training=True)
+            gen_loss = generator_loss(fake_output)
+            disc_loss = discriminator_loss(real_output, fake_output)
+        gradients_of_generator = gen_tape.gradient(gen_loss, generator.trainable_variables)
+        gradients_of_discriminator = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
+        generator_optimizer.apply_gradients(zip(gradients_of_generator, generator.trainable_variables))
+        discriminator_optimizer.apply_gradients(zip(gradients_of_discriminator, discriminator.trainable_variables))
+        return gen_loss
+
+    return train_step
+
+
+def project_step(tf, keras, policy="float32", jit_compile=False, concatenated=False):
+    """This project's step (gan.py) on the default models, as train.py builds it."""
+    import config
+    import gan
+    import models
+    keras.mixed_precision.set_global_policy(policy)  # layers take the policy in force when they are made
+    generator, discriminator = models.from_config(config.load())
+    keras.mixed_precision.set_global_policy("float32")
+    optimizers = keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4)
+    noise = tf.random.Generator.from_seed(0)
+    if not concatenated:
+        return gan.make_train_step(generator, discriminator, *optimizers, noise, jit_compile=jit_compile)
+
+    @tf.function(jit_compile=jit_compile)
+    def one_discriminator_pass(real_images):
+        # A candidate: D scores real and generated images in one call (exact here: D has no batch norm).
+        z = noise.normal([tf.shape(real_images)[0], NOISE_DIM])
+        with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
+            fake_images = generator(z, training=True)
+            logits = discriminator(tf.concat([real_images, fake_images], 0), training=True)
+            real_logits, fake_logits = tf.split(logits, 2)
+            disc_loss = gan.discriminator_loss(real_logits, fake_logits)
+            gen_loss = gan.generator_loss(fake_logits)
+        optimizers[0].apply_gradients(zip(generator_tape.gradient(gen_loss, generator.trainable_variables),
+                                          generator.trainable_variables))
+        optimizers[1].apply_gradients(zip(discriminator_tape.gradient(disc_loss, discriminator.trainable_variables),
+                                          discriminator.trainable_variables))
+        return gen_loss
+    return one_discriminator_pass
+
+
+def several_steps(tf, step, count):
+    """A candidate: `count` steps per tf.function call, so Python dispatches once per `count` batches."""
+    @tf.function
+    def steps(batches):
+        for i in tf.range(count):
+            result = step(batches[i])
+        return result
+    return steps
+
+
+def throughput(repeats, steps_per_repeat):
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    import data
+    real = tf.constant(data.scale(data.load_sample()[:BATCH]))
+    stacked = tf.stack([real] * steps_per_repeat)
+    project = project_step(tf, keras)
+    candidates = {
+        "tutorial's step (reference)": (tutorial_step(tf), False),
+        "this project's step (default)": (project, False),
+        "+ one D pass over real+fake": (project_step(tf, keras, concatenated=True), False),
+        f"+ {steps_per_repeat} steps per tf.function call": (several_steps(tf, project, steps_per_repeat), True),
+        "+ XLA (train.jit_compile=true)": (project_step(tf, keras, jit_compile=True), False),
+        "+ mixed_bfloat16 (other numerics)": (project_step(tf, keras, policy="mixed_bfloat16"), False),
+    }
+    rates = {name: [] for name in candidates}
+    for round_ in range(repeats + 1):  # round 0 warms up: tracing, XLA compilation, oneDNN kernel choice
+        for name, (step, takes_stack) in candidates.items():
+            started = time.perf_counter()
+            if takes_stack:
+                result = step(stacked)
+            else:
+                for _ in range(steps_per_repeat):
+                    result = step(real)
+            np.asarray(result["gen_loss"] if isinstance(result, dict) else result)  # wait for the device
+            if round_:
+                rates[name].append(steps_per_repeat * BATCH / (time.perf_counter() - started))
+    reference = statistics.median(rates["tutorial's step (reference)"])
+    print(f"\n1. Training step throughput, batch {BATCH}, {repeats} interleaved repeats of {steps_per_repeat} steps")
+    print(f"| {'step':<40} | {'min img/s':>9} | {'median':>7} | {'max':>7} | {'vs tutorial':>11} |")
+    print(f"|{'-' * 42}|{'-' * 10}:|{'-' * 8}:|{'-' * 8}:|{'-' * 12}:|")
+    for name, values in rates.items():
+        median = statistics.median(values)
+        print(f"| {name:<40} | {min(values):>9.0f} | {median:>7.0f} | {max(values):>7.0f} | "
+              f"{median / reference:>10.2f}x |")
+
+
+def epoch_split(epochs):
+    """Run train.py on 60,000 images; time each epoch from its printed line to the next."""
+    import numpy as np
+
+    import data
+    with tempfile.TemporaryDirectory() as scratch:
+        tiled = Path(scratch) / "mnist60k.npz"
+        np.savez(tiled, x_train=np.tile(data.load_sample(), (6, 1, 1)))
+        command = [sys.executable, str(ROOT / "train.py"), f"data.path={tiled}", f"train.epochs={epochs}",
+                   f"output.dir={scratch}", "output.run_name=bench"]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
+        printed = []  # when each "epoch N/M" line arrived: the epoch's work, including its checkpoint, lies between
+        started = time.perf_counter()
+        for line in process.stdout:
+            if line.startswith("epoch "):
+                printed.append(time.perf_counter())
+        process.wait()
+        peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        with open(Path(scratch) / "bench" / "metrics.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+    print(f"\n2. Epochs of `python train.py` on 60,000 images (default settings, eval every epoch)")
+    print(f"| {'epoch':>5} | {'wall s':>7} | {'steps s':>7} | {'everything else s':>17} | {'else %':>6} |")
+    print(f"|{'-' * 6}:|{'-' * 8}:|{'-' * 8}:|{'-' * 18}:|{'-' * 7}:|")
+    for n in range(2, epochs + 1):  # epoch 1 also traces the step and loads the evaluator
+        wall = printed[n - 1] - printed[n - 2]
+        steps = float(rows[n - 1]["train_seconds"])
+        print(f"| {n:>5} | {wall:>7.1f} | {steps:>7.1f} | {wall - steps:>17.2f} | {100 * (wall - steps) / wall:>5.1f}% |")
+    print(f"whole run: {printed[-1] - started:.0f} s for {epochs} epochs; peak memory (RSS) {peak_mib:.0f} MiB")
+
+
+def startup(repeats):
+    def seconds(*args):
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, str(ROOT / "train.py"), *args], capture_output=True, cwd=ROOT)
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+    print(f"\n3. Start-up, median of {repeats}")
+    print(f"| {'command':<40} | {'seconds':>7} |\n|{'-' * 42}|{'-' * 8}:|")
+    print(f"| {'python train.py --help':<40} | {seconds('--help'):>7.2f} |")
+    print(f"| {'python train.py train.epochs=0 (error)':<40} | {seconds('train.epochs=0'):>7.2f} |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="3 repeats, no full epochs")
+    args = parser.parse_args()
+    startup(3 if args.quick else 5)
+    throughput(repeats=3 if args.quick else 7, steps_per_repeat=5)
+    if not args.quick:
+        epoch_split(epochs=3)
+
+
+if __name__ == "__main__":
+    main()
