@@ -168,6 +168,10 @@ SETTINGS = {
                                      "loss scaling), mixed_bfloat16 for TPUs and CPUs with bfloat16 (changes numerics)"),
     "train.jit_compile": Setting(False, boolean(), "compile the training step with XLA (helps on some GPUs; "
                                  "slower on this project's CPU benchmark)"),
+    "train.distribute": Setting("auto", text(("auto", "none", "mirrored", "multi_worker")),
+                                "auto: every GPU when there are several (MirroredStrategy), else one device; "
+                                "none: one device; mirrored: all GPUs of this machine; multi_worker: several "
+                                "machines, described by the TF_CONFIG environment variable (README)"),
     "train.deterministic": Setting(False, boolean(), "TensorFlow's op determinism: the same seed gives the "
                                    "same numbers on the same machine, also on a GPU, at some cost in speed"),
     "train.seed": Setting(0, integer(0, optional=True), "random seed; empty = a new one, recorded in the run's "

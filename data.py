@@ -205,10 +205,16 @@ def make_dataset(images):
     return tf.data.Dataset.from_tensor_slices(scale(images))
 
 
-def epoch_batches(dataset, batch_size, shuffle_buffer, seed):
-    """One epoch of shuffled batches, prefetched so the next batch is ready when a step ends.
+def epoch_batches(dataset, batch_size, shuffle_buffer, seed, noise_dim):
+    """One epoch of shuffled batches, each with the generator's noise: (images, z), prefetched so the next
+    batch is ready when a step ends.
 
     The shuffle is seeded per epoch (seed + epoch number), so a resumed run sees the batches an
-    uninterrupted run would have seen.
+    uninterrupted run would have seen. The noise is drawn from (that seed, the batch's number), so it too
+    is the same after a resume, and the same whether the batch trains on one device or is split over many.
     """
-    return dataset.shuffle(shuffle_buffer, seed=seed).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    def with_noise(number, images):
+        key = tf.stack([tf.constant(seed, tf.int64), number])
+        return images, tf.random.stateless_normal([tf.shape(images)[0], noise_dim], seed=key)
+    batches = dataset.shuffle(shuffle_buffer, seed=seed).batch(batch_size).enumerate().map(with_noise)
+    return batches.prefetch(tf.data.AUTOTUNE)

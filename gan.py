@@ -3,38 +3,50 @@
 import keras
 import tensorflow as tf
 
-cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
+# Per image, not averaged: a step split over several devices divides by the whole batch's size itself.
+cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True, reduction=None)
 # What each training step reports, in this order (train.py averages them over the epoch).
 STATISTICS = ("gen_loss", "disc_loss", "d_real", "d_fake", "real_accuracy", "fake_accuracy", "gen_grad_norm")
 
 
-def discriminator_loss(real_logits, fake_logits, real_label=1.0):
+def mean(per_image, batch_size=None):
+    """The mean over the whole batch: with several replicas each holds part of the batch and divides its sum
+    by the whole batch's size, so the replicas' shares (and their gradients) add up to the mean's."""
+    if batch_size is None:
+        return tf.reduce_mean(per_image)
+    return tf.reduce_sum(per_image) / batch_size
+
+
+def discriminator_loss(real_logits, fake_logits, real_label=1.0, batch_size=None):
     # D: maximise log D(x) + log(1 - D(G(z)))  <=>  minimise BCE(1, D(x)) + BCE(0, D(G(z)));
     # real_label < 1 is one-sided label smoothing: aiming D(x) a little below 1 keeps D from growing overconfident.
-    return (cross_entropy(tf.fill(tf.shape(real_logits), real_label), real_logits)
-            + cross_entropy(tf.zeros_like(fake_logits), fake_logits))
+    return (mean(cross_entropy(tf.fill(tf.shape(real_logits), real_label), real_logits), batch_size)
+            + mean(cross_entropy(tf.zeros_like(fake_logits), fake_logits), batch_size))
 
 
-def generator_loss(fake_logits):
+def generator_loss(fake_logits, batch_size=None):
     # G: maximise log D(G(z)) (the non-saturating loss)  <=>  minimise BCE(1, D(G(z)))
-    return cross_entropy(tf.ones_like(fake_logits), fake_logits)
+    return mean(cross_entropy(tf.ones_like(fake_logits), fake_logits), batch_size)
 
 
 def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, noise, real_label=1.0,
-                    augment=None, average_generator=None, average_decay=0.999, jit_compile=False):
-    """A compiled step that trains on one batch of real images and reports the balance of the two networks.
+                    augment=None, average_generator=None, average_decay=0.999, jit_compile=False, strategy=None):
+    """A compiled step that trains on one batch (real images, the generator's noise) and reports the
+    balance of the two networks, as means over the batch.
 
     Like the tutorial, both updates come from the same forward pass. `update_generator=False` makes a
     discriminator-only step (for train.discriminator_steps > 1); the generator's gradient is still
-    measured, so its norm is reported for every step. `noise` is a tf.random.Generator, checkpointed
-    with the models, so a resumed run draws the noise an uninterrupted run would have drawn.
-    `augment` (augment.py) transforms every batch the discriminator sees; `average_generator`, if
-    given, follows the generator's weights as an exponential moving average after each of its updates.
-    `jit_compile` compiles the step with XLA. Under mixed_float16 the optimizers are LossScaleOptimizers:
-    scale_loss multiplies each loss before backpropagation (so small float16 gradients do not round to
-    zero) and apply_gradients divides the gradients back; for any other optimizer both are no-ops.
+    measured, so its norm is reported for every step. The noise comes with the batch (data.py draws
+    it), so one device and several see the same numbers. `strategy` (tf.distribute) runs the step on
+    each replica's part of the batch; Keras' optimizers sum the replicas' gradients.
+    `augment` (augment.py, random draws from the checkpointed tf.random.Generator `noise`) transforms
+    every batch the discriminator sees; `average_generator`, if given, follows the generator's weights
+    as an exponential moving average after each of its updates. `jit_compile` compiles the step with
+    XLA. Under mixed_float16 the optimizers are LossScaleOptimizers: scale_loss multiplies each loss
+    before backpropagation (so small float16 gradients do not round to zero) and apply_gradients divides
+    the gradients back; for any other optimizer both are no-ops.
     """
-    noise_dim = generator.input_shape[-1]
+    strategy = strategy or tf.distribute.get_strategy()
     # Adam makes its slots lazily; made now, not in a later trace (update_generator=True after False).
     generator_optimizer.build(generator.trainable_variables)
     discriminator_optimizer.build(discriminator.trainable_variables)
@@ -42,18 +54,19 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     averaged_pairs = list(zip(average_generator.weights, generator.weights)) if average_generator else []
 
     @tf.function(jit_compile=jit_compile)
-    def train_step(real_images, update_generator=True):
-        # 1. The generator draws one image per real image (the last batch of an epoch is smaller).
-        z = noise.normal([tf.shape(real_images)[0], noise_dim])
+    def replica_step(real_images, z, update_generator):
+        replicas = tf.distribute.get_replica_context()
+        batch_size = replicas.all_reduce("sum", tf.cast(tf.shape(real_images)[0], tf.float32))
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
+            # 1. The generator draws one image per real image (the last batch of an epoch is smaller).
             fake_images = generator(z, training=True)
             # 2. The discriminator scores the real and the generated images.
             real_logits = discriminator(augment(real_images), training=True)
             fake_logits = discriminator(augment(fake_images), training=True)
             # 3. Its loss: how far it is from calling real images real and generated ones fake.
-            disc_loss = discriminator_loss(real_logits, fake_logits, real_label)
+            disc_loss = discriminator_loss(real_logits, fake_logits, real_label, batch_size)
             # 4. The generator's loss: how often the discriminator saw through its images.
-            gen_loss = generator_loss(fake_logits)
+            gen_loss = generator_loss(fake_logits, batch_size)
             # Scaled while the tapes still record (a no-op unless loss scaling is on).
             scaled_gen_loss = generator_optimizer.scale_loss(gen_loss)
             scaled_disc_loss = discriminator_optimizer.scale_loss(disc_loss)
@@ -62,6 +75,23 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
         discriminator_gradients = discriminator_tape.gradient(scaled_disc_loss, discriminator.trainable_variables)
         if update_generator:
             generator_optimizer.apply_gradients(zip(generator_gradients, generator.trainable_variables))
+        discriminator_optimizer.apply_gradients(zip(discriminator_gradients, discriminator.trainable_variables))
+        whole_gradient = replicas.all_reduce("sum", generator_gradients)  # what the optimizer applied
+        return {"gen_loss": gen_loss, "disc_loss": disc_loss,
+                "d_real": mean(tf.sigmoid(real_logits), batch_size),   # mean D(x): 1 = sure it is real
+                "d_fake": mean(tf.sigmoid(fake_logits), batch_size),   # mean D(G(z)): 0 = sure it is fake
+                "real_accuracy": mean(tf.cast(real_logits > 0, tf.float32), batch_size),
+                "fake_accuracy": mean(tf.cast(fake_logits < 0, tf.float32), batch_size),
+                # every replica holds the same norm; dividing shares it out so the sum below restores it
+                "gen_grad_norm": (tf.linalg.global_norm(whole_gradient) / generator_optimizer.scale_loss(1.0)
+                                  / replicas.num_replicas_in_sync)}
+
+    @tf.function
+    def train_step(batch, update_generator=True):
+        real_images, z = batch
+        shares = strategy.run(replica_step, args=(real_images, z, update_generator))
+        statistics = {key: strategy.reduce("SUM", value, axis=None) for key, value in shares.items()}
+        if update_generator and averaged_pairs:
             # Early on the average would mostly hold the random initial weights: like TensorFlow's
             # ExponentialMovingAverage(num_updates), the decay starts low and rises to average_decay.
             updates = tf.cast(generator_optimizer.iterations, tf.float32)
@@ -69,13 +99,6 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             for average, weight in averaged_pairs:
                 # Polyak average: w_avg <- decay * w_avg + (1 - decay) * w; smooths G's oscillation around D.
                 average.assign(decay * average + (1.0 - decay) * weight)
-        discriminator_optimizer.apply_gradients(zip(discriminator_gradients, discriminator.trainable_variables))
-        return {"gen_loss": gen_loss, "disc_loss": disc_loss,
-                "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),       # mean D(x): 1 = sure it is real
-                "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits)),       # mean D(G(z)): 0 = sure it is fake
-                "real_accuracy": tf.reduce_mean(tf.cast(real_logits > 0, tf.float32)),
-                "fake_accuracy": tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32)),
-                "gen_grad_norm": (tf.linalg.global_norm(generator_gradients)
-                                  / generator_optimizer.scale_loss(tf.constant(1.0)))}
+        return statistics
 
     return train_step

@@ -19,12 +19,14 @@ def extend(widths, count, factor):
     return widths
 
 
-def make_generator(noise_dim=100, widths=(256, 128, 64), kernel_size=5, image_size=28, channels=1):
+def make_generator(noise_dim=100, widths=(256, 128, 64), kernel_size=5, image_size=28, channels=1,
+                   synchronized=False):
     """Noise (noise_dim,) -> image (image_size, image_size, channels) in [-1, 1].
 
     A dense layer makes a small feature map (7x7 for 28, 8x8 for 32 and 64); transposed convolutions
     keep its size once, then double it until the image size (7 -> 7 -> 14 -> 28 for the tutorial).
-    Batch normalisation makes the biases redundant, hence use_bias=False.
+    Batch normalisation makes the biases redundant, hence use_bias=False; `synchronized` computes its
+    statistics over the whole batch when a tf.distribute strategy splits it over several devices.
     """
     stages = config.upsampling_stages(image_size)
     start = image_size // 2 ** stages
@@ -32,16 +34,16 @@ def make_generator(noise_dim=100, widths=(256, 128, 64), kernel_size=5, image_si
     model = keras.Sequential([
         keras.Input(shape=(noise_dim,)),
         layers.Dense(start * start * dense_width, use_bias=False),
-        layers.BatchNormalization(),
+        layers.BatchNormalization(synchronized=synchronized),
         layers.LeakyReLU(),
         layers.Reshape((start, start, dense_width)),                             # (7, 7, 256)
         layers.Conv2DTranspose(mid_width, kernel_size, strides=1, padding="same", use_bias=False),
-        layers.BatchNormalization(),
+        layers.BatchNormalization(synchronized=synchronized),
         layers.LeakyReLU(),                                                      # (7, 7, 128)
     ], name="generator")
     for width in upsampling_widths:
         model.add(layers.Conv2DTranspose(width, kernel_size, strides=2, padding="same", use_bias=False))
-        model.add(layers.BatchNormalization())
+        model.add(layers.BatchNormalization(synchronized=synchronized))
         model.add(layers.LeakyReLU())                                            # (14, 14, 64)
     # float32 even under mixed precision: the images are compared with real ones in float32.
     model.add(layers.Conv2DTranspose(channels, kernel_size, strides=2, padding="same", use_bias=False,
@@ -65,13 +67,13 @@ def make_discriminator(widths=(64, 128), kernel_size=5, dropout=0.3, image_size=
     return model
 
 
-def from_config(cfg):
+def from_config(cfg, synchronized=False):
     """Both models as `cfg` (a flat config from config.load) describes them. Empty image settings mean
     the dataset's own shape (data.load_images fills them in for a folder)."""
     native_size, native_channels = config.NATIVE_SHAPES.get(cfg["data.dataset"], (None, None))
     size, channels = cfg["data.image_size"] or native_size, cfg["data.channels"] or native_channels
     generator = make_generator(cfg["model.noise_dim"], cfg["model.generator_widths"], cfg["model.kernel_size"],
-                               size, channels)
+                               size, channels, synchronized)
     discriminator = make_discriminator(cfg["model.discriminator_widths"], cfg["model.kernel_size"],
                                        cfg["model.dropout"], size, channels)
     return generator, discriminator

@@ -11,12 +11,15 @@ import datetime
 import math
 import os
 import random
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import config
+import distribute
 from config import ConfigError
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "config.yaml"
@@ -40,12 +43,18 @@ def has_checkpoint(run_dir):
 def resolve(args):
     """The validated config and the run directory. Every mistake in the user's input surfaces here,
     before TensorFlow loads and before anything is written."""
+    cfg, run_dir = resolve_run(args)
+    distribute.check(cfg)
+    return cfg, run_dir
+
+
+def resolve_run(args):
     if args.resume is None:
         cfg = config.load(args.config or DEFAULT_CONFIG, args.overrides)
         output_dir = Path(cfg["output.dir"])
         name = cfg["output.run_name"] or datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         run_dir = output_dir / name
-        if run_dir.exists():
+        if run_dir.exists() and distribute.is_chief(cfg):
             raise ConfigError(f"{run_dir} already exists; choose another output.run_name, "
                               f"or continue it with --resume {run_dir}")
         cfg["output.run_name"] = name
@@ -162,13 +171,22 @@ def train(cfg, run_dir, resuming):
         tf.config.experimental.set_memory_growth(gpu, True)  # take GPU memory as needed, not all of it at once
     if cfg["train.deterministic"]:
         tf.config.experimental.enable_op_determinism()
+    strategy = distribute.make_strategy(cfg["train.distribute"])
 
     real_images, dataset_used = data.load_images(cfg, warn=lambda message: print(message, file=sys.stderr))
     if dataset_used != cfg["data.dataset"]:
         cfg["data.dataset"], cfg["data.path"] = dataset_used, None  # the saved config says what was really used
     if cfg["train.seed"] is None:
         cfg["train.seed"] = random.SystemRandom().randrange(2**31)  # recorded, so the run can be repeated
-    if resuming:
+    checkpoints_from = run_dir / "checkpoints"  # what --resume restores, on every worker
+    chief = distribute.is_chief(cfg)
+    if not chief:
+        # Every worker takes part in saving checkpoints; the others save theirs to a scratch folder, and the
+        # chief alone writes the run's files and scores quality.
+        run_dir = Path(tempfile.mkdtemp(prefix="dcgan-worker-"))
+        (run_dir / "images").mkdir()
+        cfg["eval.every"] = 0
+    elif resuming:
         for stale in run_dir.rglob(".*.tmp*"):  # a file being written when the run was killed: never renamed in
             stale.unlink()
     else:
@@ -176,61 +194,66 @@ def train(cfg, run_dir, resuming):
     config.dump(cfg, run_dir / "config.yaml")
 
     seed, epochs, batch_size = cfg["train.seed"], cfg["train.epochs"], cfg["train.batch_size"]
-    keras.utils.set_random_seed(seed)
-    if cfg["train.mixed_precision"] != "none":
-        keras.mixed_precision.set_global_policy(cfg["train.mixed_precision"])  # layers built from here on
-    generator, discriminator = models.from_config(cfg)
-    generator_optimizer = keras.optimizers.Adam(cfg["train.generator_lr"], cfg["train.generator_beta1"],
-                                                cfg["train.generator_beta2"])
-    discriminator_optimizer = keras.optimizers.Adam(cfg["train.discriminator_lr"], cfg["train.discriminator_beta1"],
-                                                    cfg["train.discriminator_beta2"])
-    if cfg["train.mixed_precision"] == "mixed_float16":  # float16 gradients underflow without loss scaling
-        generator_optimizer = keras.optimizers.LossScaleOptimizer(generator_optimizer)
-        discriminator_optimizer = keras.optimizers.LossScaleOptimizer(discriminator_optimizer)
-    # The averaged generator draws the grids and is scored and saved: its weights move more smoothly.
-    average_generator = None
-    if cfg["train.ema_decay"]:
-        average_generator = keras.models.clone_model(generator)
-        average_generator.set_weights(generator.get_weights())
-    sampler = average_generator or generator
-    noise = tf.random.Generator.from_seed(seed)
-    # The same noise draws every epoch's grid, so the frames show the generator learning, not chance.
-    fixed_noise = tf.Variable(noise.normal([cfg["output.grid_size"] ** 2, cfg["model.noise_dim"]]), trainable=False)
-    epoch = tf.Variable(0, dtype=tf.int64, trainable=False)  # the last finished epoch
-    # Non-zero only in a checkpoint saved on Ctrl-C: how far the next epoch got, and its statistics so far.
-    step = tf.Variable(0, dtype=tf.int64, trainable=False)
-    step_sums = tf.Variable(tf.zeros([len(gan.STATISTICS)]), trainable=False)
-    averaged = {"average_generator": average_generator} if average_generator else {}
-    checkpoint = tf.train.Checkpoint(generator=generator, discriminator=discriminator, **averaged,
-                                     generator_optimizer=generator_optimizer,
-                                     discriminator_optimizer=discriminator_optimizer,
-                                     noise=noise, fixed_noise=fixed_noise, epoch=epoch, step=step, step_sums=step_sums,
-                                     # Keras leaves dropout's random state out of the model's checkpoint.
-                                     dropout_seeds=[layer.seed_generator.state for layer in discriminator.layers
-                                                    if isinstance(layer, keras.layers.Dropout)])
-    # Checkpoints are numbered by training step (ckpt-120), as TensorFlow does, so one saved mid-epoch fits in.
-    manager = tf.train.CheckpointManager(checkpoint, run_dir / "checkpoints",
-                                         max_to_keep=cfg["output.checkpoints_to_keep"])
+    with strategy.scope():  # variables made here are mirrored on every replica
+        keras.utils.set_random_seed(seed)
+        if cfg["train.mixed_precision"] != "none":
+            keras.mixed_precision.set_global_policy(cfg["train.mixed_precision"])  # layers built from here on
+        # Batch normalisation over the whole batch, not each replica's part: N devices learn as one does.
+        generator, discriminator = models.from_config(cfg, synchronized=strategy.num_replicas_in_sync > 1)
+        generator_optimizer = keras.optimizers.Adam(cfg["train.generator_lr"], cfg["train.generator_beta1"],
+                                                    cfg["train.generator_beta2"])
+        discriminator_optimizer = keras.optimizers.Adam(cfg["train.discriminator_lr"],
+                                                        cfg["train.discriminator_beta1"], cfg["train.discriminator_beta2"])
+        if cfg["train.mixed_precision"] == "mixed_float16":  # float16 gradients underflow without loss scaling
+            generator_optimizer = keras.optimizers.LossScaleOptimizer(generator_optimizer)
+            discriminator_optimizer = keras.optimizers.LossScaleOptimizer(discriminator_optimizer)
+        # The averaged generator draws the grids and is scored and saved: its weights move more smoothly.
+        average_generator = None
+        if cfg["train.ema_decay"]:
+            average_generator = keras.models.clone_model(generator)
+            average_generator.set_weights(generator.get_weights())
+        sampler = average_generator or generator
+        noise = tf.random.Generator.from_seed(seed)
+        # The same noise draws every epoch's grid, so the frames show the generator learning, not chance.
+        fixed_noise = tf.Variable(noise.normal([cfg["output.grid_size"] ** 2, cfg["model.noise_dim"]]),
+                                  trainable=False)
+        epoch = tf.Variable(0, dtype=tf.int64, trainable=False)  # the last finished epoch
+        # Non-zero only in a checkpoint saved on Ctrl-C: how far the next epoch got, and its statistics so far.
+        step = tf.Variable(0, dtype=tf.int64, trainable=False)
+        step_sums = tf.Variable(tf.zeros([len(gan.STATISTICS)]), trainable=False)
+        averaged = {"average_generator": average_generator} if average_generator else {}
+        checkpoint = tf.train.Checkpoint(generator=generator, discriminator=discriminator, **averaged,
+                                         generator_optimizer=generator_optimizer,
+                                         discriminator_optimizer=discriminator_optimizer,
+                                         noise=noise, fixed_noise=fixed_noise, epoch=epoch, step=step,
+                                         step_sums=step_sums,
+                                         # Keras leaves dropout's random state out of the model's checkpoint.
+                                         dropout_seeds=[layer.seed_generator.state for layer in discriminator.layers
+                                                        if isinstance(layer, keras.layers.Dropout)])
+        # Checkpoints are numbered by training step (ckpt-120), as TensorFlow does, so a mid-epoch one fits in.
+        manager = tf.train.CheckpointManager(checkpoint, run_dir / "checkpoints",
+                                             max_to_keep=cfg["output.checkpoints_to_keep"])
 
-    def save_checkpoint():
-        try:
-            manager.save(checkpoint_number=discriminator_optimizer.iterations)
-        except tf.errors.OpError as e:  # TensorFlow reports a full disk as its own error, not as an OSError
-            raise OSError(f"checkpoint not saved ({e.message.split(';')[-1].strip()})") from None
+        def save_checkpoint():
+            try:
+                manager.save(checkpoint_number=discriminator_optimizer.iterations)
+            except tf.errors.OpError as e:  # TensorFlow reports a full disk as its own error, not as an OSError
+                raise OSError(f"checkpoint not saved ({e.message.split(';')[-1].strip()})") from None
 
-    # Made before a restore: it also builds Adam's slots, which the checkpoint then fills.
-    train_step = gan.make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, noise,
-                                     real_label=1.0 - cfg["train.label_smoothing"],
-                                     augment=augment.make_augment(cfg["train.augment"], noise),
-                                     average_generator=average_generator, average_decay=cfg["train.ema_decay"],
-                                     jit_compile=cfg["train.jit_compile"])
-    if resuming:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        # The checkpoint restored the old learning rates; the config's may have been changed for this resume.
-        generator_optimizer.learning_rate.assign(cfg["train.generator_lr"])
-        discriminator_optimizer.learning_rate.assign(cfg["train.discriminator_lr"])
-        where = f", {int(step.numpy())} steps into epoch {int(epoch.numpy()) + 1}" if int(step.numpy()) else ""
-        print(f"resuming {run_dir} after epoch {int(epoch.numpy())}{where}")
+        # Made before a restore: it also builds Adam's slots, which the checkpoint then fills.
+        train_step = gan.make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
+                                         noise,
+                                         real_label=1.0 - cfg["train.label_smoothing"],
+                                         augment=augment.make_augment(cfg["train.augment"], noise),
+                                         average_generator=average_generator, average_decay=cfg["train.ema_decay"],
+                                         jit_compile=cfg["train.jit_compile"], strategy=strategy)
+        if resuming:
+            checkpoint.restore(tf.train.latest_checkpoint(checkpoints_from)).assert_existing_objects_matched()
+            # The checkpoint restored the old learning rates; the config's may have been changed for this resume.
+            generator_optimizer.learning_rate.assign(cfg["train.generator_lr"])
+            discriminator_optimizer.learning_rate.assign(cfg["train.discriminator_lr"])
+            where = f", {int(step.numpy())} steps into epoch {int(epoch.numpy()) + 1}" if int(step.numpy()) else ""
+            print(f"resuming {run_dir} after epoch {int(epoch.numpy())}{where}")
 
     evaluator = None
     if cfg["eval.every"] and metrics.can_score(cfg):
@@ -256,7 +279,10 @@ def train(cfg, run_dir, resuming):
             progress = keras.utils.Progbar(steps_per_epoch) if sys.stdout.isatty() else None
             done = int(step.numpy())  # counted in Python: reading a variable every step would wait for the device
             # Each epoch's shuffle is seeded by its number: a resumed run skips exactly the batches already seen.
-            batches = data.epoch_batches(dataset, batch_size, cfg["data.shuffle_buffer"], seed + n).skip(done)
+            batches = data.epoch_batches(dataset, batch_size, cfg["data.shuffle_buffer"], seed + n,
+                                         cfg["model.noise_dim"]).skip(done)
+            # Each replica gets its part of every batch (on one device, the batch itself).
+            batches = strategy.experimental_distribute_dataset(batches)
             for batch in batches:
                 stats = train_step(batch, update_generator=(done + 1) % cfg["train.discriminator_steps"] == 0)
                 step_sums.assign_add(tf.stack([stats[key] for key in gan.STATISTICS]))  # summed on the device
@@ -264,8 +290,10 @@ def train(cfg, run_dir, resuming):
                 if progress:
                     progress.update(done)
                 if stop.signal_number is not None:
-                    step.assign(done)
-                    save_checkpoint()
+                    # Saving is collective across workers: one stopped alone would wait for the others forever.
+                    if cfg["train.distribute"] != "multi_worker":
+                        step.assign(done)
+                        save_checkpoint()
                     raise Stopped(stop.signal_number)
             row = {"epoch": n, **dict(zip(gan.STATISTICS, (step_sums / done).numpy().tolist()))}
             row["train_seconds"] = time.perf_counter() - started  # the steps (and their statistics, read here)
@@ -294,6 +322,9 @@ def train(cfg, run_dir, resuming):
             for warning in warnings:
                 print(f"warning: epoch {n}: {warning}", flush=True)
 
+    if not chief:
+        shutil.rmtree(run_dir)  # the scratch folder: the chief has the run
+        return
     images.write_atomically(run_dir / "generator.keras", generator.save)
     if average_generator:
         images.write_atomically(run_dir / "generator_ema.keras", average_generator.save)
@@ -313,7 +344,9 @@ def main(argv=None):
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)
     except Stopped as e:
-        print(f"stopped; checkpoint saved. Continue with: python train.py --resume {run_dir}", file=sys.stderr)
+        multi_worker = cfg["train.distribute"] == "multi_worker"
+        saved = "the last epoch's checkpoint is kept" if multi_worker else "checkpoint saved"
+        print(f"stopped; {saved}. Continue with: python train.py --resume {run_dir}", file=sys.stderr)
         sys.exit(128 + e.signal_number)
     except KeyboardInterrupt:
         print(f"\ninterrupted; continue from the last checkpoint with: python train.py --resume {run_dir}",

@@ -64,9 +64,12 @@ def test_missing_path_and_too_large_limit_are_rejected(tmp_path):
 
 def test_batches_are_scaled_to_the_tanh_range_and_keep_the_smaller_last_batch():
     images = data.load_sample()[:10]
-    batches = list(data.epoch_batches(data.make_dataset(images), batch_size=4, shuffle_buffer=10, seed=1))
-    assert [len(batch) for batch in batches] == [4, 4, 2]
-    pixels = np.concatenate([batch.numpy() for batch in batches])
+    batches = list(data.epoch_batches(data.make_dataset(images), batch_size=4, shuffle_buffer=10, seed=1, noise_dim=3))
+    assert [len(images) for images, _ in batches] == [4, 4, 2]
+    assert [z.shape for _, z in batches] == [(4, 3), (4, 3), (2, 3)]  # one noise vector per image
+    again = list(data.epoch_batches(data.make_dataset(images), batch_size=4, shuffle_buffer=10, seed=1, noise_dim=3))
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(batches, again))  # the seed fixes the noise, too
+    pixels = np.concatenate([images.numpy() for images, _ in batches])
     assert pixels.shape == (10, 28, 28, 1)
     assert pixels.min() == -1.0 and pixels.max() == 1.0
 

@@ -14,21 +14,26 @@ def make_step():
     return generator, discriminator, step
 
 
+def blank(size):
+    """A batch of `size` black images with the generator's noise, as data.epoch_batches makes them."""
+    return tf.zeros((size, 28, 28, 1)), tf.random.stateless_normal((size, 100), seed=(0, size))
+
+
 def test_one_step_updates_both_networks_and_gives_finite_losses():
     generator, discriminator, step = make_step()
     before = [w.numpy().copy() for w in generator.trainable_weights + discriminator.trainable_weights]
-    real = next(iter(data.epoch_batches(data.make_dataset(data.load_sample()[:32]), 32, 32, 0)))
-    stats = step(real)
+    batch = next(iter(data.epoch_batches(data.make_dataset(data.load_sample()[:32]), 32, 32, 0, noise_dim=100)))
+    stats = step(batch)
     assert np.isfinite(stats["gen_loss"]) and np.isfinite(stats["disc_loss"])
     after = generator.trainable_weights + discriminator.trainable_weights
     changed = [not np.array_equal(b, a.numpy()) for b, a in zip(before, after)]
     assert all(changed)
 
 
-def test_a_smaller_last_batch_draws_as_much_noise_as_it_has_images():
+def test_a_smaller_last_batch_trains_with_the_same_compiled_step():
     _, _, step = make_step()
     for size in (8, 3):  # the second call reuses the compiled step with a smaller batch
-        stats = step(tf.zeros((size, 28, 28, 1)))
+        stats = step(blank(size))
         assert np.isfinite(stats["gen_loss"]) and np.isfinite(stats["disc_loss"])
 
 
@@ -45,12 +50,12 @@ def test_losses_are_the_tutorials_cross_entropies():
 def test_balance_statistics_are_probabilities_and_a_discriminator_only_step_leaves_the_generator():
     generator, discriminator, step = make_step()
     before = [w.numpy().copy() for w in generator.trainable_weights]
-    stats = step(tf.zeros((8, 28, 28, 1)), update_generator=False)
+    stats = step(blank(8), update_generator=False)
     assert all(np.array_equal(b, w.numpy()) for b, w in zip(before, generator.trainable_weights))
     for key in ("d_real", "d_fake", "real_accuracy", "fake_accuracy"):
         assert 0.0 <= float(stats[key]) <= 1.0
     assert float(stats["gen_grad_norm"]) > 0  # measured even when not applied
-    step(tf.zeros((8, 28, 28, 1)))  # then a full step (train.discriminator_steps=2): Adam's slots already exist
+    step(blank(8))  # then a full step (train.discriminator_steps=2): Adam's slots already exist
     assert not all(np.array_equal(b, w.numpy()) for b, w in zip(before, generator.trainable_weights))
 
 
@@ -67,14 +72,14 @@ def test_the_averaged_generator_moves_a_fraction_of_the_way_after_each_generator
     step = gan.make_train_step(generator, discriminator, generator_optimizer, keras.optimizers.Adam(1e-3),
                                tf.random.Generator.from_seed(0), average_generator=average, average_decay=0.9)
     start = [w.numpy().copy() for w in average.weights]
-    step(tf.zeros((8, 28, 28, 1)), update_generator=False)
+    step(blank(8), update_generator=False)
     assert all(np.array_equal(s, a.numpy()) for s, a in zip(start, average.weights))  # G did not move
     # The first update (G's Adam at iteration 1) decays by (1 + 1) / (10 + 1), not yet by 0.9 ...
     # ... and from iteration 80 on by 0.9 (shown at 1001).
     for iteration, decay in ((1, 2 / 11), (1001, 0.9)):
         generator_optimizer.iterations.assign(iteration - 1)
         start = [w.numpy().copy() for w in average.weights]
-        step(tf.zeros((8, 28, 28, 1)))
+        step(blank(8))
         for s, a, w in zip(start, average.weights, generator.weights):
             np.testing.assert_allclose(a.numpy(), decay * s + (1 - decay) * w.numpy(), rtol=1e-5, atol=1e-6)
         assert not all(np.array_equal(s, a.numpy()) for s, a in zip(start, average.weights))

@@ -1,0 +1,60 @@
+"""Where training runs: one device, several GPUs of one machine, or several machines (tf.distribute).
+
+The choice (train.distribute) is read here, and TF_CONFIG checked, before TensorFlow loads, so a
+malformed cluster description fails in milliseconds with one line. Only the chief worker writes the
+run's files; other workers write their (required) checkpoint copies to a scratch folder.
+"""
+
+import json
+import os
+
+from config import ConfigError
+
+
+def cluster():
+    """TF_CONFIG as a dict, or None when unset; a ConfigError when it is not what TensorFlow expects."""
+    text = os.environ.get("TF_CONFIG")
+    if not text:
+        return None
+    try:
+        spec = json.loads(text)
+        workers = spec["cluster"]["worker"]
+        task_type, task_index = spec["task"]["type"], int(spec["task"]["index"])
+    except (ValueError, KeyError, TypeError):
+        raise ConfigError('TF_CONFIG is not valid: expected JSON like {"cluster": {"worker": ["host1:port", '
+                          '"host2:port"]}, "task": {"type": "worker", "index": 0}}; see README') from None
+    if task_type not in spec["cluster"] or not 0 <= task_index < len(spec["cluster"][task_type]):
+        raise ConfigError(f"TF_CONFIG's task {task_type} {task_index} is not in its cluster {sorted(spec['cluster'])} "
+                          f"of {len(workers)} workers; fix task.type or task.index")
+    return spec
+
+
+def check(cfg):
+    """Mistakes in the distribution settings, found before TensorFlow starts."""
+    if cfg["train.distribute"] == "multi_worker" and cluster() is None:
+        raise ConfigError("train.distribute=multi_worker needs the TF_CONFIG environment variable on every worker "
+                          "(the cluster's addresses and this worker's place in it; see README); to train on this "
+                          "machine alone, set train.distribute=auto")
+    cluster()  # a malformed TF_CONFIG is an error whatever the setting: TensorFlow would read it
+
+
+def is_chief(cfg):
+    """Whether this process writes the run's files: always, except for workers other than the chief
+    (the "chief" task, or worker 0 when the cluster has none) of a multi_worker run."""
+    spec = cluster() if cfg["train.distribute"] == "multi_worker" else None
+    if spec is None:
+        return True
+    task_type, task_index = spec["task"]["type"], int(spec["task"]["index"])
+    return task_type == "chief" or (task_type == "worker" and task_index == 0 and "chief" not in spec["cluster"])
+
+
+def make_strategy(choice):
+    """The tf.distribute strategy for train.distribute. Must run before any other TensorFlow work:
+    MultiWorkerMirroredStrategy sets up the cluster's collective ops when it is made."""
+    import tensorflow as tf
+    if choice == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    gpus = tf.config.list_physical_devices("GPU")
+    if choice == "mirrored" or (choice == "auto" and len(gpus) > 1):
+        return tf.distribute.MirroredStrategy()  # every visible GPU (or the CPU when there is none)
+    return tf.distribute.get_strategy()  # the default: one device, no wrapping
