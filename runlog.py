@@ -96,7 +96,7 @@ class RunLog:
 
     def write_tensorboard(self, row, picture):
         with self.tensorboard.as_default(step=row["epoch"]):
-            for column in TRAINING_COLUMNS + QUALITY_COLUMNS + ["seconds"]:
+            for column in TRAINING_COLUMNS + QUALITY_COLUMNS + ["seconds", "train_seconds"]:
                 if row[column] is not None:
                     tf.summary.scalar(column, row[column])
             tf.summary.image("generated", picture.reshape(1, *picture.shape[:2], -1))

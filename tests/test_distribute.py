@@ -100,3 +100,12 @@ def test_multi_worker_without_or_with_a_broken_tf_config_is_one_line(tmp_path):
         del os.environ["TF_CONFIG"]
     assert result.returncode == 2 and "task worker 3 is not in its cluster" in result.stderr
     assert "Traceback" not in result.stderr and not list(tmp_path.iterdir())
+
+
+def test_a_one_device_checkpoint_resumes_under_mirrored_strategy(tmp_path, small_run_args):
+    assert run_train(*small_run_args, "train.epochs=1", "eval.every=0", "train.distribute=none",
+                     "output.run_name=r").returncode == 0
+    # On a machine without GPUs MirroredStrategy has one replica, but mirrored variables all the same.
+    resumed = run_train("--resume", tmp_path / "r", "train.epochs=2", "train.distribute=mirrored")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "epoch 2/2" in resumed.stdout and checkpoint_epoch(tmp_path / "r") == 2
