@@ -35,6 +35,9 @@ def check(cfg):
         raise ConfigError("train.distribute=multi_worker needs the TF_CONFIG environment variable on every worker "
                           "(the cluster's addresses and this worker's place in it; see README); to train on this "
                           "machine alone, set train.distribute=auto")
+    if cfg["train.distribute"] == "multi_worker" and cfg["train.seed"] is None:
+        raise ConfigError("train.seed must be set for multi_worker: every worker shuffles and draws noise from it, "
+                          "and each would pick its own; set train.seed=0 (or any number) on all workers")
     cluster()  # a malformed TF_CONFIG is an error whatever the setting: TensorFlow would read it
 
 

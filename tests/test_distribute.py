@@ -90,15 +90,15 @@ def test_two_worker_processes_train_one_run_only_the_chief_writes_and_it_resumes
     assert checkpoint_epoch(run) == 3
 
 
-def test_multi_worker_without_or_with_a_broken_tf_config_is_one_line(tmp_path):
+def test_multi_worker_without_or_with_a_broken_tf_config_or_seed_is_one_line(tmp_path, monkeypatch):
     result = run_train("train.distribute=multi_worker", f"output.dir={tmp_path}")
     assert result.returncode == 2 and "needs the TF_CONFIG environment variable" in result.stderr
-    os.environ["TF_CONFIG"] = '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 3}}'
-    try:
-        result = run_train("train.distribute=multi_worker", f"output.dir={tmp_path}")
-    finally:
-        del os.environ["TF_CONFIG"]
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 3}}')
+    result = run_train("train.distribute=multi_worker", f"output.dir={tmp_path}")
     assert result.returncode == 2 and "task worker 3 is not in its cluster" in result.stderr
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 0}}')
+    result = run_train("train.distribute=multi_worker", "train.seed=", f"output.dir={tmp_path}")
+    assert result.returncode == 2 and "train.seed must be set for multi_worker" in result.stderr
     assert "Traceback" not in result.stderr and not list(tmp_path.iterdir())
 
 
