@@ -87,9 +87,10 @@ def download_keras_dataset(name):
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # what Keras' image-directory loader reads
 
 
-def folder_shape(path):
-    """(side, channels) the folder's images have on their own: one square size shared by all, and 1 channel if
-    every image is greyscale. Reads only the files' headers; a ConfigError names the first problem."""
+def folder_shape(path, size_given):
+    """(side, channels) the folder's images have on their own: one square size shared by all (unless
+    `size_given`, as they will be resized anyway), and 1 channel if every image is greyscale. Reads only
+    the files' headers; a ConfigError names the first problem."""
     files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
         raise ConfigError(f"data.path {path} has no images (PNG, JPEG, BMP or GIF, in it or its subfolders); "
@@ -103,6 +104,8 @@ def folder_shape(path):
         shape = shape[-3:] if len(shape) > 2 and shape[-1] in (3, 4) else shape[-2:]  # (H, W[, C]), first frame
         sizes.add(shape[:2])
         channels = 3 if len(shape) == 3 else channels
+    if size_given:
+        return None, channels
     if len(sizes) > 1 or next(iter(sizes))[0] != next(iter(sizes))[1]:
         examples = ", ".join(f"{w}x{h}" for h, w in sorted(sizes)[:3])
         raise ConfigError(f"the images in {path} are not all one square size ({examples}); set data.image_size "
@@ -172,7 +175,7 @@ def load_images(cfg, warn=print):
         if not path.is_dir():
             raise ConfigError(f"data.path {path} is not a folder; point it at the directory holding your images")
         native_size, native_channels = (None, None) if cfg["data.image_size"] and cfg["data.channels"] else \
-            folder_shape(path)
+            folder_shape(path, size_given=cfg["data.image_size"] is not None)
         cfg["data.image_size"] = cfg["data.image_size"] or native_size
         cfg["data.channels"] = cfg["data.channels"] or native_channels
         images = load_folder(path, cfg["data.image_size"], cfg["data.channels"])

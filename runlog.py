@@ -43,8 +43,9 @@ def balance_warnings(rows):
         found.append(("coverage_collapse",
                       f"class coverage is poor for {PATIENCE} evaluations: entropy {last['class_entropy']:.2f} (1.0 = "
                       f"all ten digits equally often), the rarest digit is {last['min_class_share']:.1%} of samples: "
-                      f"the generator draws only some digits (mode collapse). Try train.generator_beta1=0.5 and "
-                      f"train.discriminator_beta1=0.5 (README: knobs for balance)"))
+                      f"the generator draws only some digits (mode collapse). If Adam's beta_1 is still the tutorial's "
+                      f"0.9, try train.generator_beta1=0.5 and train.discriminator_beta1=0.5, or the recipe in "
+                      f"configs/fast.yaml (README: knobs for balance)"))
     return found
 
 

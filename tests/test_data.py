@@ -97,6 +97,8 @@ def test_a_folder_of_mixed_sizes_is_resized_to_data_image_size_and_greyscale_whe
     write_pngs(tmp_path / "more", 4, (64, 64))
     with pytest.raises(ConfigError, match="not all one square size.*set data.image_size"):
         data.load_images(config.load(overrides=["data.dataset=folder", f"data.path={tmp_path}"]))
+    cfg = config.load(overrides=["data.dataset=folder", f"data.path={tmp_path}", "data.image_size=16"])
+    assert data.load_images(cfg)[0].shape == (8, 16, 16, 3)  # some are colour, so all are, unless asked
     cfg = config.load(overrides=["data.dataset=folder", f"data.path={tmp_path}", "data.image_size=16",
                                  "data.channels=1"])
     assert data.load_images(cfg)[0].shape == (8, 16, 16, 1)
