@@ -176,6 +176,7 @@ def train(cfg, run_dir, resuming):
     real_images, dataset_used = data.load_images(cfg, warn=lambda message: print(message, file=sys.stderr))
     if dataset_used != cfg["data.dataset"]:
         cfg["data.dataset"], cfg["data.path"] = dataset_used, None  # the saved config says what was really used
+    config.check_combination(cfg)  # again, now that a folder's image size is known
     if cfg["train.seed"] is None:
         cfg["train.seed"] = random.SystemRandom().randrange(2**31)  # recorded, so the run can be repeated
     checkpoints_from = run_dir / "checkpoints"  # what --resume restores, on every worker

@@ -102,6 +102,9 @@ def data_files(tmp_path):
     with gzip.open(files / "idx" / "train-images-idx3-ubyte.gz", "wb") as f:
         f.write(b"\x00\x00\x08\x03 truncated")
     (files / "empty").mkdir()
+    (files / "pngs").mkdir()
+    for i in range(2):
+        iio.imwrite(files / "pngs" / f"{i}.png", np.zeros((32, 32, 3), np.uint8))
     (files / "unstarted").mkdir()
     (files / "unstarted" / "config.yaml").write_text("train:\n  epochs: 3\n")
     (files / "broken.yaml").write_text("train:\n  epochs: [1\n")
@@ -136,6 +139,9 @@ BAD_INPUT = [  # (arguments, what the one-line message must contain)
     (["data.path={files}/flat.npz"], "x_train must be uint8 of shape (N, 28, 28)"),
     (["data.path={files}/small.npz"], "images must be 28x28"),
     (["data.dataset=mnist_sample", "data.limit=20000"], "data.limit=20000 is larger than the 10000 images"),
+    (["data.dataset=folder", "data.path={files}/empty"], "has no images"),
+    (["data.dataset=folder", "data.path={files}/pngs", "model.generator_widths=[256,128,64,32,16]"],
+     "32x32 images need 3"),
     (["data.dataset=mnist_sample", "output.dir={files}/not_a_dir"], "cannot create"),
     (["output.run_name=earlier"], "already exists"),
     (["--resume", "{files}/empty"], "is not a run directory"),
