@@ -1,12 +1,13 @@
 """How fast does train.py train, compared with the TensorFlow tutorial's own code? Prints a table.
 
-  python bench/speed.py              # about 8 minutes on 2 CPU cores
+  python bench/speed.py              # about 10 minutes on 2 CPU cores
   python bench/speed.py --quick      # fewer repeats and no full epochs, about 2 minutes
 
 1. Step throughput (images/s): the tutorial's step, written out below exactly as the tutorial has it
    (its models, losses, optimizers and @tf.function step), against this project's step with the
    default settings and with each speed candidate. All in one process, same batch size and data,
    interleaved repeats after a warm-up; min / median / max and the median's ratio to the tutorial.
+   Then again in a process with one inter-op thread.
 2. One epoch of `python train.py` on 60,000 images (the bundled 10,000 digits tiled 6 times, since
    MNIST cannot be downloaded everywhere): wall time split into training steps and everything else
    (grid PNG, GIF, quality metrics, metrics.csv/png, TensorBoard, checkpoint), and the run's peak memory.
@@ -224,12 +225,26 @@ def startup(repeats):
     print(f"| {'python train.py train.epochs=0 (error)':<40} | {seconds('train.epochs=0'):>7.2f} |")
 
 
+def one_inter_op_thread(repeats):
+    """A candidate that needs its own process: TensorFlow fixes its thread pools when it starts."""
+    print("\n1b. The same, in a process with TF_NUM_INTEROP_THREADS=1 (one op at a time, each on all cores)")
+    subprocess.run([sys.executable, __file__, "--throughput-only", "--repeats", str(repeats)], cwd=ROOT,
+                   env=dict(os.environ, TF_NUM_INTEROP_THREADS="1"), stderr=subprocess.DEVNULL)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="3 repeats, no full epochs")
+    parser.add_argument("--throughput-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--repeats", type=int, default=7, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    repeats = 3 if args.quick else args.repeats
+    if args.throughput_only:
+        throughput(repeats, steps_per_repeat=5)
+        return
     startup(3 if args.quick else 5)
-    throughput(repeats=3 if args.quick else 7, steps_per_repeat=5)
+    throughput(repeats, steps_per_repeat=5)
+    one_inter_op_thread(repeats)
     if not args.quick:
         epoch_split(epochs=3)
 

@@ -107,3 +107,9 @@ def test_help_lists_options_and_settings_without_loading_tensorflow():
 def test_combinations_the_models_cannot_be_built_for_are_refused_before_tensorflow(overrides, message):
     with pytest.raises(ConfigError, match=message):
         config.load(overrides=overrides)
+
+
+@pytest.mark.parametrize("recipe", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_recipe_is_a_valid_config(recipe):
+    cfg = config.load(recipe)
+    assert cfg != config.load()  # it changes something
