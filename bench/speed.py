@@ -101,13 +101,13 @@ def tutorial_step(tf):
     return train_step
 
 
-def project_step(tf, keras, policy="float32", jit_compile=False, concatenated=False):
-    """This project's step (gan.py) on the default models, as train.py builds it."""
+def project_step(tf, keras, policy="float32", jit_compile=False, concatenated=False, recipe=None, overrides=()):
+    """This project's step (gan.py) on the default models (or a recipe's), as train.py builds it."""
     import config
     import gan
     import models
     keras.mixed_precision.set_global_policy(policy)  # layers take the policy in force when they are made
-    generator, discriminator = models.from_config(config.load())
+    generator, discriminator = models.from_config(config.load(recipe, overrides))
     keras.mixed_precision.set_global_policy("float32")
     optimizers = keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4)
     noise = tf.random.Generator.from_seed(0)
@@ -136,8 +136,9 @@ def several_steps(tf, step, count):
     """A candidate: `count` steps per tf.function call, so Python dispatches once per `count` batches."""
     @tf.function
     def steps(batches):
+        images, noise = batches
         for i in tf.range(count):
-            result = step(batches[i])
+            result = step((images[i], noise[i]))
         return result
     return steps
 
@@ -148,36 +149,42 @@ def throughput(repeats, steps_per_repeat):
     import tensorflow as tf
 
     import data
-    real = tf.constant(data.scale(data.load_sample()[:BATCH]))
-    stacked = tf.stack([real] * steps_per_repeat)
+    def batch(size):  # real digits and the generator's noise, as data.epoch_batches makes them
+        return tf.constant(data.scale(data.load_sample()[:size])), tf.random.normal([size, NOISE_DIM])
+    real = batch(BATCH)
     project = project_step(tf, keras)
-    candidates = {
-        "tutorial's step (reference)": (tutorial_step(tf), False),
-        "this project's step (default)": (project, False),
-        "+ one D pass over real+fake": (project_step(tf, keras, concatenated=True), False),
-        f"+ {steps_per_repeat} steps per tf.function call": (several_steps(tf, project, steps_per_repeat), True),
-        "+ XLA (train.jit_compile=true)": (project_step(tf, keras, jit_compile=True), False),
-        "+ mixed_bfloat16 (other numerics)": (project_step(tf, keras, policy="mixed_bfloat16"), False),
+    candidates = {  # name: (step, what one call takes, images per call)
+        "tutorial's step (reference)": (tutorial_step(tf), real[0], BATCH),
+        "this project's step (default)": (project, real, BATCH),
+        "+ one D pass over real+fake": (project_step(tf, keras, concatenated=True), real[0], BATCH),
+        f"+ {steps_per_repeat} steps per tf.function call": (
+            several_steps(tf, project, steps_per_repeat), tuple(tf.stack([t] * steps_per_repeat) for t in real),
+            steps_per_repeat * BATCH),
+        "+ XLA (train.jit_compile=true)": (project_step(tf, keras, jit_compile=True), real, BATCH),
+        "+ mixed_bfloat16 (other numerics)": (project_step(tf, keras, policy="mixed_bfloat16"), real, BATCH),
+        "configs/fast.yaml's step (batch 64)": (project_step(tf, keras, recipe=ROOT / "configs" / "fast.yaml"),
+                                                 batch(64), 64),
+        "  the same with D twice as wide [128, 256]": (
+            project_step(tf, keras, recipe=ROOT / "configs" / "fast.yaml",
+                         overrides=["model.discriminator_widths=[128, 256]"]), batch(64), 64),
     }
     rates = {name: [] for name in candidates}
     for round_ in range(repeats + 1):  # round 0 warms up: tracing, XLA compilation, oneDNN kernel choice
-        for name, (step, takes_stack) in candidates.items():
+        for name, (step, argument, images) in candidates.items():
+            calls = 1 if images > BATCH else steps_per_repeat * BATCH // images  # the same images per round
             started = time.perf_counter()
-            if takes_stack:
-                result = step(stacked)
-            else:
-                for _ in range(steps_per_repeat):
-                    result = step(real)
+            for _ in range(calls):
+                result = step(argument)
             np.asarray(result["gen_loss"] if isinstance(result, dict) else result)  # wait for the device
             if round_:
-                rates[name].append(steps_per_repeat * BATCH / (time.perf_counter() - started))
+                rates[name].append(calls * images / (time.perf_counter() - started))
     reference = statistics.median(rates["tutorial's step (reference)"])
     print(f"\n1. Training step throughput, batch {BATCH}, {repeats} interleaved repeats of {steps_per_repeat} steps")
-    print(f"| {'step':<40} | {'min img/s':>9} | {'median':>7} | {'max':>7} | {'vs tutorial':>11} |")
-    print(f"|{'-' * 42}|{'-' * 10}:|{'-' * 8}:|{'-' * 8}:|{'-' * 12}:|")
+    print(f"| {'step':<44} | {'min img/s':>9} | {'median':>7} | {'max':>7} | {'vs tutorial':>11} |")
+    print(f"|{'-' * 46}|{'-' * 10}:|{'-' * 8}:|{'-' * 8}:|{'-' * 12}:|")
     for name, values in rates.items():
         median = statistics.median(values)
-        print(f"| {name:<40} | {min(values):>9.0f} | {median:>7.0f} | {max(values):>7.0f} | "
+        print(f"| {name:<44} | {min(values):>9.0f} | {median:>7.0f} | {max(values):>7.0f} | "
               f"{median / reference:>10.2f}x |")
 
 
