@@ -116,6 +116,13 @@ def upsampling_stages(image_size):
 NATIVE_SHAPES = {"mnist": (28, 1), "mnist_sample": (28, 1), "fashion_mnist": (28, 1), "cifar10": (32, 3)}
 
 
+def image_shape(flat, native=None):
+    """(image_size, channels) the models are built for: the settings, or where empty the data's own —
+    `native`, or the dataset's known shape (None for a folder not yet read)."""
+    native_size, native_channels = native or NATIVE_SHAPES.get(flat["data.dataset"], (None, None))
+    return flat["data.image_size"] or native_size, flat["data.channels"] or native_channels
+
+
 class Setting:
     def __init__(self, default, rule, help, optional=False):
         self.default, self.rule, self.help, self.optional = default, rule, help, optional
@@ -282,7 +289,7 @@ def check_combination(flat):
     if flat["data.path"] is not None and flat["data.dataset"] not in ("mnist", "folder"):
         raise ConfigError(f"data.path is only used with data.dataset=mnist or folder, not {flat['data.dataset']}; "
                           f"remove data.path")
-    size = flat["data.image_size"] or NATIVE_SHAPES.get(flat["data.dataset"], (None,))[0]
+    size, _ = image_shape(flat)
     if size is not None:
         check_image_size(size, "data.image_size")
         needed = upsampling_stages(size) + 1

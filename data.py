@@ -174,26 +174,23 @@ def load_images(cfg, warn=print):
         path = Path(os.path.expanduser(cfg["data.path"]))
         if not path.is_dir():
             raise ConfigError(f"data.path {path} is not a folder; point it at the directory holding your images")
-        native_size, native_channels = (None, None) if cfg["data.image_size"] and cfg["data.channels"] else \
+        native = (None, None) if cfg["data.image_size"] and cfg["data.channels"] else \
             folder_shape(path, size_given=cfg["data.image_size"] is not None)
-        cfg["data.image_size"] = cfg["data.image_size"] or native_size
-        cfg["data.channels"] = cfg["data.channels"] or native_channels
+        cfg["data.image_size"], cfg["data.channels"] = config.image_shape(cfg, native)
         images = load_folder(path, cfg["data.image_size"], cfg["data.channels"])
+    elif dataset in ("mnist", "mnist_sample"):
+        images, dataset = load_mnist(cfg, warn)
     else:
-        if dataset in ("mnist", "mnist_sample"):
-            images, dataset = load_mnist(cfg, warn)
-        else:
-            images = download_keras_dataset(dataset)
-        native_size, native_channels = config.NATIVE_SHAPES[dataset]
-        cfg["data.image_size"] = cfg["data.image_size"] or native_size
-        cfg["data.channels"] = cfg["data.channels"] or native_channels
-        images = conform(images, cfg["data.image_size"], cfg["data.channels"])
+        images = download_keras_dataset(dataset)
     limit = cfg["data.limit"]
     if limit is not None:
         if limit > len(images):
             raise ConfigError(f"data.limit={limit} is larger than the {len(images)} images of {dataset}; "
                               f"lower it or leave it empty for all")
-        images = images[:limit]
+        images = images[:limit]  # before resizing: only the images used are converted
+    if dataset != "folder":  # the folder loader has already resized and converted
+        cfg["data.image_size"], cfg["data.channels"] = config.image_shape(cfg, config.NATIVE_SHAPES[dataset])
+        images = conform(images, cfg["data.image_size"], cfg["data.channels"])
     return images, dataset
 
 

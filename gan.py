@@ -29,7 +29,7 @@ def generator_loss(fake_logits, batch_size=None):
     return mean(cross_entropy(tf.ones_like(fake_logits), fake_logits), batch_size)
 
 
-def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, noise, real_label=1.0,
+def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, real_label=1.0,
                     augment=None, average_generator=None, average_decay=0.999, jit_compile=False, strategy=None):
     """A compiled step that trains on one batch (real images, the generator's noise) and reports the
     balance of the two networks, as means over the batch.
@@ -39,7 +39,7 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     measured, so its norm is reported for every step. The noise comes with the batch (data.py draws
     it), so one device and several see the same numbers. `strategy` (tf.distribute) runs the step on
     each replica's part of the batch; Keras' optimizers sum the replicas' gradients.
-    `augment` (augment.py, random draws from the checkpointed tf.random.Generator `noise`) transforms
+    `augment` (augment.py, drawing from the run's checkpointed tf.random.Generator) transforms
     every batch the discriminator sees; `average_generator`, if given, follows the generator's weights
     as an exponential moving average after each of its updates. `jit_compile` compiles the step with
     XLA. Under mixed_float16 the optimizers are LossScaleOptimizers: scale_loss multiplies each loss

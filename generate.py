@@ -7,7 +7,8 @@
 
 MODEL is a run directory (its generator_ema.keras if it averaged its generator's weights, else
 generator.keras; --best for generator_best.keras; a run without either, say an interrupted one,
-uses its latest checkpoint), a .keras file, or a checkpoints/ directory. The same --seed gives the same images, bit for bit, on the same machine.
+uses its latest checkpoint), a .keras file, or a checkpoints/ directory. The same --seed gives the
+same images, bit for bit, on the same machine.
 """
 
 import argparse

@@ -70,8 +70,7 @@ def make_discriminator(widths=(64, 128), kernel_size=5, dropout=0.3, image_size=
 def from_config(cfg, synchronized=False):
     """Both models as `cfg` (a flat config from config.load) describes them. Empty image settings mean
     the dataset's own shape (data.load_images fills them in for a folder)."""
-    native_size, native_channels = config.NATIVE_SHAPES.get(cfg["data.dataset"], (None, None))
-    size, channels = cfg["data.image_size"] or native_size, cfg["data.channels"] or native_channels
+    size, channels = config.image_shape(cfg)
     generator = make_generator(cfg["model.noise_dim"], cfg["model.generator_widths"], cfg["model.kernel_size"],
                                size, channels, synchronized)
     discriminator = make_discriminator(cfg["model.discriminator_widths"], cfg["model.kernel_size"],

@@ -243,7 +243,6 @@ def train(cfg, run_dir, resuming):
 
         # Made before a restore: it also builds Adam's slots, which the checkpoint then fills.
         train_step = gan.make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
-                                         noise,
                                          real_label=1.0 - cfg["train.label_smoothing"],
                                          augment=augment.make_augment(cfg["train.augment"], noise),
                                          average_generator=average_generator, average_decay=cfg["train.ema_decay"],

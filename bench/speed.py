@@ -110,9 +110,9 @@ def project_step(tf, keras, policy="float32", jit_compile=False, concatenated=Fa
     generator, discriminator = models.from_config(config.load(recipe, overrides))
     keras.mixed_precision.set_global_policy("float32")
     optimizers = keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4)
-    noise = tf.random.Generator.from_seed(0)
     if not concatenated:
-        return gan.make_train_step(generator, discriminator, *optimizers, noise, jit_compile=jit_compile)
+        return gan.make_train_step(generator, discriminator, *optimizers, jit_compile=jit_compile)
+    noise = tf.random.Generator.from_seed(0)
 
     @tf.function(jit_compile=jit_compile)
     def one_discriminator_pass(real_images):

@@ -30,7 +30,7 @@ def statistics(strategy, weights=None):
             discriminator.set_weights(weights[1])
         start = generator.get_weights(), discriminator.get_weights()
         step = gan.make_train_step(generator, discriminator, keras.optimizers.Adam(1e-3),
-                                   keras.optimizers.Adam(1e-3), tf.random.Generator.from_seed(0), strategy=strategy)
+                                   keras.optimizers.Adam(1e-3), strategy=strategy)
     batches = data.epoch_batches(data.make_dataset(images), 32, 96, seed=1, noise_dim=100)
     rows = [[float(v) for v in step(b).values()] for b in strategy.experimental_distribute_dataset(batches)]
     return rows, start, strategy.num_replicas_in_sync
