@@ -228,9 +228,10 @@ def train(cfg, run_dir, resuming):
                                          discriminator_optimizer=discriminator_optimizer,
                                          noise=noise, fixed_noise=fixed_noise, epoch=epoch, step=step,
                                          step_sums=step_sums,
-                                         # Keras leaves dropout's random state out of the model's checkpoint.
+                                         # Keras leaves dropout's random state out of the model's checkpoint
+                                         # (and makes none at rate 0).
                                          dropout_seeds=[layer.seed_generator.state for layer in discriminator.layers
-                                                        if isinstance(layer, keras.layers.Dropout)])
+                                                        if getattr(layer, "seed_generator", None) is not None])
         # Checkpoints are numbered by training step (ckpt-120), as TensorFlow does, so a mid-epoch one fits in.
         manager = tf.train.CheckpointManager(checkpoint, run_dir / "checkpoints",
                                              max_to_keep=cfg["output.checkpoints_to_keep"])
