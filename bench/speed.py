@@ -2,6 +2,7 @@
 
   python bench/speed.py              # about 10 minutes on 2 CPU cores
   python bench/speed.py --quick      # fewer repeats and no full epochs, about 2 minutes
+  python bench/speed.py --throughput-only   # only parts 1 and 1a, about 2 minutes
 
 1. Step throughput (images/s): the tutorial's step, written out below exactly as the tutorial has it
    (its models, losses, optimizers and @tf.function step), against this project's step with the
@@ -287,7 +288,8 @@ def one_inter_op_thread(repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="3 repeats, no full epochs")
-    parser.add_argument("--throughput-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--throughput-only", action="store_true",
+                        help="only the step throughput and arithmetic (1 and 1a), about 2 minutes")
     parser.add_argument("--repeats", type=int, default=7, help=argparse.SUPPRESS)
     args = parser.parse_args()
     repeats = 3 if args.quick else args.repeats
