@@ -110,7 +110,7 @@ def project_step(tf, keras, policy="float32", jit_compile=False, concatenated=Fa
     import config
     import gan
     import models
-    cfg = config.load(recipe, [])
+    cfg = config.load(recipe)
     keras.mixed_precision.set_global_policy(policy)  # layers take the policy in force when they are made
     generator, discriminator = models.from_config(cfg)
     keras.mixed_precision.set_global_policy("float32")
@@ -157,10 +157,12 @@ def throughput(repeats, steps_per_repeat):
 
     import config
     import data
+    digits = data.scale(data.load_sample()[:BATCH])
+
     def batch(size):  # real digits and the generator's noise, as data.epoch_batches makes them
-        return tf.constant(data.scale(data.load_sample()[:size])), tf.random.normal([size, NOISE_DIM])
+        return tf.constant(digits[:size]), tf.random.normal([size, NOISE_DIM])
     real = batch(BATCH)
-    fast_batch = config.load(ROOT / "configs" / "fast.yaml", [])["train.batch_size"]
+    fast_batch = config.load(ROOT / "configs" / "fast.yaml")["train.batch_size"]
     project = project_step(tf, keras)
     candidates = {  # name: (step, what one call takes, images per call)
         "tutorial's step (reference)": (tutorial_step(tf), real[0], BATCH),
@@ -202,13 +204,14 @@ def arithmetic_limit(tf, tutorial_rate):
     The step's arithmetic is counted, not guessed: TensorFlow's profiler counts one image's forward pass
     through each network; a backward pass costs twice its forward (gradients for inputs and for weights),
     so a step is 3 generator passes plus 7 discriminator passes (forward on real and on generated images,
-    backward twice for D's loss and once, to its input, for G's). Slightly high: the first layers' unused
-    input gradients are not computed.
+    backward twice for D's loss and once, to its input, for G's). About a third too high: the count
+    includes multiplications by the zero padding, which oneDNN's kernels skip, and the first layers'
+    unused input gradients, which are not computed (README: Speed).
     """
     import config
     import models
     from tensorflow.python.profiler import model_analyzer, option_builder
-    generator, discriminator = models.from_config(config.load(None, []))
+    generator, discriminator = models.from_config(config.load())
 
     def forward_flops(model):
         graph = tf.function(lambda x: model(x, training=True)).get_concrete_function(
