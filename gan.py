@@ -29,8 +29,23 @@ def generator_loss(fake_logits, batch_size=None):
     return mean(cross_entropy(tf.ones_like(fake_logits), fake_logits), batch_size)
 
 
+def logits_and_slopes(discriminator, images):
+    """D's logits for `images`, and each image's squared slope ||d logit / d image||^2 (the R1 penalty's term).
+
+    Called while the step's tapes record, so the slope's own gradient (a second derivative) reaches D's
+    weights. The gradient of all the logits at once is each image's own slope, because one image's logit
+    does not depend on the others (the discriminator has no batch normalisation).
+    """
+    with tf.GradientTape(watch_accessed_variables=False) as input_tape:
+        input_tape.watch(images)
+        logits = discriminator(images, training=True)
+    slopes = tf.cast(input_tape.gradient(logits, images), tf.float32)  # float32: squares of float16 overflow
+    return logits, tf.reduce_sum(tf.square(slopes), axis=[1, 2, 3])
+
+
 def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, real_label=1.0,
-                    augment=None, average_generator=None, average_decay=0.999, jit_compile=False, strategy=None):
+                    augment=None, average_generator=None, average_decay=0.999, r1_weight=0.0, jit_compile=False,
+                    strategy=None):
     """A compiled step that trains on one batch (real images, the generator's noise) and reports the
     balance of the two networks, as means over the batch.
 
@@ -41,7 +56,9 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     each replica's part of the batch; Keras' optimizers sum the replicas' gradients.
     `augment` (augment.py, drawing from the run's checkpointed tf.random.Generator) transforms
     every batch the discriminator sees; `average_generator`, if given, follows the generator's weights
-    as an exponential moving average after each of its updates. `jit_compile` compiles the step with
+    as an exponential moving average after each of its updates. `r1_weight` (gamma) adds the R1 penalty
+    to what the discriminator minimises; the reported disc_loss stays the adversarial loss alone, so it
+    reads the same with and without it. `jit_compile` compiles the step with
     XLA. Under mixed_float16 the optimizers are LossScaleOptimizers: scale_loss multiplies each loss
     before backpropagation (so small float16 gradients do not round to zero) and apply_gradients divides
     the gradients back; for any other optimizer both are no-ops.
@@ -61,15 +78,23 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             # 1. The generator draws one image per real image (the last batch of an epoch is smaller).
             fake_images = generator(z, training=True)
             # 2. The discriminator scores the real and the generated images.
-            real_logits = discriminator(augment(real_images), training=True)
+            if r1_weight:
+                real_logits, real_slopes = logits_and_slopes(discriminator, augment(real_images))
+            else:
+                real_logits = discriminator(augment(real_images), training=True)
             fake_logits = discriminator(augment(fake_images), training=True)
             # 3. Its loss: how far it is from calling real images real and generated ones fake.
             disc_loss = discriminator_loss(real_logits, fake_logits, real_label, batch_size)
+            minimised_disc_loss = disc_loss
+            if r1_weight:
+                # R1 (Mescheder et al. 2018): D also minimises gamma/2 * E ||grad_x D(x)||^2 over real x, so its
+                # verdict stays flat on the real images and it cannot overshoot where G is heading.
+                minimised_disc_loss += r1_weight / 2 * mean(real_slopes, batch_size)
             # 4. The generator's loss: how often the discriminator saw through its images.
             gen_loss = generator_loss(fake_logits, batch_size)
             # Scaled while the tapes still record (a no-op unless loss scaling is on).
             scaled_gen_loss = generator_optimizer.scale_loss(gen_loss)
-            scaled_disc_loss = discriminator_optimizer.scale_loss(disc_loss)
+            scaled_disc_loss = discriminator_optimizer.scale_loss(minimised_disc_loss)
         # Backpropagate each loss into its own network only, and take one Adam step for each.
         generator_gradients = generator_tape.gradient(scaled_gen_loss, generator.trainable_variables)
         discriminator_gradients = discriminator_tape.gradient(scaled_disc_loss, discriminator.trainable_variables)

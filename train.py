@@ -247,6 +247,7 @@ def train(cfg, run_dir, resuming):
                                          real_label=1.0 - cfg["train.label_smoothing"],
                                          augment=augment.make_augment(cfg["train.augment"], noise),
                                          average_generator=average_generator, average_decay=cfg["train.ema_decay"],
+                                         r1_weight=cfg["train.r1_weight"],
                                          jit_compile=cfg["train.jit_compile"], strategy=strategy)
         if resuming:
             checkpoint.restore(tf.train.latest_checkpoint(checkpoints_from)).assert_existing_objects_matched()

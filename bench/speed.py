@@ -105,8 +105,8 @@ def tutorial_step(tf):
 
 
 def project_step(tf, keras, policy="float32", jit_compile=False, concatenated=False, recipe=None):
-    """This project's step (gan.py) on the default models (or a recipe's models and moving average), as
-    train.py builds it."""
+    """This project's step (gan.py) on the default models (or a recipe's models, moving average and R1
+    penalty), as train.py builds it."""
     import config
     import gan
     import models
@@ -118,7 +118,8 @@ def project_step(tf, keras, policy="float32", jit_compile=False, concatenated=Fa
     average_generator = keras.models.clone_model(generator) if cfg["train.ema_decay"] else None
     if not concatenated:
         return gan.make_train_step(generator, discriminator, *optimizers, average_generator=average_generator,
-                                   average_decay=cfg["train.ema_decay"], jit_compile=jit_compile)
+                                   average_decay=cfg["train.ema_decay"], r1_weight=cfg["train.r1_weight"],
+                                   jit_compile=jit_compile)
     noise = tf.random.Generator.from_seed(0)
 
     @tf.function(jit_compile=jit_compile)

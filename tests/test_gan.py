@@ -83,3 +83,31 @@ def test_the_averaged_generator_moves_a_fraction_of_the_way_after_each_generator
         for s, a, w in zip(start, average.weights, generator.weights):
             np.testing.assert_allclose(a.numpy(), decay * s + (1 - decay) * w.numpy(), rtol=1e-5, atol=1e-6)
         assert not all(np.array_equal(s, a.numpy()) for s, a in zip(start, average.weights))
+
+
+def test_r1_slopes_of_a_linear_discriminator_are_its_squared_weights():
+    # D(x) = w . x + b has the slope w at every image, so each image's squared slope is ||w||^2.
+    discriminator = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    logits, slopes = gan.logits_and_slopes(discriminator, tf.random.normal((3, 28, 28, 1)))
+    assert logits.shape == (3, 1)
+    np.testing.assert_allclose(slopes, [np.sum(discriminator.layers[-1].kernel.numpy() ** 2)] * 3, rtol=1e-5)
+
+
+def test_r1_weight_changes_the_discriminators_update_only():
+    """Same start, one step with and one without the penalty: only D's update differs, and the reported
+    disc_loss is the adversarial loss either way. SGD, because Adam's first step is the gradient's sign."""
+    batch = next(iter(data.epoch_batches(data.make_dataset(data.load_sample()[:16]), 16, 16, 0, noise_dim=100)))
+    generator, discriminator = models.make_generator(), models.make_discriminator(dropout=0.0)
+    start = generator.get_weights(), discriminator.get_weights()
+    results = []
+    for r1_weight in (0.0, 10.0):
+        generator.set_weights(start[0])
+        discriminator.set_weights(start[1])
+        step = gan.make_train_step(generator, discriminator, keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1),
+                                   r1_weight=r1_weight)
+        stats = step(batch)
+        results.append((float(stats["disc_loss"]), generator.get_weights(), discriminator.get_weights()))
+    (loss_off, generator_off, discriminator_off), (loss_on, generator_on, discriminator_on) = results
+    assert loss_on == loss_off
+    assert all(np.array_equal(a, b) for a, b in zip(generator_off, generator_on))
+    assert not all(np.allclose(a, b) for a, b in zip(discriminator_off, discriminator_on))
