@@ -87,8 +87,8 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             disc_loss = discriminator_loss(real_logits, fake_logits, real_label, batch_size)
             minimised_disc_loss = disc_loss
             if r1_weight:
-                # R1 (Mescheder et al. 2018): D also minimises gamma/2 * E ||grad_x D(x)||^2 over real x, so its
-                # verdict stays flat on the real images and it cannot overshoot where G is heading.
+                # R1 (Mescheder et al. 2018): D also minimises gamma/2 * E ||grad_x D(x)||^2 over real x; a verdict
+                # kept flat at the real images stops D from overshooting around them, so the two settle together.
                 minimised_disc_loss += r1_weight / 2 * mean(real_slopes, batch_size)
             # 4. The generator's loss: how often the discriminator saw through its images.
             gen_loss = generator_loss(fake_logits, batch_size)
