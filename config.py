@@ -50,7 +50,7 @@ def number(low, high=None, low_inclusive=False):
             return value
         return None
     bracket = "[" if low_inclusive else "("
-    span = f"in {bracket}{low}, {high})" if high is not None else f"> {low}"
+    span = f"in {bracket}{low}, {high})" if high is not None else f"{'>=' if low_inclusive else '>'} {low}"
     return Rule(f"a number {span}", convert)
 
 

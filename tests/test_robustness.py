@@ -35,10 +35,11 @@ def wait_for_line(process, prefix):
     raise AssertionError(f"no line starting with {prefix!r}; stderr: {process.stderr.read()[-2000:]}")
 
 
-# The SIGINT case has no dropout (so no dropout random state to save); the SIGTERM case keeps it and also
-# augments and averages: their random draws and the average must resume exactly too.
+# The SIGINT case is the fast recipe's discriminator: no dropout (so no dropout random state to save), the R1
+# penalty instead; the SIGTERM case keeps dropout and also augments and averages: their random draws and the
+# average must resume exactly too.
 @pytest.mark.parametrize("stop_signal, exit_code, extra", [
-    (signal.SIGINT, 130, ["model.dropout=0"]),
+    (signal.SIGINT, 130, ["model.dropout=0", "train.r1_weight=1"]),
     (signal.SIGTERM, 143, ["train.augment=[translation,cutout]", "train.ema_decay=0.9"])])
 def test_ctrl_c_or_sigterm_stops_after_a_step_saves_and_resumes_exactly(tmp_path, stop_signal, exit_code, extra):
     args = ["data.dataset=mnist_sample", "data.limit=2048", "train.epochs=3", "eval.every=0", f"output.dir={tmp_path}",
@@ -133,6 +134,7 @@ BAD_INPUT = [  # (arguments, what the one-line message must contain)
     (["data.limit=0"], "data.limit must be an integer >= 1"),
     (["train.augment=[flip]"], "train.augment must be a list of distinct names from translation, cutout"),
     (["train.ema_decay=1"], "train.ema_decay must be a number in [0.0, 1.0)"),
+    (["train.r1_weight=-1"], "train.r1_weight must be a number >= 0.0"),
     (["data.path={files}/nope.npz"], "data.path {files}/nope.npz does not exist"),
     (["data.path={files}/empty"], "has no train-images-idx3-ubyte"),
     (["data.path={files}/idx"], "is not an MNIST IDX file"),
