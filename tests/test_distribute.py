@@ -51,11 +51,11 @@ def test_mirrored_over_two_devices_gives_the_losses_of_one_device():
     assert found["replicas"] == 2
     one, two = np.array(found["one"]), np.array(found["two"])
     # 3 steps of 32 images, 16 per replica. The first starts from the same weights: losses, balance statistics and
-    # gradient norm agree to float rounding (<= 4e-6 relative in 12 runs). Without batch norm synchronised over the
+    # gradient norm agree to float rounding (<= 1.3e-5 relative seen). Without batch norm synchronised over the
     # replicas the losses differ by ~1e-3 and the gradient norm by ~2e-2; with a per-replica mean, by 2x.
-    np.testing.assert_allclose(two[0], one[0], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(two[0], one[0], rtol=3e-4, atol=1e-6)
     # Later steps start from weights each run updated itself. Adding the replicas' halves in another order rounds
-    # differently, and three GAN steps amplify that (up to 1e-4 relative here, 5e-4 seen on another machine), so
+    # differently, and GAN steps amplify that (up to 2e-4 relative after 3 steps in ~30 runs here), so
     # compare at 1e-2: an update of the wrong size (the replicas' mean gradient instead of their sum) is off by 3-15%.
     # The accuracies (columns 4, 5) are left out: a logit within rounding of 0 may flip, moving them by 1/32.
     continuous = [0, 1, 2, 3, 6]
