@@ -55,7 +55,7 @@ def test_mirrored_over_two_devices_gives_the_losses_of_one_device():
     # replicas the losses differ by ~1e-3 and the gradient norm by ~2e-2; with a per-replica mean, by 2x.
     np.testing.assert_allclose(two[0], one[0], rtol=3e-4, atol=1e-6)
     # Later steps start from weights each run updated itself. Adding the replicas' halves in another order rounds
-    # differently, and GAN steps amplify that (up to 2e-4 relative after 3 steps in ~30 runs here), so
+    # differently, and GAN steps amplify that (up to 2.2e-4 relative after 3 steps in 19 runs here), so
     # compare at 1e-2: an update of the wrong size (the replicas' mean gradient instead of their sum) is off by 3-15%.
     # The accuracies (columns 4, 5) are left out: a logit within rounding of 0 may flip, moving them by 1/32.
     continuous = [0, 1, 2, 3, 6]
