@@ -101,9 +101,10 @@ def folder_shape(path, size_given):
             shape = iio.improps(file, plugin="pillow").shape
         except Exception:  # imageio raises many types for a damaged file
             raise ConfigError(f"{file} is not a readable image; remove or replace it") from None
-        shape = shape[-3:] if len(shape) > 2 and shape[-1] in (3, 4) else shape[-2:]  # (H, W[, C]), first frame
+        # (H, W[, C]) of the first frame; C is 2 for greyscale with alpha (PNG mode LA), 3 or 4 for colour
+        shape = shape[-3:] if len(shape) > 2 and shape[-1] in (2, 3, 4) else shape[-2:]
         sizes.add(shape[:2])
-        channels = 3 if len(shape) == 3 else channels
+        channels = 3 if len(shape) == 3 and shape[-1] > 2 else channels
     if size_given:
         return None, channels
     if len(sizes) > 1 or next(iter(sizes))[0] != next(iter(sizes))[1]:
@@ -205,16 +206,25 @@ def make_dataset(images):
     return tf.data.Dataset.from_tensor_slices(scale(images))
 
 
-def epoch_batches(dataset, batch_size, shuffle_buffer, seed, noise_dim):
+def epoch_seed(seed, epoch):
+    """The seed of one epoch's shuffle and noise, mixed from the pair (run seed, epoch): runs with seeds s and
+    s + 1 draw unrelated streams (a sum, seed + epoch, would give seed s's epoch n + 1 the draws of seed s + 1's
+    epoch n), and a resumed run re-derives each epoch's seed exactly."""
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1, np.uint32)[0])
+
+
+def epoch_batches(dataset, batch_size, shuffle_buffer, seed, epoch, noise_dim):
     """One epoch of shuffled batches, each with the generator's noise: (images, z), prefetched so the next
     batch is ready when a step ends.
 
-    The shuffle is seeded per epoch (seed + epoch number), so a resumed run sees the batches an
-    uninterrupted run would have seen. The noise is drawn from (that seed, the batch's number), so it too
-    is the same after a resume, and the same whether the batch trains on one device or is split over many.
+    The shuffle is seeded by epoch_seed(seed, epoch), so a resumed run sees the batches an uninterrupted
+    run would have seen. The noise is drawn from (that seed, the batch's number), so it too is the same
+    after a resume, and the same whether the batch trains on one device or is split over many.
     """
+    this_epoch = epoch_seed(seed, epoch)
+
     def with_noise(number, images):
-        key = tf.stack([tf.constant(seed, tf.int64), number])
+        key = tf.stack([tf.constant(this_epoch, tf.int64), number])
         return images, tf.random.stateless_normal([tf.shape(images)[0], noise_dim], seed=key)
-    batches = dataset.shuffle(shuffle_buffer, seed=seed).batch(batch_size).enumerate().map(with_noise)
+    batches = dataset.shuffle(shuffle_buffer, seed=this_epoch).batch(batch_size).enumerate().map(with_noise)
     return batches.prefetch(tf.data.AUTOTUNE)

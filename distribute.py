@@ -39,6 +39,18 @@ def check(cfg):
         raise ConfigError("train.seed must be set for multi_worker: every worker shuffles and draws noise from it, "
                           "and each would pick its own; set train.seed=0 (or any number) on all workers")
     cluster()  # a malformed TF_CONFIG is an error whatever the setting: TensorFlow would read it
+    if cfg["train.distribute"] == "multi_worker":
+        check_replicas(cfg, replicas=2)
+
+
+def check_replicas(cfg, replicas):
+    """Settings that cannot run on `replicas` devices, known once the strategy is made (mirrored or auto on
+    several GPUs) or before (multi_worker)."""
+    if cfg["train.jit_compile"] and replicas > 1:
+        # XLA compiles the step for one device; TensorFlow refuses the mirrored variables of the others.
+        raise ConfigError(f"train.jit_compile cannot be combined with training on {replicas} devices "
+                          f"(train.distribute={cfg['train.distribute']}): XLA compiles the step for one device; set "
+                          f"train.jit_compile=false, or train.distribute=none to train on one device with XLA")
 
 
 def is_chief(cfg):

@@ -29,17 +29,23 @@ def generator_loss(fake_logits, batch_size=None):
     return mean(cross_entropy(tf.ones_like(fake_logits), fake_logits), batch_size)
 
 
-def logits_and_slopes(discriminator, images):
+def logits_and_slopes(discriminator, images, scale_loss=lambda logits: logits):
     """D's logits for `images`, and each image's squared slope ||d logit / d image||^2 (the R1 penalty's term).
 
     Called while the step's tapes record, so the slope's own gradient (a second derivative) reaches D's
     weights. The gradient of all the logits at once is each image's own slope, because one image's logit
-    does not depend on the others (the discriminator has no batch normalisation).
+    does not depend on the others (the discriminator has no batch normalisation). `scale_loss` is the
+    optimizer's loss scaling: under mixed_float16 the slope travels back through float16 layers too, so it
+    is scaled up on the way (small slopes would round to zero) and back down in float32; if it overflows, the
+    penalty is not finite and the LossScaleOptimizer skips the step and lowers its scale, as for the losses.
     """
     with tf.GradientTape(watch_accessed_variables=False) as input_tape:
         input_tape.watch(images)
         logits = discriminator(images, training=True)
-    slopes = tf.cast(input_tape.gradient(logits, images), tf.float32)  # float32: squares of float16 overflow
+        scaled_logits = scale_loss(logits)
+    scale = tf.cast(scale_loss(tf.constant(1.0)), tf.float32)
+    # float32: squares of float16 overflow
+    slopes = tf.cast(input_tape.gradient(scaled_logits, images), tf.float32) / scale
     return logits, tf.reduce_sum(tf.square(slopes), axis=[1, 2, 3])
 
 
@@ -79,7 +85,8 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             fake_images = generator(z, training=True)
             # 2. The discriminator scores the real and the generated images.
             if r1_weight:
-                real_logits, real_slopes = logits_and_slopes(discriminator, augment(real_images))
+                real_logits, real_slopes = logits_and_slopes(discriminator, augment(real_images),
+                                                             discriminator_optimizer.scale_loss)
             else:
                 real_logits = discriminator(augment(real_images), training=True)
             fake_logits = discriminator(augment(fake_images), training=True)

@@ -5,7 +5,9 @@ small, and a crash can never leave half a row. On resume, rows after the restore
 dropped, so each epoch appears exactly once.
 """
 
+import contextlib
 import csv
+import errno
 import io
 import math
 
@@ -13,9 +15,10 @@ import tensorflow as tf
 
 import images
 
+TIMING_COLUMNS = ["seconds", "train_seconds"]  # the only columns that differ between two runs of one seed
 TRAINING_COLUMNS = ["gen_loss", "disc_loss", "d_real", "d_fake", "real_accuracy", "fake_accuracy", "gen_grad_norm"]
 QUALITY_COLUMNS = ["frechet_distance", "class_entropy", "min_class_share", "classifier_score"]
-COLUMNS = ["epoch", "seconds", "train_seconds"] + TRAINING_COLUMNS + QUALITY_COLUMNS
+COLUMNS = ["epoch"] + TIMING_COLUMNS + TRAINING_COLUMNS + QUALITY_COLUMNS
 
 PATIENCE = 3              # epochs in a row before "the discriminator wins" is said
 DISCRIMINATOR_WINS = 0.1  # ... when mean D(G(z)) stays below this: it rejects nearly every generated digit
@@ -67,7 +70,19 @@ class RunLog:
         if self.warnings_path.exists():
             self.warnings = [line for line in self.warnings_path.read_text().splitlines()
                              if int(line.split()[1]) <= last_epoch]
-        self.tensorboard = tf.summary.create_file_writer(str(run_dir / "tensorboard"))
+        self.tensorboard_dir = run_dir / "tensorboard"
+        with self.tensorboard_errors():
+            self.tensorboard = tf.summary.create_file_writer(str(self.tensorboard_dir))
+
+    @contextlib.contextmanager
+    def tensorboard_errors(self):
+        """TensorFlow reports a folder it cannot write as its own error: raised as the OSError it is."""
+        try:
+            yield
+        except tf.errors.OpError as e:
+            reason = e.message.split("[Op:")[0].split("}}")[-1].strip()
+            raise OSError(errno.EIO, f"TensorBoard's event file not written ({reason})",
+                          str(self.tensorboard_dir)) from None
 
     @property
     def best_frechet(self):
@@ -92,16 +107,18 @@ class RunLog:
         text = io.StringIO()
         writer = csv.DictWriter(text, COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows({key: "" if value is None else f"{value:.6g}" for key, value in row.items()} for row in self.rows)
+        # Every digit (the shortest text that reads back as the same float): a resumed run can be compared exactly.
+        writer.writerows({key: "" if value is None else str(value) if key == "epoch" else repr(float(value))
+                          for key, value in row.items()} for row in self.rows)
         images.write_atomically(self.csv_path, lambda tmp: tmp.write_text(text.getvalue()))
 
     def write_tensorboard(self, row, picture):
-        with self.tensorboard.as_default(step=row["epoch"]):
-            for column in TRAINING_COLUMNS + QUALITY_COLUMNS + ["seconds", "train_seconds"]:
+        with self.tensorboard_errors(), self.tensorboard.as_default(step=row["epoch"]):
+            for column in TRAINING_COLUMNS + QUALITY_COLUMNS + TIMING_COLUMNS:
                 if row[column] is not None:
                     tf.summary.scalar(column, row[column])
             tf.summary.image("generated", picture.reshape(1, *picture.shape[:2], -1))
-        self.tensorboard.flush()
+            self.tensorboard.flush()
 
     def plot(self):
         """metrics.png: the losses next to what they hide — the balance and the image quality."""

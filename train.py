@@ -8,6 +8,7 @@ generator.keras, the effective config in config.yaml, both in the run directory.
 """
 
 import datetime
+import errno
 import math
 import os
 import random
@@ -41,11 +42,12 @@ def has_checkpoint(run_dir):
 
 
 def resolve(args):
-    """The validated config and the run directory. Every mistake in the user's input surfaces here,
-    before TensorFlow loads and before anything is written."""
-    cfg, run_dir = resolve_run(args)
+    """The validated config, the run directory and, when resuming, the run's saved config. Every mistake in
+    the user's input surfaces here, before TensorFlow loads and before anything is written (a resumed run's
+    checkpoint is checked in train(), before anything is written either)."""
+    cfg, run_dir, saved = resolve_run(args)
     distribute.check(cfg)
-    return cfg, run_dir
+    return cfg, run_dir, saved
 
 
 def resolve_run(args):
@@ -58,7 +60,7 @@ def resolve_run(args):
             raise ConfigError(f"{run_dir} already exists; choose another output.run_name, "
                               f"or continue it with --resume {run_dir}")
         cfg["output.run_name"] = name
-        return cfg, run_dir
+        return cfg, run_dir, None
 
     run_dir = args.resume
     if args.config is not None:
@@ -85,7 +87,53 @@ def resolve_run(args):
                           f"resuming (the checkpoint {'lacks' if cfg['train.ema_decay'] else 'holds'} the averaged "
                           f"generator); change its value, not whether it is 0, or start a new run")
     cfg["output.dir"], cfg["output.run_name"] = str(run_dir.parent), run_dir.name
-    return cfg, run_dir
+    return cfg, run_dir, saved
+
+
+# The settings that decide which images each step of an epoch sees: a run stopped mid-epoch skips the steps it
+# has done by number, so it must resume with the same ones.
+EPOCH_ORDER = ("data.dataset", "data.path", "data.limit", "data.shuffle_buffer", "train.batch_size", "train.seed")
+
+
+def checkpoint_to_resume(run_dir, cfg, saved):
+    """The prefixes of `run_dir`'s checkpoints (the newest last), and the newest one's epoch and step, checked
+    before anything is written: readable, and resumable with these settings (a run stopped mid-epoch keeps
+    the order of its batches)."""
+    import tensorflow as tf
+    state = tf.train.get_checkpoint_state(run_dir / "checkpoints")
+    prefixes = [p for p in (state.all_model_checkpoint_paths if state else []) if Path(f"{p}.index").is_file()]
+    if not prefixes:
+        raise ConfigError(f"{run_dir / 'checkpoints'} holds no checkpoint files (deleted?); there is nothing to "
+                          f"resume: start a new run")
+    try:  # every value read once (about as long as the restore takes): a truncated file is found here
+        reader = tf.train.load_checkpoint(prefixes[-1])
+        values = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+        epoch, step = (int(values[f"{name}/.ATTRIBUTES/VARIABLE_VALUE"]) for name in ("epoch", "step"))
+    except Exception as e:  # the reader raises several types (OpError, IndexError, ...) for a damaged file
+        raise damaged_checkpoint(prefixes, e) from None
+    changed = [key for key in EPOCH_ORDER if cfg[key] != saved[key]]
+    if step and changed:
+        raise ConfigError(f"{changed[0]} cannot change when resuming {run_dir}: it stopped {step} steps into epoch "
+                          f"{epoch + 1}, and those steps are skipped by number; resume with {changed[0]}="
+                          f"{saved[changed[0]]}, and change it once that epoch has ended (train.epochs={epoch + 1} "
+                          f"stops there)")
+    return prefixes, epoch, step
+
+
+def damaged_checkpoint(prefixes, error):
+    """The one-line answer to a newest checkpoint (the last of `prefixes`) that cannot be restored."""
+    prefix = prefixes[-1]
+    reason = (getattr(error, "message", None) or str(error) or type(error).__name__).splitlines()[0][:160]
+    if len(prefixes) > 1:
+        fix = (f"delete {Path(prefix).name}.index and {Path(prefix).name}.data-* in {Path(prefix).parent} to "
+               f"continue from the one before it, {Path(prefixes[-2]).name}")
+    else:
+        fix = "it is the only one, so start a new run"
+    return ConfigError(f"checkpoint {prefix} cannot be read ({reason}): it is damaged or incomplete; {fix}")
+
+
+def describe_checkpoint(epoch, step):
+    return f"epoch {epoch}" + (f" ({step} steps into epoch {epoch + 1})" if step else "")
 
 
 def create_run_dir(run_dir):
@@ -102,7 +150,16 @@ class TrainingDiverged(Exception):
 
 
 class Stopped(Exception):
-    """Ctrl-C or SIGTERM: the step under way finished and a checkpoint was saved."""
+    """Ctrl-C or SIGTERM: the step under way finished; `checkpoint` says what the newest checkpoint holds
+    (None: there is none yet)."""
+
+    def __init__(self, signal_number, checkpoint):
+        super().__init__(signal_number)
+        self.signal_number, self.checkpoint = signal_number, checkpoint
+
+
+class Interrupted(KeyboardInterrupt):
+    """A second Ctrl-C or SIGTERM: stop at once, with the exit code of the signal."""
 
     def __init__(self, signal_number):
         super().__init__(signal_number)
@@ -125,23 +182,31 @@ class StopRequests:
 
     def request(self, number, frame):
         if self.signal_number is not None:
-            raise KeyboardInterrupt
+            raise Interrupted(number)
         self.signal_number = number
         print(f"\n{signal.Signals(number).name}: stopping after this step and saving a checkpoint "
               f"(again to stop at once)", file=sys.stderr, flush=True)
 
 
-def check_finite(row, samples, logits, epoch, last_good_epoch, run_dir):
-    """Stop unless the epoch's losses, and what the networks now compute, are finite: weights can blow up
-    in an epoch's last step while that step's loss was still finite."""
+def draw_checked(row, generator, sampler, discriminator, fixed_noise, epoch, last_checkpoint, run_dir):
+    """The epoch's grid, drawn by `sampler` from the fixed noise, once the epoch's losses and what the networks
+    now compute are known to be finite: weights can blow up in an epoch's last step while that step's loss was
+    still finite. The trained generator is checked too when an averaged one draws."""
     import numpy as np
-    if all(np.isfinite(x).all() for x in (row["gen_loss"], row["disc_loss"], samples, logits)):
-        return
+    samples = sampler(fixed_noise, training=False)
+    raw = samples if sampler is generator else generator(fixed_noise, training=False)
+    if all(np.isfinite(x).all() for x in (row["gen_loss"], row["disc_loss"], raw, samples,
+                                          discriminator(samples, training=False))):
+        return samples
+    if last_checkpoint is None:
+        then = ("No checkpoint was saved before it: start again with lower train.generator_lr and "
+                "train.discriminator_lr")
+    else:
+        then = (f"The last good checkpoint is from {last_checkpoint}: lower the learning rates and continue with "
+                f"python train.py --resume {run_dir} train.generator_lr=... train.discriminator_lr=...")
     raise TrainingDiverged(
         f"training diverged in epoch {epoch}: losses {row['gen_loss']:.4g} (generator) and {row['disc_loss']:.4g} "
-        f"(discriminator), outputs no longer finite; stopped without saving the epoch. The last good checkpoint "
-        f"is from epoch {last_good_epoch}: lower the learning rates and continue with python train.py --resume "
-        f"{run_dir} train.generator_lr=... train.discriminator_lr=...")
+        f"(discriminator), outputs no longer finite; stopped without saving the epoch. {then}")
 
 
 def summary(row, epochs):
@@ -152,8 +217,9 @@ def summary(row, epochs):
     return line
 
 
-def train(cfg, run_dir, resuming):
-    """Load the data, build or restore the GAN, and train it epoch by epoch, writing the run's files."""
+def train(cfg, run_dir, saved=None):
+    """Load the data, build the GAN or restore it (`saved`: the config of the run being resumed), and train
+    it epoch by epoch, writing the run's files."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the log
     # Imported here, not at the top, so --help and config mistakes answer before TensorFlow's start-up.
     import keras
@@ -172,6 +238,10 @@ def train(cfg, run_dir, resuming):
     if cfg["train.deterministic"]:
         tf.config.experimental.enable_op_determinism()
     strategy = distribute.make_strategy(cfg["train.distribute"])
+    distribute.check_replicas(cfg, strategy.num_replicas_in_sync)
+    resuming = saved is not None
+    if resuming:
+        checkpoints, restored_epoch, restored_step = checkpoint_to_resume(run_dir, cfg, saved)
 
     real_images, dataset_used = data.load_images(cfg, warn=lambda message: print(message, file=sys.stderr))
     if dataset_used != cfg["data.dataset"]:
@@ -179,7 +249,6 @@ def train(cfg, run_dir, resuming):
     config.check_combination(cfg)  # again, now that a folder's image size is known
     if cfg["train.seed"] is None:
         cfg["train.seed"] = random.SystemRandom().randrange(2**31)  # recorded, so the run can be repeated
-    checkpoints_from = run_dir / "checkpoints"  # what --resume restores, on every worker
     chief = distribute.is_chief(cfg)
     if not chief:
         # Every worker takes part in saving checkpoints; the others save theirs to a scratch folder, and the
@@ -192,7 +261,6 @@ def train(cfg, run_dir, resuming):
             stale.unlink()
     else:
         create_run_dir(run_dir)
-    config.dump(cfg, run_dir / "config.yaml")
 
     seed, epochs, batch_size = cfg["train.seed"], cfg["train.epochs"], cfg["train.batch_size"]
     with strategy.scope():  # variables made here are mirrored on every replica
@@ -237,10 +305,13 @@ def train(cfg, run_dir, resuming):
                                              max_to_keep=cfg["output.checkpoints_to_keep"])
 
         def save_checkpoint():
+            nonlocal last_checkpoint
             try:
                 manager.save(checkpoint_number=discriminator_optimizer.iterations)
             except tf.errors.OpError as e:  # TensorFlow reports a full disk as its own error, not as an OSError
-                raise OSError(f"checkpoint not saved ({e.message.split(';')[-1].strip()})") from None
+                raise OSError(errno.EIO, f"checkpoint not saved ({e.message.split(';')[-1].strip()})",
+                              str(run_dir / "checkpoints")) from None
+            last_checkpoint = describe_checkpoint(int(epoch.numpy()), int(step.numpy()))
 
         # Made before a restore: it also builds Adam's slots, which the checkpoint then fills.
         train_step = gan.make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
@@ -249,13 +320,19 @@ def train(cfg, run_dir, resuming):
                                          average_generator=average_generator, average_decay=cfg["train.ema_decay"],
                                          r1_weight=cfg["train.r1_weight"],
                                          jit_compile=cfg["train.jit_compile"], strategy=strategy)
+        last_checkpoint = None  # what the newest checkpoint holds, for the messages of a stop
         if resuming:
-            checkpoint.restore(tf.train.latest_checkpoint(checkpoints_from)).assert_existing_objects_matched()
+            try:
+                checkpoint.restore(checkpoints[-1]).assert_existing_objects_matched()
+            except (tf.errors.OpError, ValueError, AssertionError) as e:
+                raise damaged_checkpoint(checkpoints, e) from None
+            last_checkpoint = describe_checkpoint(restored_epoch, restored_step)
             # The checkpoint restored the old learning rates; the config's may have been changed for this resume.
             generator_optimizer.learning_rate.assign(cfg["train.generator_lr"])
             discriminator_optimizer.learning_rate.assign(cfg["train.discriminator_lr"])
             where = f", {int(step.numpy())} steps into epoch {int(epoch.numpy()) + 1}" if int(step.numpy()) else ""
             print(f"resuming {run_dir} after epoch {int(epoch.numpy())}{where}")
+    config.dump(cfg, run_dir / "config.yaml")  # once the checkpoint has restored: a refused resume keeps the old
 
     evaluator = None
     if cfg["eval.every"] and metrics.can_score(cfg):
@@ -280,8 +357,8 @@ def train(cfg, run_dir, resuming):
             started = time.perf_counter()
             progress = keras.utils.Progbar(steps_per_epoch) if sys.stdout.isatty() else None
             done = int(step.numpy())  # counted in Python: reading a variable every step would wait for the device
-            # Each epoch's shuffle is seeded by its number: a resumed run skips exactly the batches already seen.
-            batches = data.epoch_batches(dataset, batch_size, cfg["data.shuffle_buffer"], seed + n,
+            # Each epoch's shuffle is seeded by (seed, its number): a resumed run skips exactly the batches already seen.
+            batches = data.epoch_batches(dataset, batch_size, cfg["data.shuffle_buffer"], seed, n,
                                          cfg["model.noise_dim"]).skip(done)
             # Each replica gets its part of every batch (on one device, the batch itself).
             batches = strategy.experimental_distribute_dataset(batches)
@@ -296,12 +373,10 @@ def train(cfg, run_dir, resuming):
                     if cfg["train.distribute"] != "multi_worker":
                         step.assign(done)
                         save_checkpoint()
-                    raise Stopped(stop.signal_number)
+                    raise Stopped(stop.signal_number, last_checkpoint)
             row = {"epoch": n, **dict(zip(gan.STATISTICS, (step_sums / done).numpy().tolist()))}
             row["train_seconds"] = time.perf_counter() - started  # the steps (and their statistics, read here)
-            samples = sampler(fixed_noise, training=False)
-            check_finite(row, generator(fixed_noise, training=False), discriminator(samples, training=False), n,
-                         int(epoch.numpy()), run_dir)
+            samples = draw_checked(row, generator, sampler, discriminator, fixed_noise, n, last_checkpoint, run_dir)
             epoch.assign(n)
             step.assign(0)
             step_sums.assign(tf.zeros_like(step_sums))
@@ -334,31 +409,46 @@ def train(cfg, run_dir, resuming):
           f"{run_dir / 'progress.gif'}, {run_dir / 'metrics.png'}")
 
 
+def start_again(run_dir):
+    if run_dir is not None and run_dir.exists():
+        return f"To start again, delete {run_dir} (it holds no checkpoint) or choose another output.run_name."
+    return "To start again, run the same command."
+
+
 def main(argv=None):
     args = parse_args(argv)
     run_dir = None
     try:
-        cfg, run_dir = resolve(args)
-        train(cfg, run_dir, resuming=args.resume is not None)
+        cfg, run_dir, saved = resolve(args)
+        train(cfg, run_dir, saved)
     except ConfigError as e:
         config.fail(str(e))
     except TrainingDiverged as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)
     except Stopped as e:
-        multi_worker = cfg["train.distribute"] == "multi_worker"
-        saved = "the last epoch's checkpoint is kept" if multi_worker else "checkpoint saved"
-        print(f"stopped; {saved}. Continue with: python train.py --resume {run_dir}", file=sys.stderr)
+        if e.checkpoint is None:  # several workers stop without saving: they may not all be at the same step
+            print(f"stopped before the first checkpoint: there is nothing to resume yet. {start_again(run_dir)}",
+                  file=sys.stderr)
+        else:
+            print(f"stopped; the checkpoint of {e.checkpoint} is saved. Continue with: python train.py --resume "
+                  f"{run_dir}", file=sys.stderr)
         sys.exit(128 + e.signal_number)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted; continue from the last checkpoint with: python train.py --resume {run_dir}",
-              file=sys.stderr)
-        sys.exit(130)
+    except KeyboardInterrupt as e:  # a second Ctrl-C or SIGTERM, or the first before training began
+        if run_dir is not None and has_checkpoint(run_dir):
+            print(f"\ninterrupted; continue from the last checkpoint with: python train.py --resume {run_dir}",
+                  file=sys.stderr)
+        else:
+            print(f"\ninterrupted before the first checkpoint: there is nothing to resume. {start_again(run_dir)}",
+                  file=sys.stderr)
+        sys.exit(128 + getattr(e, "signal_number", signal.SIGINT))
     except OSError as e:
         # A full disk or a vanished folder mid-run: files are written atomically and the checkpoint's index
         # only moves on once a checkpoint is complete, so the last one still loads.
-        print(f"error: cannot write to {run_dir}: {e.strerror or e}; make room (or fix the folder), then continue "
-              f"from the last checkpoint with: python train.py --resume {run_dir}", file=sys.stderr)
+        then = (f"continue from the last checkpoint with: python train.py --resume {run_dir}"
+                if run_dir is not None and has_checkpoint(run_dir) else "start the run again")
+        print(f"error: cannot write {e.filename or run_dir}: {e.strerror or e}; make room (or fix the folder), "
+              f"then {then}", file=sys.stderr)
         sys.exit(1)
 
 

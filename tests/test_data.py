@@ -64,14 +64,28 @@ def test_missing_path_and_too_large_limit_are_rejected(tmp_path):
 
 def test_batches_are_scaled_to_the_tanh_range_and_keep_the_smaller_last_batch():
     images = data.load_sample()[:10]
-    batches = list(data.epoch_batches(data.make_dataset(images), batch_size=4, shuffle_buffer=10, seed=1, noise_dim=3))
+    batches = list(data.epoch_batches(data.make_dataset(images), batch_size=4, shuffle_buffer=10, seed=1, epoch=1,
+                                      noise_dim=3))
     assert [len(images) for images, _ in batches] == [4, 4, 2]
     assert [z.shape for _, z in batches] == [(4, 3), (4, 3), (2, 3)]  # one noise vector per image
-    again = list(data.epoch_batches(data.make_dataset(images), batch_size=4, shuffle_buffer=10, seed=1, noise_dim=3))
+    again = list(data.epoch_batches(data.make_dataset(images), batch_size=4, shuffle_buffer=10, seed=1, epoch=1,
+                                    noise_dim=3))
     assert all(np.array_equal(a[1], b[1]) for a, b in zip(batches, again))  # the seed fixes the noise, too
     pixels = np.concatenate([images.numpy() for images, _ in batches])
     assert pixels.shape == (10, 28, 28, 1)
     assert pixels.min() == -1.0 and pixels.max() == 1.0
+
+
+def test_seeds_next_to_each_other_draw_unrelated_epochs():
+    """Seed s's epoch n + 1 and seed s + 1's epoch n: the same batches when epochs were seeded by seed + epoch."""
+    def first_batch(seed, epoch):
+        return next(iter(data.epoch_batches(data.make_dataset(data.load_sample()[:64]), batch_size=8,
+                                            shuffle_buffer=64, seed=seed, epoch=epoch, noise_dim=3)))
+    for (seed_a, epoch_a), (seed_b, epoch_b) in (((0, 2), (1, 1)), ((1, 1), (2, 0)), ((0, 1), (0, 2))):
+        (images_a, noise_a), (images_b, noise_b) = first_batch(seed_a, epoch_a), first_batch(seed_b, epoch_b)
+        assert not np.array_equal(images_a, images_b) and not np.array_equal(noise_a, noise_b)
+    again = first_batch(0, 2)  # and each (seed, epoch) draws the same batch every time: resume stays exact
+    assert np.array_equal(again[0], first_batch(0, 2)[0]) and np.array_equal(again[1], first_batch(0, 2)[1])
 
 
 def write_pngs(folder, count, shape, seed=0):
@@ -90,6 +104,14 @@ def test_a_folder_of_images_nested_or_not_is_read_at_its_own_size_and_colour(tmp
     assert used == "folder" and images.shape == (12, 32, 32, 3) and images.dtype == np.uint8
     assert (cfg["data.image_size"], cfg["data.channels"]) == (32, 3)  # recorded for the run's config.yaml
     assert np.array_equal(images[0], iio.imread(tmp_path / "image_000.png"))  # not resized: the same pixels
+
+
+def test_greyscale_pngs_with_alpha_are_read_as_greyscale_at_their_size(tmp_path):
+    write_pngs(tmp_path, 4, (28, 28, 2))  # PNG mode LA: grey and alpha
+    cfg = config.load(overrides=["data.dataset=folder", f"data.path={tmp_path}"])
+    images, _ = data.load_images(cfg)
+    assert images.shape == (4, 28, 28, 1) and (cfg["data.image_size"], cfg["data.channels"]) == (28, 1)
+    assert np.array_equal(images[0, ..., 0], iio.imread(tmp_path / "image_000.png")[..., 0])  # the grey plane
 
 
 def test_a_folder_of_mixed_sizes_is_resized_to_data_image_size_and_greyscale_when_asked(tmp_path):

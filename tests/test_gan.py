@@ -22,7 +22,8 @@ def blank(size):
 def test_one_step_updates_both_networks_and_gives_finite_losses():
     generator, discriminator, step = make_step()
     before = [w.numpy().copy() for w in generator.trainable_weights + discriminator.trainable_weights]
-    batch = next(iter(data.epoch_batches(data.make_dataset(data.load_sample()[:32]), 32, 32, 0, noise_dim=100)))
+    batch = next(iter(data.epoch_batches(data.make_dataset(data.load_sample()[:32]), 32, 32, seed=0, epoch=1,
+                                         noise_dim=100)))
     stats = step(batch)
     assert np.isfinite(stats["gen_loss"]) and np.isfinite(stats["disc_loss"])
     after = generator.trainable_weights + discriminator.trainable_weights
@@ -30,11 +31,14 @@ def test_one_step_updates_both_networks_and_gives_finite_losses():
     assert all(changed)
 
 
-def test_a_smaller_last_batch_trains_with_the_same_compiled_step():
+def test_a_smaller_last_batch_is_compiled_once_per_run_not_once_per_epoch():
     _, _, step = make_step()
-    for size in (8, 3):  # the second call reuses the compiled step with a smaller batch
-        stats = step(blank(size))
-        assert np.isfinite(stats["gen_loss"]) and np.isfinite(stats["disc_loss"])
+    for epoch in range(3):
+        for size in (8, 3):  # an epoch's batches, the last one smaller
+            stats = step(blank(size))
+            assert np.isfinite(stats["gen_loss"]) and np.isfinite(stats["disc_loss"])
+        # the smaller shape is traced once, in the first epoch; later epochs reuse both traces
+        assert step.experimental_get_tracing_count() == 2
 
 
 def test_losses_are_the_tutorials_cross_entropies():
@@ -93,10 +97,32 @@ def test_r1_slopes_of_a_linear_discriminator_are_its_squared_weights():
     np.testing.assert_allclose(slopes, [np.sum(discriminator.layers[-1].kernel.numpy() ** 2)] * 3, rtol=1e-5)
 
 
+def test_r1_slopes_below_float16s_smallest_number_survive_loss_scaling():
+    # D(x) = w2 . (W1 x) with every weight 5e-5: each pixel's slope is 8 * 5e-5 * 5e-5 = 2e-8, which rounds to 0 in
+    # float16 (its smallest number is 6e-8); the LossScaleOptimizer's scale (2^15) lifts it while in float16.
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        discriminator = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
+                                          keras.layers.Dense(8, use_bias=False),
+                                          keras.layers.Dense(1, use_bias=False, dtype="float32")])
+        optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.1))
+        optimizer.build(discriminator.trainable_variables)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    first, second = np.full((16, 8), 5e-5, np.float32), np.full((8, 1), 5e-5, np.float32)
+    discriminator.set_weights([first, second])
+    images = tf.random.normal((3, 4, 4, 1))
+    _, unscaled = gan.logits_and_slopes(discriminator, images)
+    _, scaled = gan.logits_and_slopes(discriminator, images, optimizer.scale_loss)
+    assert np.all(unscaled.numpy() == 0)  # the underflow the scaling is there for
+    np.testing.assert_allclose(scaled, [np.sum((first @ second) ** 2)] * 3, rtol=1e-2)
+
+
 def test_r1_weight_changes_the_discriminators_update_only():
     """Same start, one step with and one without the penalty: only D's update differs, and the reported
     disc_loss is the adversarial loss either way. SGD, because Adam's first step is the gradient's sign."""
-    batch = next(iter(data.epoch_batches(data.make_dataset(data.load_sample()[:16]), 16, 16, 0, noise_dim=100)))
+    batch = next(iter(data.epoch_batches(data.make_dataset(data.load_sample()[:16]), 16, 16, seed=0, epoch=1,
+                                         noise_dim=100)))
     generator, discriminator = models.make_generator(), models.make_discriminator(dropout=0.0)
     start = generator.get_weights(), discriminator.get_weights()
     results = []

@@ -2,6 +2,8 @@
 
 import csv
 import gzip
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,6 +14,8 @@ import keras
 import numpy as np
 import pytest
 
+import runlog
+import train
 from conftest import ROOT, checkpoint_epoch, run_train
 
 RUN = [sys.executable, str(ROOT / "train.py")]
@@ -51,12 +55,21 @@ def test_ctrl_c_or_sigterm_stops_after_a_step_saves_and_resumes_exactly(tmp_path
     rest, errors = process.communicate(timeout=120)
     assert process.returncode == exit_code
     assert f"Continue with: python train.py --resume {tmp_path / 'stopped'}" in errors
+    assert "the checkpoint of epoch 1 (" in errors and "steps into epoch 2) is saved" in errors
     assert "Traceback" not in errors
+
+    # The steps already done are skipped by number: other batches would skip other images.
+    config_before = (tmp_path / "stopped" / "config.yaml").read_bytes()
+    changed = run_train("--resume", tmp_path / "stopped", "train.batch_size=128")
+    assert changed.returncode == 2 and "Traceback" not in changed.stderr
+    assert "train.batch_size cannot change when resuming" in changed.stderr and "steps into epoch 2" in changed.stderr
+    assert (tmp_path / "stopped" / "config.yaml").read_bytes() == config_before
 
     resumed = run_train("--resume", tmp_path / "stopped")
     assert resumed.returncode == 0, resumed.stderr
     assert "steps into epoch" in resumed.stdout
     straight = run_train(*args, "output.run_name=straight")
+    assert straight.returncode == 0, straight.stderr[-2000:]
     assert epoch_results(before + rest + resumed.stdout) == epoch_results(straight.stdout)
     for name in ("generator.keras", "generator_ema.keras" if "train.ema_decay=0.9" in extra else "generator.keras"):
         weights = [keras.models.load_model(tmp_path / run / name).get_weights() for run in ("stopped", "straight")]
@@ -80,8 +93,92 @@ def test_kill_9_then_resume_loses_nothing_and_duplicates_nothing(tmp_path):
     assert checkpoint_epoch(run) == 4
     assert not list(run.rglob(".*.tmp*"))
     straight = run_train(*args, "output.run_name=straight")
-    assert [row[-8:] for row in epoch_results(resumed.stdout)] == \
-        [row[-8:] for row in epoch_results(straight.stdout)][-len(epoch_results(resumed.stdout)):]
+    assert straight.returncode == 0, straight.stderr[-2000:]
+    # Every column but the timings, every digit: losses, balance, gradient norm and quality numbers.
+    assert metrics_rows(run) == metrics_rows(tmp_path / "straight")
+
+
+def metrics_rows(run):
+    with open(run / "metrics.csv", newline="") as f:
+        return [{key: value for key, value in row.items() if key not in runlog.TIMING_COLUMNS}
+                for row in csv.DictReader(f)]
+
+
+def test_a_second_sigterm_stops_at_once_with_sigterms_exit_code(monkeypatch, tmp_path, small_run_args):
+    def train_until_signalled_twice(cfg, run_dir, saved):
+        with train.StopRequests():
+            os.kill(os.getpid(), signal.SIGTERM)  # the first asks to stop after the step under way ...
+            os.kill(os.getpid(), signal.SIGTERM)  # ... the second stops at once
+            time.sleep(5)
+    monkeypatch.setattr(train, "train", train_until_signalled_twice)
+    with pytest.raises(SystemExit) as stopped:
+        train.main([*small_run_args, "output.run_name=twice"])
+    assert stopped.value.code == 143
+
+
+def test_ctrl_c_before_the_first_checkpoint_says_there_is_nothing_to_resume(tmp_path, small_run_args):
+    process = start([*small_run_args, "output.run_name=early"])
+    run = tmp_path / "early"
+    while not (run / "images").is_dir() and process.poll() is None:  # the run has begun: data read, folder made
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)  # while the models are built, before the first step
+    _, errors = process.communicate(timeout=120)
+    assert process.returncode == 130 and "Traceback" not in errors
+    assert "there is nothing to resume" in errors and f"delete {run}" in errors and "--resume" not in errors
+    assert not (run / "checkpoints" / "checkpoint").exists()
+
+
+def test_a_damaged_checkpoint_is_one_line_and_the_one_before_it_resumes(tmp_path, small_run_args):
+    assert run_train(*small_run_args, "train.epochs=2", "eval.every=0", "output.run_name=r").returncode == 0
+    run = tmp_path / "r"
+    newest = run / "checkpoints" / "ckpt-4.data-00000-of-00001"  # 2 steps an epoch: epoch 2's
+    newest.write_bytes(newest.read_bytes()[:1000])  # truncated, as by a full disk outside this program
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    result = run_train("--resume", run, "train.epochs=3")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and f"checkpoint {run / 'checkpoints' / 'ckpt-4'} cannot be read" in errors[0]
+    assert "delete ckpt-4.index and ckpt-4.data-*" in errors[0] and "the one before it, ckpt-2" in errors[0]
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    for damaged in run.glob("checkpoints/ckpt-4.*"):
+        damaged.unlink()
+    resumed = run_train("--resume", run, "train.epochs=3")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resuming" in resumed.stdout and "after epoch 1" in resumed.stdout and checkpoint_epoch(run) == 3
+
+
+# Run train.main in a process where saving metrics.png fails as on a full disk (matplotlib raises ENOSPC).
+FULL_DISK_FOR_THE_PLOT = """
+import errno, sys
+import matplotlib.figure
+import train
+def full(figure, path, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device", str(path))
+matplotlib.figure.Figure.savefig = full
+train.main(sys.argv[1:])
+"""
+
+
+def test_unwritable_tensorboard_or_plot_files_are_one_line_and_keep_the_checkpoint(tmp_path, small_run_args):
+    assert run_train(*small_run_args, "train.epochs=1", "eval.every=0", "output.run_name=r").returncode == 0
+    run = tmp_path / "r"
+    checkpoints = {p: p.read_bytes() for p in (run / "checkpoints").iterdir()}
+    full = subprocess.run([sys.executable, "-c", FULL_DISK_FOR_THE_PLOT, "--resume", run, "train.epochs=2"],
+                          cwd=ROOT, capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    shutil.rmtree(run / "tensorboard")
+    (run / "tensorboard").write_text("a file where TensorBoard's folder should be")
+    blocked = run_train("--resume", run, "train.epochs=2")
+    for result, file in ((full, run / ".metrics.tmp.png"), (blocked, run / "tensorboard")):
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and f"cannot write {file}:" in errors[0], result.stderr[-2000:]
+        assert f"python train.py --resume {run}" in errors[0]
+    assert "No space left on device" in full.stderr and "TensorBoard's event file not written" in blocked.stderr
+    assert {p: p.read_bytes() for p in (run / "checkpoints").iterdir()} == checkpoints  # epoch 1's, untouched
+    (run / "tensorboard").unlink()
+    resumed = run_train("--resume", run, "train.epochs=2")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert checkpoint_epoch(run) == 2
 
 
 def test_the_same_seed_gives_the_same_losses_and_images(tmp_path, small_run_args):

@@ -12,6 +12,7 @@ import yaml
 import generate
 import images
 import runlog
+import train
 from conftest import checkpoint_epoch, run_train
 
 
@@ -100,6 +101,32 @@ def test_divergence_stops_with_a_message_and_keeps_the_last_checkpoint(tmp_path,
     assert (run / "checkpoints" / "ckpt-2.index").read_bytes() == saved  # 2 steps: ckpt-2 is epoch 1's
     checkpoint = tf.train.Checkpoint(generator=tf.keras.models.load_model(run / "generator.keras"))
     checkpoint.restore(tf.train.latest_checkpoint(run / "checkpoints")).expect_partial().assert_existing_objects_matched()
+
+
+class Counted:
+    """A model stand-in that returns `output` and counts its calls."""
+
+    def __init__(self, output):
+        self.output, self.calls = output, 0
+
+    def __call__(self, inputs, training):
+        self.calls += 1
+        return self.output
+
+
+def test_the_epochs_grid_is_drawn_once_and_a_blow_up_names_the_newest_checkpoint(tmp_path):
+    row, noise = {"gen_loss": 0.7, "disc_loss": 1.3}, np.zeros((4, 100), np.float32)
+    generator, discriminator = Counted(np.zeros((4, 28, 28, 1))), Counted(np.zeros((4, 1)))
+    samples = train.draw_checked(row, generator, generator, discriminator, noise, 5, "epoch 4", tmp_path)
+    assert samples is generator.output and generator.calls == 1  # no averaged generator: one pass draws and checks
+    averaged = Counted(np.zeros((4, 28, 28, 1)))
+    train.draw_checked(row, generator, averaged, discriminator, noise, 5, "epoch 4", tmp_path)
+    assert averaged.calls == 1 and generator.calls == 2  # with one, the trained generator is checked too
+    blown_up = Counted(np.full((4, 28, 28, 1), np.nan))
+    with pytest.raises(train.TrainingDiverged, match="in epoch 5: .* The last good checkpoint is from epoch 2 "
+                                                     r"\(3 steps into epoch 3\)"):
+        train.draw_checked(row, blown_up, generator, discriminator, noise, 5,
+                           train.describe_checkpoint(2, 3), tmp_path)
 
 
 def test_an_averaged_generator_is_saved_drawn_from_and_cannot_be_switched_off_on_resume(tmp_path, small_run_args):
