@@ -57,7 +57,9 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
 
     Like the tutorial, both updates come from the same forward pass. `update_generator=False` makes a
     discriminator-only step (for train.discriminator_steps > 1); the generator's gradient is still
-    measured, so its norm is reported for every step. The noise comes with the batch (data.py draws
+    measured. Its norm needs the whole batch's gradient, the replicas' sum: with several replicas that is
+    an all-reduce of G's gradient besides the optimizer's own, so `measure_gradient=False` skips it (and
+    reports 0) on the steps where the caller does not want it. The noise comes with the batch (data.py draws
     it), so one device and several see the same numbers. `strategy` (tf.distribute) runs the step on
     each replica's part of the batch; Keras' optimizers sum the replicas' gradients.
     `augment` (augment.py, drawing from the run's checkpointed tf.random.Generator) transforms
@@ -77,7 +79,7 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     averaged_pairs = list(zip(average_generator.weights, generator.weights)) if average_generator else []
 
     @tf.function(jit_compile=jit_compile)
-    def replica_step(real_images, z, update_generator):
+    def replica_step(real_images, z, update_generator, measure_gradient):
         replicas = tf.distribute.get_replica_context()
         batch_size = replicas.all_reduce("sum", tf.cast(tf.shape(real_images)[0], tf.float32))
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
@@ -108,20 +110,23 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
         if update_generator:
             generator_optimizer.apply_gradients(zip(generator_gradients, generator.trainable_variables))
         discriminator_optimizer.apply_gradients(zip(discriminator_gradients, discriminator.trainable_variables))
-        whole_gradient = replicas.all_reduce("sum", generator_gradients)  # what the optimizer applied
+        gradient_norm = tf.constant(0.0)
+        if measure_gradient:
+            whole_gradient = replicas.all_reduce("sum", generator_gradients)  # what the optimizer applied
+            # every replica holds the same norm; dividing shares it out so train_step's sum restores it
+            gradient_norm = (tf.linalg.global_norm(whole_gradient) / generator_optimizer.scale_loss(1.0)
+                             / replicas.num_replicas_in_sync)
         return {"gen_loss": gen_loss, "disc_loss": disc_loss,
                 "d_real": mean(tf.sigmoid(real_logits), batch_size),   # mean D(x): 1 = sure it is real
                 "d_fake": mean(tf.sigmoid(fake_logits), batch_size),   # mean D(G(z)): 0 = sure it is fake
                 "real_accuracy": mean(tf.cast(real_logits > 0, tf.float32), batch_size),
                 "fake_accuracy": mean(tf.cast(fake_logits < 0, tf.float32), batch_size),
-                # every replica holds the same norm; dividing shares it out so the sum below restores it
-                "gen_grad_norm": (tf.linalg.global_norm(whole_gradient) / generator_optimizer.scale_loss(1.0)
-                                  / replicas.num_replicas_in_sync)}
+                "gen_grad_norm": gradient_norm}
 
     @tf.function
-    def train_step(batch, update_generator=True):
+    def train_step(batch, update_generator=True, measure_gradient=True):
         real_images, z = batch
-        shares = strategy.run(replica_step, args=(real_images, z, update_generator))
+        shares = strategy.run(replica_step, args=(real_images, z, update_generator, measure_gradient))
         statistics = {key: strategy.reduce("SUM", value, axis=None) for key, value in shares.items()}
         if update_generator and averaged_pairs:
             # Early on the average would mostly hold the random initial weights: like TensorFlow's

@@ -41,6 +41,22 @@ def test_a_smaller_last_batch_is_compiled_once_per_run_not_once_per_epoch():
         assert step.experimental_get_tracing_count() == 2
 
 
+def test_a_step_without_the_gradient_norm_reports_0_and_learns_the_same():
+    generator, discriminator = models.make_generator(), models.make_discriminator(dropout=0.0)
+    start = generator.get_weights(), discriminator.get_weights()
+    results = []
+    for measure in (True, False):
+        generator.set_weights(start[0])
+        discriminator.set_weights(start[1])
+        step = gan.make_train_step(generator, discriminator, keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
+        stats = step(blank(8), measure_gradient=measure)
+        results.append((float(stats["gen_grad_norm"]), float(stats["gen_loss"]),
+                        generator.get_weights() + discriminator.get_weights()))
+    (norm_on, loss_on, weights_on), (norm_off, loss_off, weights_off) = results
+    assert norm_on > 0 and norm_off == 0 and loss_on == loss_off
+    assert all(np.array_equal(a, b) for a, b in zip(weights_on, weights_off))
+
+
 def test_losses_are_the_tutorials_cross_entropies():
     logits = tf.constant([[0.0], [0.0]])
     # D(x) = 0.5 everywhere: each cross-entropy is log 2
