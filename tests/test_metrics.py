@@ -1,10 +1,14 @@
 """The quality numbers: each must tell real digits from bad ones."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 import data
 import metrics
+from conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +88,11 @@ def test_the_committed_classifier_has_the_accuracy_the_readme_states(evaluator):
     images, labels = data.scale(data.load_sample()[held_out]), data.load_sample_labels()[held_out]
     _, probabilities = evaluator.embed(images)
     assert round(100 * np.mean(np.argmax(probabilities, axis=1) == labels), 1) == 98.9  # README: 98.9%
+
+
+def test_train_classifier_refuses_settings_it_does_not_take_and_keeps_the_committed_evaluator():
+    before = metrics.CLASSIFIER_PATH.read_bytes()
+    result = subprocess.run([sys.executable, str(ROOT / "train_classifier.py"), "data.dataset=folder",
+                             "data.path=pictures"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "unrecognized arguments: data.dataset=folder" in result.stderr
+    assert metrics.CLASSIFIER_PATH.read_bytes() == before
