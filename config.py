@@ -114,6 +114,8 @@ def upsampling_stages(image_size):
 
 # What each dataset's images are when data.image_size and data.channels are left empty; a folder's are read.
 NATIVE_SHAPES = {"mnist": (28, 1), "mnist_sample": (28, 1), "fashion_mnist": (28, 1), "cifar10": (32, 3)}
+# How many training images each has, so a data.limit beyond them is refused before any download.
+DATASET_SIZES = {"mnist": 60000, "mnist_sample": 10000, "fashion_mnist": 60000, "cifar10": 50000}
 
 
 def image_shape(flat, native=None):
@@ -191,7 +193,8 @@ SETTINGS = {
     "output.run_name": Setting(None, run_name(), "this run's directory name; empty = a timestamp", optional=True),
     "output.grid_size": Setting(4, integer(1), "the per-epoch image is a grid_size x grid_size grid"),
     "output.checkpoint_every": Setting(1, integer(1), "save a checkpoint every N epochs (and after the last)"),
-    "output.checkpoints_to_keep": Setting(3, integer(1), "how many recent checkpoints to keep"),
+    "output.checkpoints_to_keep": Setting(1, integer(1), "how many recent checkpoints to keep: 1 is all resume "
+                                          "needs; more keep older ones to fall back on if the newest is damaged"),
 }
 
 
@@ -291,6 +294,10 @@ def check_combination(flat):
     if flat["data.path"] is not None and flat["data.dataset"] not in ("mnist", "folder"):
         raise ConfigError(f"data.path is only used with data.dataset=mnist or folder, not {flat['data.dataset']}; "
                           f"remove data.path")
+    known = DATASET_SIZES.get(flat["data.dataset"]) if flat["data.path"] is None else None
+    if known is not None and flat["data.limit"] is not None and flat["data.limit"] > known:
+        raise ConfigError(f"data.limit={flat['data.limit']} is larger than the {known} images of "
+                          f"{flat['data.dataset']}; lower it or leave it empty for all")
     size, _ = image_shape(flat)
     if size is not None:
         check_image_size(size, "data.image_size")

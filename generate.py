@@ -14,7 +14,6 @@ same images, bit for bit, on the same machine.
 import argparse
 import os
 import random
-import sys
 from pathlib import Path
 
 import config
@@ -64,8 +63,24 @@ def check_args(args):
         raise ConfigError(f"--seed must be 0 or more, got {args.seed}")
     if not args.model.exists():
         raise ConfigError(f"{args.model} does not exist; pass a run directory, a .keras file or a checkpoints/ folder")
-    args.out = args.out or Path("interpolation.gif" if args.interpolate else "samples.png")
+    args.out = args.out or unused_path(default_folder(args.model), "interpolation.gif" if args.interpolate
+                                       else "samples.png")
     return output_kind(args.out, args.interpolate)
+
+
+def default_folder(model):
+    """Where output goes without --out: the run's directory (the folder holding a .keras file or checkpoints/)."""
+    if model.is_file() or (model / "checkpoint").is_file():
+        return model.parent
+    return model
+
+
+def unused_path(folder, name):
+    """folder/name, or folder/name_2, _3, ... when taken: an earlier picture is never replaced unasked."""
+    path, stem, suffix, n = folder / name, Path(name).stem, Path(name).suffix, 2
+    while path.exists():
+        path, n = folder / f"{stem}_{n}{suffix}", n + 1
+    return path
 
 
 def find_model(path, best):
@@ -113,6 +128,14 @@ def load_generator(kind, where):
         raise ConfigError(f"cannot restore the generator from {checkpoints} ({type(e).__name__}); "
                           f"the checkpoint may be damaged") from None
     return generator
+
+
+def describe_model(kind, where):
+    if kind == "checkpoint":
+        return f"the generator of the latest checkpoint in {where[0]}"
+    what = {"generator_ema.keras": "the averaged generator", "generator_best.keras": "the best epoch's generator",
+            "generator.keras": "the trained generator"}.get(where.name, "a generator")
+    return f"{where} ({what})"
 
 
 def generate(generator, noise):
@@ -175,9 +198,10 @@ def main(argv=None):
         model_kind, where = find_model(args.model, args.best)
         if kind != "dir" and not args.out.parent.exists():
             raise ConfigError(f"the folder of {args.out} does not exist; create it or choose another --out")
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ log: errors too (they raise anyway)
         import numpy as np  # TensorFlow and numpy load only once the arguments are known to be good
         generator = load_generator(model_kind, where)
+        print(f"loaded {describe_model(model_kind, where)}")
         seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
         rng = np.random.default_rng(seed)
         noise_dim = generator.input_shape[-1]

@@ -61,7 +61,7 @@ class RunLog:
     def __init__(self, run_dir, last_epoch, real_frechet=None):
         """Continue the record of `run_dir` after `last_epoch` (0 for a new run)."""
         self.csv_path, self.plot_path = run_dir / "metrics.csv", run_dir / "metrics.png"
-        self.warnings_path = run_dir / "warnings.log"
+        self.warnings_path = run_dir / "warnings.log"  # written once there is a warning
         self.real_frechet = real_frechet
         self.rows, self.warnings = [], []
         if self.csv_path.exists():
@@ -97,8 +97,9 @@ class RunLog:
         new = [(kind, message) for kind, message in balance_warnings(self.rows) if f"[{kind}]" not in said]
         self.warnings += [f"epoch {row['epoch']} [{kind}] {message}" for kind, message in new]
         self.write_csv()
-        images.write_atomically(self.warnings_path, lambda tmp: tmp.write_text("".join(
-            line + "\n" for line in self.warnings)))
+        if self.warnings or self.warnings_path.exists():  # no empty file for a run without warnings
+            images.write_atomically(self.warnings_path, lambda tmp: tmp.write_text("".join(
+                line + "\n" for line in self.warnings)))
         self.write_tensorboard(row, picture)
         self.plot()
         return [message for _, message in new]

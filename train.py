@@ -37,6 +37,11 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+# With several replicas the generator's gradient norm costs an all-reduce of its whole gradient (2.3 million
+# numbers for the tutorial's generator): measured on every 16th step of an epoch only. On one device it is free.
+GRADIENT_NORM_EVERY = 16
+
+
 def has_checkpoint(run_dir):
     return (run_dir / "checkpoints" / "checkpoint").is_file()
 
@@ -132,6 +137,12 @@ def damaged_checkpoint(prefixes, error):
     return ConfigError(f"checkpoint {prefix} cannot be read ({reason}): it is damaged or incomplete; {fix}")
 
 
+def is_finished(run_dir, cfg):
+    """Whether the run saved its final models (a run killed after its last checkpoint has yet to)."""
+    final = ["generator.keras"] + (["generator_ema.keras"] if cfg["train.ema_decay"] else [])
+    return all((run_dir / name).is_file() for name in final)
+
+
 def describe_checkpoint(epoch, step):
     return f"epoch {epoch}" + (f" ({step} steps into epoch {epoch + 1})" if step else "")
 
@@ -167,8 +178,8 @@ class Interrupted(KeyboardInterrupt):
 
 
 class StopRequests:
-    """Within `with`, the first Ctrl-C or SIGTERM asks to stop after the current step; a second one
-    stops at once, as usual, for a user who cannot wait."""
+    """Within `with`, the first Ctrl-C or SIGTERM asks to stop after the current step (or, during start-up,
+    before the first); a second one stops at once, as usual, for a user who cannot wait."""
 
     signal_number = None
 
@@ -184,8 +195,8 @@ class StopRequests:
         if self.signal_number is not None:
             raise Interrupted(number)
         self.signal_number = number
-        print(f"\n{signal.Signals(number).name}: stopping after this step and saving a checkpoint "
-              f"(again to stop at once)", file=sys.stderr, flush=True)
+        print(f"\n{signal.Signals(number).name}: stopping after the step under way, with a checkpoint if training "
+              f"has begun (again to stop at once)", file=sys.stderr, flush=True)
 
 
 def draw_checked(row, generator, sampler, discriminator, fixed_noise, epoch, last_checkpoint, run_dir):
@@ -212,15 +223,19 @@ def draw_checked(row, generator, sampler, discriminator, fixed_noise, epoch, las
 def summary(row, epochs):
     line = (f"epoch {row['epoch']}/{epochs}  {row['seconds']:.1f}s  gen_loss {row['gen_loss']:.4f}  "
             f"disc_loss {row['disc_loss']:.4f}  D(x) {row['d_real']:.2f}  D(G(z)) {row['d_fake']:.2f}")
-    if row.get("frechet_distance") is not None:
-        line += f"  frechet {row['frechet_distance']:.1f}  coverage {row['class_entropy']:.2f}"
+    if row.get("frechet_distance") is not None:  # named as in metrics.csv
+        line += (f"  frechet_distance {row['frechet_distance']:.1f}  class_entropy {row['class_entropy']:.2f}  "
+                 f"min_class_share {row['min_class_share']:.1%}")
     return line
 
 
-def train(cfg, run_dir, saved=None):
+def train(cfg, run_dir, saved, stop):
     """Load the data, build the GAN or restore it (`saved`: the config of the run being resumed), and train
-    it epoch by epoch, writing the run's files."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the log
+    it epoch by epoch, writing the run's files; a request in `stop` (StopRequests) ends it at a step's end."""
+    # TensorFlow's C++ log, errors included (a real one raises in Python): its start-up lines and a harmless
+    # grappler "remapper failed" line looked like crashes. A few lines print before the level is read.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    print(f"{'resuming' if saved else 'starting'} {run_dir}: loading TensorFlow", flush=True)
     # Imported here, not at the top, so --help and config mistakes answer before TensorFlow's start-up.
     import keras
     import tensorflow as tf
@@ -242,6 +257,10 @@ def train(cfg, run_dir, saved=None):
     resuming = saved is not None
     if resuming:
         checkpoints, restored_epoch, restored_step = checkpoint_to_resume(run_dir, cfg, saved)
+        if restored_epoch >= cfg["train.epochs"] and is_finished(run_dir, cfg):
+            print(f"{run_dir} is finished: it trained all {restored_epoch} of its epochs. To train it longer: "
+                  f"python train.py --resume {run_dir} train.epochs=N, with N above {restored_epoch}")
+            return
 
     real_images, dataset_used = data.load_images(cfg, warn=lambda message: print(message, file=sys.stderr))
     if dataset_used != cfg["data.dataset"]:
@@ -338,10 +357,9 @@ def train(cfg, run_dir, saved=None):
     if cfg["eval.every"] and metrics.can_score(cfg):
         evaluator = metrics.Evaluator(cfg["eval.num_samples"])
     elif cfg["eval.every"]:
-        print(f"note: the quality metrics (Frechet distance, class coverage) need a classifier of these images and "
-              f"there is one only for 28x28 greyscale MNIST; skipped for {cfg['data.dataset']} at "
-              f"{cfg['data.image_size']}x{cfg['data.image_size']}x{cfg['data.channels']}. The balance diagnostics "
-              f"still run.", file=sys.stderr)
+        print(f"note: the quality numbers (Frechet distance, class coverage) come from a classifier that knows "
+              f"MNIST digits only, so they are skipped for {cfg['data.dataset']}; the balance diagnostics still run",
+              file=sys.stderr)
     log = runlog.RunLog(run_dir, int(epoch.numpy()),
                         real_frechet=evaluator.score_real()["frechet_distance"] if evaluator else None)
     # The GIF's frames stay in memory; a resumed run reads its earlier ones from disk once.
@@ -349,55 +367,59 @@ def train(cfg, run_dir, saved=None):
     frames = images.read_pngs(path for path in earlier_frames if path.exists())
     dataset = data.make_dataset(real_images)
     steps_per_epoch = math.ceil(len(real_images) / batch_size)
-    print(f"training on {len(real_images)} {dataset_used} images, {steps_per_epoch} steps per epoch, "
-          f"writing to {run_dir}", flush=True)
+    print(f"training on {len(real_images)} {dataset_used} images, {steps_per_epoch} "
+          f"step{'s' if steps_per_epoch > 1 else ''} per epoch, writing to {run_dir}", flush=True)
 
-    with StopRequests() as stop:
-        for n in range(int(epoch.numpy()) + 1, epochs + 1):
-            started = time.perf_counter()
-            progress = keras.utils.Progbar(steps_per_epoch) if sys.stdout.isatty() else None
-            done = int(step.numpy())  # counted in Python: reading a variable every step would wait for the device
-            # Each epoch's shuffle is seeded by (seed, its number): a resumed run skips exactly the batches already seen.
-            batches = data.epoch_batches(dataset, batch_size, cfg["data.shuffle_buffer"], seed, n,
-                                         cfg["model.noise_dim"]).skip(done)
-            # Each replica gets its part of every batch (on one device, the batch itself).
-            batches = strategy.experimental_distribute_dataset(batches)
-            for batch in batches:
-                stats = train_step(batch, update_generator=(done + 1) % cfg["train.discriminator_steps"] == 0)
-                step_sums.assign_add(tf.stack([stats[key] for key in gan.STATISTICS]))  # summed on the device
-                done += 1
-                if progress:
-                    progress.update(done)
-                if stop.signal_number is not None:
-                    # Saving is collective across workers: one stopped alone would wait for the others forever.
-                    if cfg["train.distribute"] != "multi_worker":
-                        step.assign(done)
-                        save_checkpoint()
-                    raise Stopped(stop.signal_number, last_checkpoint)
-            row = {"epoch": n, **dict(zip(gan.STATISTICS, (step_sums / done).numpy().tolist()))}
-            row["train_seconds"] = time.perf_counter() - started  # the steps (and their statistics, read here)
-            samples = draw_checked(row, generator, sampler, discriminator, fixed_noise, n, last_checkpoint, run_dir)
-            epoch.assign(n)
-            step.assign(0)
-            step_sums.assign(tf.zeros_like(step_sums))
+    norm_every = 1 if strategy.num_replicas_in_sync == 1 else GRADIENT_NORM_EVERY
+    if stop.signal_number is not None:  # asked during start-up: no step taken, nothing new to save
+        raise Stopped(stop.signal_number, last_checkpoint)
+    for n in range(int(epoch.numpy()) + 1, epochs + 1):
+        started = time.perf_counter()
+        progress = keras.utils.Progbar(steps_per_epoch) if sys.stdout.isatty() else None
+        done = int(step.numpy())  # counted in Python: reading a variable every step would wait for the device
+        # Each epoch's shuffle is seeded by (seed, its number): a resumed run skips exactly the batches already seen.
+        batches = data.epoch_batches(dataset, batch_size, cfg["data.shuffle_buffer"], seed, n,
+                                     cfg["model.noise_dim"]).skip(done)
+        # Each replica gets its part of every batch (on one device, the batch itself).
+        batches = strategy.experimental_distribute_dataset(batches)
+        for batch in batches:
+            stats = train_step(batch, update_generator=(done + 1) % cfg["train.discriminator_steps"] == 0,
+                               measure_gradient=done % norm_every == 0)
+            step_sums.assign_add(tf.stack([stats[key] for key in gan.STATISTICS]))  # summed on the device
+            done += 1
+            if progress:
+                progress.update(done)
+            if stop.signal_number is not None:
+                # Saving is collective across workers: one stopped alone would wait for the others forever.
+                if cfg["train.distribute"] != "multi_worker":
+                    step.assign(done)
+                    save_checkpoint()
+                raise Stopped(stop.signal_number, last_checkpoint)
+        row = {"epoch": n, **dict(zip(gan.STATISTICS, (step_sums / done).numpy().tolist()))}
+        row["gen_grad_norm"] *= done / math.ceil(done / norm_every)  # the mean over the steps that measured it
+        row["train_seconds"] = time.perf_counter() - started  # the steps (and their statistics, read here)
+        samples = draw_checked(row, generator, sampler, discriminator, fixed_noise, n, last_checkpoint, run_dir)
+        epoch.assign(n)
+        step.assign(0)
+        step_sums.assign(tf.zeros_like(step_sums))
 
-            picture = images.save_grid(samples, run_dir / "images" / f"epoch_{n:04d}.png",
-                                       columns=cfg["output.grid_size"])
-            frames.append(picture)
-            images.save_gif(frames, run_dir / "progress.gif")
-            if evaluator and (n % cfg["eval.every"] == 0 or n == epochs):
-                quality = evaluator.score_generator(sampler)
-                if quality["frechet_distance"] < log.best_frechet:
-                    images.write_atomically(run_dir / "generator_best.keras", sampler.save)
-                row.update(quality)
-            row["seconds"] = time.perf_counter() - started
-            warnings = log.add(row, picture)
-            # The checkpoint comes last: a run killed before it redoes this epoch, and drops its row on resume.
-            if n % cfg["output.checkpoint_every"] == 0 or n == epochs:
-                save_checkpoint()
-            print(summary(row, epochs), flush=True)
-            for warning in warnings:
-                print(f"warning: epoch {n}: {warning}", flush=True)
+        picture = images.save_grid(samples, run_dir / "images" / f"epoch_{n:04d}.png",
+                                   columns=cfg["output.grid_size"])
+        frames.append(picture)
+        images.save_gif(frames, run_dir / "progress.gif")
+        if evaluator and (n % cfg["eval.every"] == 0 or n == epochs):
+            quality = evaluator.score_generator(sampler)
+            if quality["frechet_distance"] < log.best_frechet:
+                images.write_atomically(run_dir / "generator_best.keras", sampler.save)
+            row.update(quality)
+        row["seconds"] = time.perf_counter() - started
+        warnings = log.add(row, picture)
+        # The checkpoint comes last: a run killed before it redoes this epoch, and drops its row on resume.
+        if n % cfg["output.checkpoint_every"] == 0 or n == epochs:
+            save_checkpoint()
+        print(summary(row, epochs), flush=True)
+        for warning in warnings:
+            print(f"warning: epoch {n}: {warning}", flush=True)
 
     if not chief:
         shutil.rmtree(run_dir)  # the scratch folder: the chief has the run
@@ -420,7 +442,8 @@ def main(argv=None):
     run_dir = None
     try:
         cfg, run_dir, saved = resolve(args)
-        train(cfg, run_dir, saved)
+        with StopRequests() as stop:  # from the start: a Ctrl-C while TensorFlow loads stops at a safe point too
+            train(cfg, run_dir, saved, stop)
     except ConfigError as e:
         config.fail(str(e))
     except TrainingDiverged as e:

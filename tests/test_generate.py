@@ -53,6 +53,18 @@ def test_png_grid_and_one_png_per_image(run, tmp_path):
     assert iio.imread(files[0]).shape == (28, 28)
 
 
+def test_without_out_the_grid_goes_into_the_run_and_never_replaces_one(run, capsys):
+    for expected in ("samples.png", "samples_2.png"):
+        draw(run, "--num", 4, "--seed", 0)
+        printed = capsys.readouterr().out
+        assert f"loaded {run / 'generator.keras'} (the trained generator)" in printed
+        assert f"wrote {run / expected}" in printed and (run / expected).is_file()
+    first, second = (run / "samples.png").read_bytes(), (run / "samples_2.png").read_bytes()
+    assert first == second  # the same seed: the same picture, written beside the first, not over it
+    for name in ("samples.png", "samples_2.png"):
+        (run / name).unlink()  # the run fixture is shared: leave it as other tests expect
+
+
 def test_best_uses_the_best_generator(run, tmp_path):
     draw(run, "--best", "--num", 5, "--seed", 3, "--out", tmp_path / "b.npz")
     best = tf.keras.models.load_model(run / "generator_best.keras")

@@ -105,11 +105,10 @@ def metrics_rows(run):
 
 
 def test_a_second_sigterm_stops_at_once_with_sigterms_exit_code(monkeypatch, tmp_path, small_run_args):
-    def train_until_signalled_twice(cfg, run_dir, saved):
-        with train.StopRequests():
-            os.kill(os.getpid(), signal.SIGTERM)  # the first asks to stop after the step under way ...
-            os.kill(os.getpid(), signal.SIGTERM)  # ... the second stops at once
-            time.sleep(5)
+    def train_until_signalled_twice(cfg, run_dir, saved, stop):
+        os.kill(os.getpid(), signal.SIGTERM)  # the first asks to stop after the step under way ...
+        os.kill(os.getpid(), signal.SIGTERM)  # ... the second stops at once
+        time.sleep(5)
     monkeypatch.setattr(train, "train", train_until_signalled_twice)
     with pytest.raises(SystemExit) as stopped:
         train.main([*small_run_args, "output.run_name=twice"])
@@ -121,7 +120,7 @@ def test_ctrl_c_before_the_first_checkpoint_says_there_is_nothing_to_resume(tmp_
     run = tmp_path / "early"
     while not (run / "images").is_dir() and process.poll() is None:  # the run has begun: data read, folder made
         time.sleep(0.05)
-    process.send_signal(signal.SIGINT)  # while the models are built, before the first step
+    process.send_signal(signal.SIGINT)  # while the models are built: it stops before the first step
     _, errors = process.communicate(timeout=120)
     assert process.returncode == 130 and "Traceback" not in errors
     assert "there is nothing to resume" in errors and f"delete {run}" in errors and "--resume" not in errors
@@ -129,7 +128,8 @@ def test_ctrl_c_before_the_first_checkpoint_says_there_is_nothing_to_resume(tmp_
 
 
 def test_a_damaged_checkpoint_is_one_line_and_the_one_before_it_resumes(tmp_path, small_run_args):
-    assert run_train(*small_run_args, "train.epochs=2", "eval.every=0", "output.run_name=r").returncode == 0
+    assert run_train(*small_run_args, "train.epochs=2", "eval.every=0", "output.checkpoints_to_keep=2",
+                     "output.run_name=r").returncode == 0
     run = tmp_path / "r"
     newest = run / "checkpoints" / "ckpt-4.data-00000-of-00001"  # 2 steps an epoch: epoch 2's
     newest.write_bytes(newest.read_bytes()[:1000])  # truncated, as by a full disk outside this program
@@ -240,6 +240,7 @@ BAD_INPUT = [  # (arguments, what the one-line message must contain)
     (["data.path={files}/flat.npz"], "x_train must be uint8 of shape (N, 28, 28)"),
     (["data.path={files}/small.npz"], "images must be 28x28"),
     (["data.dataset=mnist_sample", "data.limit=20000"], "data.limit=20000 is larger than the 10000 images"),
+    (["data.dataset=cifar10", "data.limit=60000"], "data.limit=60000 is larger than the 50000 images of cifar10"),
     (["data.dataset=folder", "data.path={files}/empty"], "has no images"),
     (["data.dataset=folder", "data.path={files}/pngs", "model.generator_widths=[256,128,64,32,16]"],
      "32x32 images need 3"),

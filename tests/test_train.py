@@ -26,7 +26,9 @@ def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_pat
     run = tmp_path / "demo"
     assert [line.split()[1] for line in epoch_lines(result.stdout)] == ["1/2", "2/2"]
     assert re.fullmatch(r"epoch 1/2  \d+\.\ds  gen_loss \d+\.\d{4}  disc_loss \d+\.\d{4}  D\(x\) [\d.]+  "
-                        r"D\(G\(z\)\) [\d.]+  frechet [\d.]+  coverage [\d.]+", epoch_lines(result.stdout)[0])
+                        r"D\(G\(z\)\) [\d.]+  frechet_distance [\d.]+  class_entropy [\d.]+  min_class_share "
+                        r"[\d.]+%", epoch_lines(result.stdout)[0])
+    assert result.stdout.startswith(f"starting {run}: loading TensorFlow")  # the program's word comes first
     assert sorted(p.name for p in (run / "images").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
     assert len(iio.imread(run / "progress.gif", index=None)) == 2
     assert checkpoint_epoch(run) == 2
@@ -40,6 +42,7 @@ def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_pat
     assert all(r[column] != "" for r in rows for column in runlog.COLUMNS)
     assert (run / "metrics.png").exists() and (run / "generator_best.keras").exists()
     assert list((run / "tensorboard").glob("events.out.tfevents.*"))
+    assert not (run / "warnings.log").exists()  # no warning in 2 epochs: no empty file
     first_frame = (run / "images" / "epoch_0001.png").read_bytes()
 
     resumed = run_train("--resume", run, "train.epochs=3")
@@ -51,6 +54,11 @@ def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_pat
     assert yaml.safe_load((run / "config.yaml").read_text())["train"]["epochs"] == 3
     with open(run / "metrics.csv", newline="") as f:
         assert [r["epoch"] for r in csv.DictReader(f)] == ["1", "2", "3"]
+    files = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    again = run_train("--resume", run)  # finished: says so, and trains and writes nothing
+    assert again.returncode == 0 and not epoch_lines(again.stdout)
+    assert "is finished" in again.stdout and f"python train.py --resume {run} train.epochs=N" in again.stdout
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == files
 
     # A resumed run continues exactly: the same losses as three epochs in one go.
     straight = run_train(*small_run_args, "train.epochs=3", "output.run_name=straight")
@@ -161,7 +169,7 @@ def test_a_folder_of_colour_pngs_trains_and_writes_colour_grids(tmp_path):
                        "output.run_name=colour")
     assert result.returncode == 0, result.stderr
     assert "training on 64 folder images" in result.stdout
-    assert "quality metrics" in result.stderr and "skipped for folder at 32x32x3" in result.stderr
+    assert "knows MNIST digits only, so they are skipped for folder" in result.stderr
     run = tmp_path / "colour"
     grid = iio.imread(run / "images" / "epoch_0001.png")
     assert grid.shape == (3 * (4 * 33 + 1), 3 * (4 * 33 + 1), 3)  # 4x4 images of 32 pixels and gaps, 3x
