@@ -9,8 +9,8 @@
    default settings and with each speed candidate. All in one process, same batch size and data,
    interleaved repeats after a warm-up; min / median / max and the median's ratio to the tutorial.
    Then again in a process with one inter-op thread.
-1a. Whether the same maths could run 1.3x faster at all: the arithmetic of the tutorial's step, per
-   second, against this CPU's fastest float32 matrix product.
+1a. How close the tutorial's step runs to this CPU's arithmetic limit: its arithmetic per second
+   against the CPU's fastest float32 matrix product (the share left is all any change of code could gain).
 2. One epoch of `python train.py` on 60,000 images (the bundled 10,000 digits tiled 6 times, since
    MNIST cannot be downloaded everywhere): wall time split into training steps and everything else
    (grid PNG, GIF, quality metrics, metrics.csv/png, TensorBoard, checkpoint), and the run's peak memory.
@@ -199,7 +199,7 @@ def throughput(repeats, steps_per_repeat):
 
 
 def arithmetic_limit(tf, tutorial_rate):
-    """Could the same maths run 1.3x faster here? Compare the arithmetic the tutorial's step must do with
+    """How much faster could the same maths run here? Compare the arithmetic the tutorial's step must do with
     the most this CPU does: float32 matrix products, which oneDNN runs near the hardware's limit.
 
     The step's arithmetic is counted, not guessed: TensorFlow's profiler counts one image's forward pass
@@ -207,7 +207,7 @@ def arithmetic_limit(tf, tutorial_rate):
     so a step is 3 generator passes plus 7 discriminator passes (forward on real and on generated images,
     backward twice for D's loss and once, to its input, for G's). About a third too high: the count
     includes multiplications by the zero padding, which oneDNN's kernels skip, and the first layers'
-    unused input gradients, which are not computed (README: Speed).
+    unused input gradients, which are not computed (docs/speed.md).
     """
     import config
     import models
@@ -234,8 +234,8 @@ def arithmetic_limit(tf, tutorial_rate):
     step_rate = step_flops * tutorial_rate
     print(f"\n1a. Arithmetic: the tutorial's step does {step_flops / 1e6:.0f} MFLOP per image; at its median "
           f"{tutorial_rate:.0f} images/s that is {step_rate / 1e9:.0f} GFLOP/s. This CPU's best float32 matrix "
-          f"product: {best / 1e9:.0f} GFLOP/s. The step runs at {100 * step_rate / best:.0f}% of it; the same "
-          f"arithmetic 1.3x faster would need {130 * step_rate / best:.0f}%.")
+          f"product: {best / 1e9:.0f} GFLOP/s. The step runs at {100 * step_rate / best:.0f}% of it, so no change "
+          f"to the code around the same arithmetic can make it more than {best / step_rate:.2f}x faster.")
 
 
 def epoch_split(epochs):
@@ -258,7 +258,7 @@ def epoch_split(epochs):
         peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         with open(Path(scratch) / "bench" / "metrics.csv", newline="") as f:
             rows = list(csv.DictReader(f))
-    print(f"\n2. Epochs of `python train.py` on 60,000 images (default settings, eval every epoch)")
+    print("\n2. Epochs of `python train.py` on 60,000 images (default settings, eval every epoch)")
     print(f"| {'epoch':>5} | {'wall s':>7} | {'steps s':>7} | {'everything else s':>17} | {'else %':>6} |")
     print(f"|{'-' * 6}:|{'-' * 8}:|{'-' * 8}:|{'-' * 18}:|{'-' * 7}:|")
     for n in range(2, epochs + 1):  # epoch 1 also traces the step and loads the evaluator
