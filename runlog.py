@@ -38,7 +38,7 @@ def balance_warnings(rows):
                       f"the discriminator has won for {PATIENCE} epochs: mean D(G(z)) {recent[-1]['d_fake']:.3f}, "
                       f"it rejects {recent[-1]['fake_accuracy']:.0%} of generated digits, so the generator's "
                       f"gradients fade. Try a lower train.discriminator_lr or a higher train.generator_lr (README: "
-                      f"knobs for balance)"))
+                      f"Is it learning?)"))
     scored = [row for row in rows if row["class_entropy"] is not None][-PATIENCE:]
     if len(scored) == PATIENCE and all(row["classifier_score"] >= LOOKS_LIKE_DIGITS and (
             row["class_entropy"] < LOW_ENTROPY or row["min_class_share"] < RARE_CLASS) for row in scored):
@@ -48,7 +48,7 @@ def balance_warnings(rows):
                       f"all ten digits equally often), the rarest digit is {last['min_class_share']:.1%} of samples: "
                       f"the generator draws only some digits (mode collapse). If Adam's beta_1 is still the tutorial's "
                       f"0.9, try train.generator_beta1=0.5 and train.discriminator_beta1=0.5, or the recipe in "
-                      f"configs/fast.yaml (README: knobs for balance)"))
+                      f"configs/fast.yaml (README: Is it learning?)"))
     return found
 
 
