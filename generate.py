@@ -1,6 +1,6 @@
 """Draw new digits from a trained generator.
 
-  python generate.py outputs/RUN                          64 digits as one grid, samples.png
+  python generate.py outputs/RUN                          64 digits as one grid, outputs/RUN/samples.png
   python generate.py outputs/RUN --num 2000 --seed 7 --out samples.npz
   python generate.py outputs/RUN --out digits/            one PNG per digit
   python generate.py outputs/RUN --interpolate 5 --out walk.gif
@@ -8,7 +8,8 @@
 MODEL is a run directory (its generator_ema.keras if it averaged its generator's weights, else
 generator.keras; --best for generator_best.keras; a run without either, say an interrupted one,
 uses its latest checkpoint), a .keras file, or a checkpoints/ directory. The same --seed gives the
-same images, bit for bit, on the same machine.
+same images, bit for bit, on the same machine. Without --out the output goes into the run's directory,
+as samples.png (or interpolation.gif), numbered (samples_2.png, ...) rather than replacing an earlier one.
 """
 
 import argparse
@@ -32,7 +33,8 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, metavar="S", help="noise seed (default: a new one, printed)")
     parser.add_argument("--out", type=Path, metavar="PATH",
                         help="*.png grid, *.npz array (key 'images', uint8, (N, H, W, C)), a directory for one "
-                             "PNG per image, or *.gif with --interpolate (default samples.png / interpolation.gif)")
+                             "PNG per image, or *.gif with --interpolate (default: samples.png / interpolation.gif in the "
+                             "run's directory, numbered if taken)")
     parser.add_argument("--interpolate", type=int, metavar="K",
                         help="a looping GIF of N digits each walking smoothly through K random latent points")
     return parser.parse_args(argv)
