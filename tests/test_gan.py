@@ -14,6 +14,12 @@ def make_step():
     return generator, discriminator, step
 
 
+def same_weights(a, b):
+    """Two steps traced with different options are different graphs; TensorFlow may fuse or order their
+    operations differently, so the same update agrees to float32 rounding, not always to the bit."""
+    return all(np.allclose(x, y, rtol=1e-5, atol=1e-7) for x, y in zip(a, b))
+
+
 def blank(size):
     """A batch of `size` black images with the generator's noise, as data.epoch_batches makes them."""
     return tf.zeros((size, 28, 28, 1)), tf.random.stateless_normal((size, 100), seed=(0, size))
@@ -53,8 +59,8 @@ def test_a_step_without_the_gradient_norm_reports_0_and_learns_the_same():
         results.append((float(stats["gen_grad_norm"]), float(stats["gen_loss"]),
                         generator.get_weights() + discriminator.get_weights()))
     (norm_on, loss_on, weights_on), (norm_off, loss_off, weights_off) = results
-    assert norm_on > 0 and norm_off == 0 and loss_on == loss_off
-    assert all(np.array_equal(a, b) for a, b in zip(weights_on, weights_off))
+    assert norm_on > 0 and norm_off == 0 and np.isclose(loss_on, loss_off, rtol=1e-6)
+    assert same_weights(weights_on, weights_off)
 
 
 def test_losses_are_the_tutorials_cross_entropies():
@@ -150,6 +156,6 @@ def test_r1_weight_changes_the_discriminators_update_only():
         stats = step(batch)
         results.append((float(stats["disc_loss"]), generator.get_weights(), discriminator.get_weights()))
     (loss_off, generator_off, discriminator_off), (loss_on, generator_on, discriminator_on) = results
-    assert loss_on == loss_off
-    assert all(np.array_equal(a, b) for a, b in zip(generator_off, generator_on))
+    assert np.isclose(loss_on, loss_off, rtol=1e-6)
+    assert same_weights(generator_off, generator_on)
     assert not all(np.allclose(a, b) for a, b in zip(discriminator_off, discriminator_on))
