@@ -155,6 +155,11 @@ SETTINGS = {
                                           "too short for the image size is extended by doubling"),
     "model.kernel_size": Setting(5, integer(1), "kernel size of every (transposed) convolution"),
     "model.dropout": Setting(0.3, number(0.0, 1.0, low_inclusive=True), "discriminator dropout rate"),
+    "model.conditional": Setting(False, boolean(), "learn p(image | class) from the dataset's labels (a folder's: "
+                                 "its subfolders), so generate.py --label can ask for a class"),
+    "model.conditioning": Setting("projection", text(("projection", "planes")), "how the discriminator sees the "
+                                  "class when model.conditional: projection (class embedding . features added to "
+                                  "the logit) | planes (one-hot planes joined to the image)"),
     "train.epochs": Setting(50, integer(1), "passes over the training images"),
     "train.batch_size": Setting(256, integer(1), "images per training step"),
     "train.generator_lr": Setting(1e-4, number(0.0), "Adam learning rate of the generator"),
@@ -191,7 +196,8 @@ SETTINGS = {
     "eval.num_samples": Setting(2000, integer(100), "generated digits scored each time"),
     "output.dir": Setting("outputs", text(), "where run directories are created"),
     "output.run_name": Setting(None, run_name(), "this run's directory name; empty = a timestamp", optional=True),
-    "output.grid_size": Setting(4, integer(1), "the per-epoch image is a grid_size x grid_size grid"),
+    "output.grid_size": Setting(4, integer(1), "the per-epoch image is a grid_size x grid_size grid "
+                                "(conditional: one row per class, up to 10, grid_size columns)"),
     "output.checkpoint_every": Setting(1, integer(1), "save a checkpoint every N epochs (and after the last)"),
     "output.checkpoints_to_keep": Setting(1, integer(1), "how many recent checkpoints to keep: 1 is all resume "
                                           "needs; more keep older ones to fall back on if the newest is damaged"),

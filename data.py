@@ -1,5 +1,6 @@
 """Training images: MNIST (from Keras, a local copy, or the sample bundled for offline machines),
-Fashion-MNIST, CIFAR-10 or a folder of your own, resized and colour-converted to one shape."""
+Fashion-MNIST, CIFAR-10 or a folder of your own, resized and colour-converted to one shape, and for a
+conditional run their labels (a folder's: the subfolder each image is in)."""
 
 import gzip
 import os
@@ -15,6 +16,11 @@ from config import ConfigError
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "mnist_sample"
 UINT8 = 0x08  # the IDX header's type code for unsigned bytes
+DIGITS = [str(digit) for digit in range(10)]
+CLASS_NAMES = {"mnist": DIGITS, "mnist_sample": DIGITS,
+               "fashion_mnist": ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
+                                 "bag", "ankle_boot"],
+               "cifar10": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]}
 
 
 def read_idx(path, ndim):
@@ -45,12 +51,16 @@ def load_sample_labels():
 
 
 def load_local_mnist(path):
-    """MNIST training images from a Keras-format mnist.npz or a folder holding train-images-idx3-ubyte[.gz]."""
+    """MNIST training images and labels (None if absent) from a Keras-format mnist.npz or a folder holding
+    train-images-idx3-ubyte[.gz] (and train-labels-idx1-ubyte[.gz])."""
     path = Path(path)
     if path.is_dir():
+        labels = next((read_idx(path / name, ndim=1) for name in ("train-labels-idx1-ubyte.gz",
+                                                                   "train-labels-idx1-ubyte")
+                       if (path / name).exists()), None)
         for name in ("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte"):
             if (path / name).exists():
-                return read_idx(path / name, ndim=3)
+                return read_idx(path / name, ndim=3), labels
         raise ConfigError(f"data.path {path} has no train-images-idx3-ubyte[.gz]; point it at the MNIST IDX "
                           f"folder or a mnist.npz")
     if not path.exists():
@@ -58,6 +68,7 @@ def load_local_mnist(path):
     try:
         with np.load(path, allow_pickle=False) as archive:
             images = archive["x_train"]
+            labels = archive["y_train"] if "y_train" in archive else None
     except KeyError:
         raise ConfigError(f"data.path {path} has no 'x_train' array; expected Keras' mnist.npz format") from None
     except Exception as e:  # np.load raises several types for a file that is not an .npz
@@ -65,23 +76,23 @@ def load_local_mnist(path):
     if images.ndim != 3 or images.dtype != np.uint8:
         raise ConfigError(f"data.path {path}: x_train must be uint8 of shape (N, 28, 28), "
                           f"got {images.dtype} {images.shape}")
-    return images
+    return images, labels
 
 
 def download_mnist():
     """Keras' MNIST loader, as in the tutorial: downloads once to ~/.keras/datasets, then reads the cache."""
-    (images, _), _ = keras.datasets.mnist.load_data()
-    return images
+    (images, labels), _ = keras.datasets.mnist.load_data()
+    return images, labels
 
 
 def download_keras_dataset(name):
-    """Fashion-MNIST or CIFAR-10 training images from Keras, downloaded once to ~/.keras/datasets."""
+    """Fashion-MNIST or CIFAR-10 training images and labels from Keras, downloaded once to ~/.keras/datasets."""
     try:
-        (images, _), _ = getattr(keras.datasets, name).load_data()
+        (images, labels), _ = getattr(keras.datasets, name).load_data()
     except Exception as e:  # Keras raises a bare Exception for a failed download
         raise ConfigError(f"could not download {name} ({str(e).splitlines()[0]}); Keras fetches it once into "
                           f"~/.keras/datasets: run once with internet, or copy its files there") from None
-    return images
+    return images, labels.reshape(-1)
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # what Keras' image-directory loader reads
@@ -116,18 +127,38 @@ def folder_shape(path, size_given):
     return side, channels
 
 
-def load_folder(path, image_size, channels):
-    """Every image under `path`, decoded, centre-cropped to square and resized by Keras' directory loader."""
+def folder_classes(path):
+    """The class names of a folder for a conditional run: its first-level subfolders that hold images, sorted
+    (Keras' labels="inferred" convention: pictures/cats/..., pictures/dogs/...)."""
+    loose = [p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
+    if loose:
+        raise ConfigError(f"{loose[0]} is not in a class subfolder: with model.conditional each image's class is the "
+                          f"subfolder it is in ({path}/CLASS/...); move the images into subfolders, or set "
+                          f"model.conditional=false")
+    names = sorted(sub.name for sub in path.iterdir() if sub.is_dir() and any(
+        p.suffix.lower() in IMAGE_SUFFIXES for p in sub.rglob("*")))
+    if len(names) < 2:
+        raise ConfigError(f"model.conditional needs images in at least 2 class subfolders of {path} "
+                          f"({path}/CLASS/...), found {len(names)}; add them, or set model.conditional=false")
+    return names
+
+
+def load_folder(path, image_size, channels, class_names=None):
+    """Every image under `path`, decoded, centre-cropped to square and resized by Keras' directory loader, and
+    with `class_names` each one's class: the number of its subfolder in that list (else None)."""
     found = keras.utils.image_dataset_from_directory(
-        path, labels=None, color_mode="grayscale" if channels == 1 else "rgb", batch_size=None,
+        path, labels="inferred" if class_names else None, class_names=class_names,
+        color_mode="grayscale" if channels == 1 else "rgb", batch_size=None,
         image_size=(image_size, image_size), shuffle=False, crop_to_aspect_ratio=True, verbose=False)
-    images = []
+    images, labels = [], []
     try:
-        for image in found.as_numpy_iterator():
+        for item in found.as_numpy_iterator():
+            image, label = item if class_names else (item, None)
             images.append(np.clip(np.rint(image), 0, 255).astype(np.uint8))
+            labels.append(label)
     except tf.errors.InvalidArgumentError:
         raise ConfigError(f"{found.file_paths[len(images)]} cannot be decoded; remove or replace it") from None
-    return np.stack(images)
+    return np.stack(images), np.array(labels, np.int64) if class_names else None
 
 
 def conform(images, image_size, channels):
@@ -145,27 +176,28 @@ def conform(images, image_size, channels):
 
 
 def load_mnist(cfg, warn):
-    """MNIST as uint8 (N, 28, 28) and the dataset really used: `mnist` without a `data.path` downloads;
+    """MNIST as uint8 (N, 28, 28), its labels, and the dataset really used: `mnist` without a `data.path` downloads;
     when that fails (no internet) training goes on with the bundled sample, after a warning, rather than
     dying an hour into an unattended job."""
     if cfg["data.dataset"] == "mnist_sample":
-        return load_sample(), "mnist_sample"
+        return load_sample(), load_sample_labels(), "mnist_sample"
     if cfg["data.path"] is not None:
-        images = load_local_mnist(os.path.expanduser(cfg["data.path"]))
+        images, labels = load_local_mnist(os.path.expanduser(cfg["data.path"]))
         if images.shape[1:] != (28, 28):
             raise ConfigError(f"data.path images must be 28x28, got {images.shape[1]}x{images.shape[2]}")
-        return images, "mnist"
+        return images, labels, "mnist"
     try:
-        return download_mnist(), "mnist"
+        return *download_mnist(), "mnist"
     except Exception as e:  # Keras raises a bare Exception for a failed download
         warn(f"warning: could not download MNIST ({e}).\n"
              f"warning: training on the 10,000 bundled sample digits instead (data.dataset=mnist_sample). "
              f"For the full 60,000, download mnist.npz once and set data.path to it.")
-        return load_sample(), "mnist_sample"
+        return load_sample(), load_sample_labels(), "mnist_sample"
 
 
 def load_images(cfg, warn=print):
-    """The training images as uint8 (N, image_size, image_size, channels), and the dataset really used.
+    """The training images as uint8 (N, image_size, image_size, channels), for a conditional run their
+    classes (int (N,), numbers into class_names(...); else None), and the dataset really used.
 
     Fills in cfg's data.image_size and data.channels when they are empty, so the run's saved config
     says what the models were built for.
@@ -178,21 +210,39 @@ def load_images(cfg, warn=print):
         native = (None, None) if cfg["data.image_size"] and cfg["data.channels"] else \
             folder_shape(path, size_given=cfg["data.image_size"] is not None)
         cfg["data.image_size"], cfg["data.channels"] = config.image_shape(cfg, native)
-        images = load_folder(path, cfg["data.image_size"], cfg["data.channels"])
+        images, labels = load_folder(path, cfg["data.image_size"], cfg["data.channels"],
+                                     folder_classes(path) if cfg["model.conditional"] else None)
     elif dataset in ("mnist", "mnist_sample"):
-        images, dataset = load_mnist(cfg, warn)
+        images, labels, dataset = load_mnist(cfg, warn)
     else:
-        images = download_keras_dataset(dataset)
+        images, labels = download_keras_dataset(dataset)
+    if cfg["model.conditional"] and labels is None:
+        raise ConfigError(f"model.conditional needs labels, and {cfg['data.path']} has none (a mnist.npz needs "
+                          f"y_train, an IDX folder train-labels-idx1-ubyte); add them, or set model.conditional=false")
+    if not cfg["model.conditional"]:
+        labels = None
+    elif len(labels) != len(images):
+        raise ConfigError(f"{cfg['data.path']} has {len(labels)} labels for {len(images)} images; use a matching "
+                          f"pair of files")
     limit = cfg["data.limit"]
     if limit is not None:
         if limit > len(images):
             raise ConfigError(f"data.limit={limit} is larger than the {len(images)} images of {dataset}; "
                               f"lower it or leave it empty for all")
         images = images[:limit]  # before resizing: only the images used are converted
+        labels = None if labels is None else labels[:limit]
     if dataset != "folder":  # the folder loader has already resized and converted
         cfg["data.image_size"], cfg["data.channels"] = config.image_shape(cfg, config.NATIVE_SHAPES[dataset])
         images = conform(images, cfg["data.image_size"], cfg["data.channels"])
-    return images, dataset
+    return images, labels, dataset
+
+
+def class_names(cfg):
+    """The names of a conditional run's classes, in label order: the digits, Fashion-MNIST's and CIFAR-10's
+    names, or a folder's class subfolders."""
+    if cfg["data.dataset"] == "folder":
+        return folder_classes(Path(os.path.expanduser(cfg["data.path"])))
+    return CLASS_NAMES[cfg["data.dataset"]]
 
 
 def scale(images):
@@ -201,9 +251,11 @@ def scale(images):
     return (images.astype("float32") - 127.5) / 127.5
 
 
-def make_dataset(images):
-    """The scaled images as a tf.data dataset, as in the tutorial."""
-    return tf.data.Dataset.from_tensor_slices(scale(images))
+def make_dataset(images, labels=None):
+    """The scaled images (with their labels, if given) as a tf.data dataset, as in the tutorial."""
+    if labels is None:
+        return tf.data.Dataset.from_tensor_slices(scale(images))
+    return tf.data.Dataset.from_tensor_slices((scale(images), labels.astype(np.int32)))
 
 
 def epoch_seed(seed, epoch):
@@ -214,8 +266,8 @@ def epoch_seed(seed, epoch):
 
 
 def epoch_batches(dataset, batch_size, shuffle_buffer, seed, epoch, noise_dim):
-    """One epoch of shuffled batches, each with the generator's noise: (images, z), prefetched so the next
-    batch is ready when a step ends.
+    """One epoch of shuffled batches, each with the generator's noise: (images, z), or (images, labels, z) for
+    a labelled dataset, prefetched so the next batch is ready when a step ends.
 
     The shuffle is seeded by epoch_seed(seed, epoch), so a resumed run sees the batches an uninterrupted
     run would have seen. The noise is drawn from (that seed, the batch's number), so it too is the same
@@ -223,8 +275,10 @@ def epoch_batches(dataset, batch_size, shuffle_buffer, seed, epoch, noise_dim):
     """
     this_epoch = epoch_seed(seed, epoch)
 
-    def with_noise(number, images):
+    def with_noise(number, batch):
         key = tf.stack([tf.constant(this_epoch, tf.int64), number])
-        return images, tf.random.stateless_normal([tf.shape(images)[0], noise_dim], seed=key)
+        images = batch[0] if isinstance(batch, tuple) else batch
+        z = tf.random.stateless_normal([tf.shape(images)[0], noise_dim], seed=key)
+        return (*batch, z) if isinstance(batch, tuple) else (images, z)
     batches = dataset.shuffle(shuffle_buffer, seed=this_epoch).batch(batch_size).enumerate().map(with_noise)
     return batches.prefetch(tf.data.AUTOTUNE)

@@ -29,8 +29,9 @@ def generator_loss(fake_logits, batch_size=None):
     return mean(cross_entropy(tf.ones_like(fake_logits), fake_logits), batch_size)
 
 
-def logits_and_slopes(discriminator, images, scale_loss=lambda logits: logits):
-    """D's logits for `images`, and each image's squared slope ||d logit / d image||^2 (the R1 penalty's term).
+def logits_and_slopes(discriminator, images, scale_loss=lambda logits: logits, classes=None):
+    """D's logits for `images` (of `classes`, one-hot, for a conditional D), and each image's squared slope
+    ||d logit / d image||^2 (the R1 penalty's term).
 
     Called while the step's tapes record, so the slope's own gradient (a second derivative) reaches D's
     weights. The gradient of all the logits at once is each image's own slope, because one image's logit
@@ -41,7 +42,7 @@ def logits_and_slopes(discriminator, images, scale_loss=lambda logits: logits):
     """
     with tf.GradientTape(watch_accessed_variables=False) as input_tape:
         input_tape.watch(images)
-        logits = discriminator(images, training=True)
+        logits = discriminator(images if classes is None else [images, classes], training=True)
         scaled_logits = scale_loss(logits)
     scale = tf.cast(scale_loss(tf.constant(1.0)), tf.float32)
     # float32: squares of float16 overflow
@@ -51,9 +52,12 @@ def logits_and_slopes(discriminator, images, scale_loss=lambda logits: logits):
 
 def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, real_label=1.0,
                     augment=None, average_generator=None, average_decay=0.999, r1_weight=0.0, jit_compile=False,
+                    num_classes=0,
                     strategy=None):
     """A compiled step that trains on one batch (real images, the generator's noise) and reports the
-    balance of the two networks, as means over the batch.
+    balance of the two networks, as means over the batch. With `num_classes` (a conditional GAN) the batch
+    is (real images, their labels, noise), and the generator draws each real image's class: both halves
+    of the discriminator's batch then hold the same mix of classes, so the class alone tells it nothing.
 
     Like the tutorial, both updates come from the same forward pass. `update_generator=False` makes a
     discriminator-only step (for train.discriminator_steps > 1); the generator's gradient is still
@@ -79,19 +83,23 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     averaged_pairs = list(zip(average_generator.weights, generator.weights)) if average_generator else []
 
     @tf.function(jit_compile=jit_compile)
-    def replica_step(real_images, z, update_generator, measure_gradient):
+    def replica_step(real_images, labels, z, update_generator, measure_gradient):
         replicas = tf.distribute.get_replica_context()
         batch_size = replicas.all_reduce("sum", tf.cast(tf.shape(real_images)[0], tf.float32))
+        classes = tf.one_hot(labels, num_classes) if num_classes else None  # (batch, num_classes)
+
+        def conditioned(images):
+            return images if classes is None else [images, classes]
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
             # 1. The generator draws one image per real image (the last batch of an epoch is smaller).
-            fake_images = generator(z, training=True)
+            fake_images = generator(conditioned(z), training=True)
             # 2. The discriminator scores the real and the generated images.
             if r1_weight:
                 real_logits, real_slopes = logits_and_slopes(discriminator, augment(real_images),
-                                                             discriminator_optimizer.scale_loss)
+                                                             discriminator_optimizer.scale_loss, classes)
             else:
-                real_logits = discriminator(augment(real_images), training=True)
-            fake_logits = discriminator(augment(fake_images), training=True)
+                real_logits = discriminator(conditioned(augment(real_images)), training=True)
+            fake_logits = discriminator(conditioned(augment(fake_images)), training=True)
             # 3. Its loss: how far it is from calling real images real and generated ones fake.
             disc_loss = discriminator_loss(real_logits, fake_logits, real_label, batch_size)
             minimised_disc_loss = disc_loss
@@ -125,8 +133,9 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
 
     @tf.function
     def train_step(batch, update_generator=True, measure_gradient=True):
-        real_images, z = batch
-        shares = strategy.run(replica_step, args=(real_images, z, update_generator, measure_gradient))
+        real_images, *labels, z = batch  # labels: [] or [the real images' classes]
+        shares = strategy.run(replica_step, args=(real_images, labels[0] if labels else None, z, update_generator,
+                                                  measure_gradient))
         statistics = {key: strategy.reduce("SUM", value, axis=None) for key, value in shares.items()}
         if update_generator and averaged_pairs:
             # Early on the average would mostly hold the random initial weights: like TensorFlow's

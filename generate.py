@@ -4,7 +4,11 @@
   python generate.py outputs/RUN --num 2000 --seed 7 --out samples.npz
   python generate.py outputs/RUN --out digits/            one PNG per digit
   python generate.py outputs/RUN --interpolate 5 --out walk.gif
+  python generate.py outputs/RUN --label 7                a conditional run's 7s (or --label cat, --label 3,8)
+  python generate.py outputs/RUN --walk-classes --num 8   8 noise vectors, each morphing through every class
 
+A conditional generator (model.conditional) draws the classes of --label; without it the N images cycle
+through all classes (image i is class i mod C), and a grid has one class per column.
 MODEL is a run directory (its generator_ema.keras if it averaged its generator's weights, else
 generator.keras; --best for generator_best.keras; a run without either, say an interrupted one,
 uses its latest checkpoint), a .keras file, or a checkpoints/ directory. The same --seed gives the
@@ -36,19 +40,28 @@ def parse_args(argv=None):
                              "PNG per image, or *.gif with --interpolate (default: samples.png / interpolation.gif in the "
                              "run's directory, numbered if taken)")
     parser.add_argument("--interpolate", type=int, metavar="K",
-                        help="a looping GIF of N digits each walking smoothly through K random latent points")
+                        help="a looping GIF of N digits each walking smoothly through K random latent points "
+                             "(conditional: each keeps its class)")
+    parser.add_argument("--label", metavar="CLASSES",
+                        help="conditional generators: the class(es) to draw, names or numbers, comma-separated "
+                             "(like 7, or cat,dog); default: all, in turn")
+    parser.add_argument("--walk-classes", action="store_true",
+                        help="conditional generators: a looping GIF of N digits, each keeping its noise while its "
+                             "class moves smoothly through the --label classes (default: all)")
     return parser.parse_args(argv)
 
 
-def output_kind(path, interpolate):
-    """'.png', '.npz', '.gif' or 'dir'; a ConfigError for anything else, before any work is done."""
+def output_kind(path, walk):
+    """'.png', '.npz', '.gif' or 'dir'; a ConfigError for anything else, before any work is done. `walk`
+    names the option asking for a GIF (--interpolate or --walk-classes), if any."""
     suffix = path.suffix.lower()
-    if interpolate is not None:
+    if walk is not None:
         if suffix != ".gif":
-            raise ConfigError(f"--interpolate writes a GIF; give --out a .gif path, not {path}")
+            raise ConfigError(f"{walk} writes a GIF; give --out a .gif path, not {path}")
         return ".gif"
     if suffix == ".gif":
-        raise ConfigError("a .gif output needs --interpolate K; for samples use .png, .npz or a directory")
+        raise ConfigError("a .gif output needs --interpolate K or --walk-classes; for samples use .png, .npz or a "
+                          "directory")
     if suffix in (".png", ".npz"):
         return suffix
     if suffix == "" or path.is_dir():
@@ -63,11 +76,29 @@ def check_args(args):
         raise ConfigError(f"--interpolate needs at least 2 points to walk between, got {args.interpolate}")
     if args.seed is not None and args.seed < 0:
         raise ConfigError(f"--seed must be 0 or more, got {args.seed}")
+    if args.interpolate is not None and args.walk_classes:
+        raise ConfigError("--interpolate and --walk-classes are two kinds of GIF; choose one")
     if not args.model.exists():
         raise ConfigError(f"{args.model} does not exist; pass a run directory, a .keras file or a checkpoints/ folder")
-    args.out = args.out or unused_path(default_folder(args.model), "interpolation.gif" if args.interpolate
-                                       else "samples.png")
-    return output_kind(args.out, args.interpolate)
+    walk = "--interpolate" if args.interpolate is not None else "--walk-classes" if args.walk_classes else None
+    default_name = {"--interpolate": "interpolation.gif", "--walk-classes": "class_walk.gif"}.get(walk, "samples.png")
+    args.out = args.out or unused_path(default_folder(args.model), default_name)
+    return output_kind(args.out, walk)
+
+
+def parse_labels(text, class_names):
+    """--label's classes as numbers; each item a class name or number of the generator's `class_names`."""
+    labels = []
+    for item in (part.strip() for part in text.split(",")):
+        if item in class_names:
+            labels.append(class_names.index(item))
+        elif item.isdigit() and int(item) < len(class_names):
+            labels.append(int(item))
+        else:
+            shown = ", ".join(class_names[:12]) + (", ..." if len(class_names) > 12 else "")
+            raise ConfigError(f"--label {item!r} is not a class of this generator; its {len(class_names)} classes "
+                              f"are {shown} (a name, or a number from 0 to {len(class_names) - 1})")
+    return labels
 
 
 def default_folder(model):
@@ -86,7 +117,7 @@ def unused_path(folder, name):
 
 
 def find_model(path, best):
-    """('keras', file) or ('checkpoint', (checkpoints dir, run config)) for what `path` names."""
+    """('keras', file) or ('checkpoint', (checkpoints dir, run directory)) for what `path` names."""
     if path.is_file():
         if path.suffix != ".keras":
             raise ConfigError(f"{path} is not a .keras model file; pass a run directory or a generator .keras file")
@@ -99,14 +130,14 @@ def find_model(path, best):
         if (path / name).is_file():
             return "keras", path / name
     checkpoints = path if (path / "checkpoint").is_file() else path / "checkpoints"
-    run_config = checkpoints.parent / "config.yaml"
-    if (checkpoints / "checkpoint").is_file() and run_config.is_file():
-        return "checkpoint", (checkpoints, run_config)
+    if (checkpoints / "checkpoint").is_file() and (checkpoints.parent / "config.yaml").is_file():
+        return "checkpoint", (checkpoints, checkpoints.parent)
     raise ConfigError(f"{path} has no generator.keras and no checkpoint; pass a run directory of train.py")
 
 
 def load_generator(kind, where):
-    """The generator, loaded in Keras' safe mode (nothing from the file is executed)."""
+    """The generator, loaded in Keras' safe mode (nothing from the file is executed), and its class names
+    ([] unless it is conditional)."""
     import keras
     import tensorflow as tf
 
@@ -117,19 +148,27 @@ def load_generator(kind, where):
         except Exception as e:  # Keras raises many types for a damaged or foreign file
             raise ConfigError(f"cannot load {where} as a Keras model ({type(e).__name__}); is it a generator "
                               f"saved by train.py?") from None
-        if len(model.input_shape) != 2 or len(model.output_shape) != 4:
-            raise ConfigError(f"{where} is a model, but not a generator (noise vector in, image out)")
-        return model
-    checkpoints, run_config = where
-    cfg = config.load(base=config.flatten(config.read_yaml(run_config), str(run_config)))
-    generator, _ = models.from_config(cfg)
+        shapes = [tuple(tensor.shape) for tensor in model.inputs]
+        if any(len(shape) != 2 for shape in shapes) or len(shapes) > 2 or len(model.output_shape) != 4:
+            raise ConfigError(f"{where} is a model, but not a generator (noise vector [and class] in, image out)")
+        class_names = models.saved_class_names(where)
+        if len(shapes) == 2 and len(class_names) != shapes[1][1]:
+            class_names = [str(k) for k in range(shapes[1][1])]  # a conditional generator saved without names
+        return model, class_names
+    checkpoints, run_dir = where
+    cfg = config.load(base=config.flatten(config.read_yaml(run_dir / "config.yaml"), str(run_dir / "config.yaml")))
+    classes_file = run_dir / "classes.txt"
+    class_names = classes_file.read_text().splitlines() if cfg["model.conditional"] and classes_file.is_file() else []
+    if cfg["model.conditional"] and not class_names:
+        raise ConfigError(f"{run_dir} trained a conditional generator, but its classes.txt is missing; restore it")
+    generator, _ = models.from_config(cfg, class_names=class_names)
     name = "average_generator" if cfg["train.ema_decay"] else "generator"
     try:
         tf.train.Checkpoint(**{name: generator}).restore(tf.train.latest_checkpoint(checkpoints)).expect_partial()
     except Exception as e:
         raise ConfigError(f"cannot restore the generator from {checkpoints} ({type(e).__name__}); "
                           f"the checkpoint may be damaged") from None
-    return generator
+    return generator, class_names
 
 
 def describe_model(kind, where):
@@ -140,12 +179,14 @@ def describe_model(kind, where):
     return f"{where} ({what})"
 
 
-def generate(generator, noise):
-    """Noise (N, noise_dim) -> uint8 images (N, H, W, C), in batches: no per-image Python loop."""
+def generate(generator, noise, classes=None):
+    """Noise (N, noise_dim), and for a conditional generator classes (N, C) as one-hot (or mixed) rows ->
+    uint8 images (N, H, W, C), in batches: no per-image Python loop."""
     import numpy as np
 
     import images
-    return np.concatenate([images.to_uint8(generator(noise[i:i + BATCH], training=False))
+    return np.concatenate([images.to_uint8(generator(noise[i:i + BATCH] if classes is None else
+                                                     [noise[i:i + BATCH], classes[i:i + BATCH]], training=False))
                            for i in range(0, len(noise), BATCH)])
 
 
@@ -170,21 +211,34 @@ def latent_walk(rng, count, points, noise_dim):
     return np.stack(legs).astype("float32")
 
 
-def write(kind, out, samples):
-    """Write uint8 samples (N, H, W, C) as a grid PNG, an .npz array, or numbered PNGs in a folder."""
+def class_walk(labels, count, num_classes):
+    """(len(labels) * FRAMES_PER_LEG, count, C) class vectors moving linearly from each of `labels` (one-hot)
+    to the next and back to the first: `count` rows, all on the same class at each frame."""
+    import numpy as np
+    stops = np.eye(num_classes, dtype="float32")[labels]
+    legs = [(1 - t) * stops[k] + t * stops[(k + 1) % len(labels)]
+            for k in range(len(labels)) for t in np.arange(FRAMES_PER_LEG) / FRAMES_PER_LEG]
+    return np.repeat(np.stack(legs)[:, None, :], count, axis=1)
+
+
+def write(kind, out, samples, labels=None, class_names=()):
+    """Write uint8 samples (N, H, W, C) as a grid PNG, an .npz array, or numbered PNGs in a folder; a
+    conditional generator's `labels` go into the .npz and the file names, and make one column per class."""
     import imageio.v3 as iio
     import numpy as np
 
     import images
     if kind == ".png":
-        images.save_png(images.grid(samples), out)
+        images.save_png(images.grid(samples, columns=len(set(labels)) if labels is not None else None), out)
     elif kind == ".npz":
-        images.write_atomically(out, lambda tmp: np.savez_compressed(tmp, images=samples))
+        arrays = {"images": samples} if labels is None else {"images": samples, "labels": np.asarray(labels, np.int64)}
+        images.write_atomically(out, lambda tmp: np.savez_compressed(tmp, **arrays))
     else:
         out.mkdir(parents=True, exist_ok=True)
         digits = len(str(len(samples)))
         for i, sample in enumerate(samples, 1):
-            iio.imwrite(out / f"{i:0{digits}d}.png", sample[..., 0] if sample.shape[-1] == 1 else sample)
+            name = f"{i:0{digits}d}" + ("" if labels is None else f"_{class_names[labels[i - 1]]}")
+            iio.imwrite(out / f"{name}.png", sample[..., 0] if sample.shape[-1] == 1 else sample)
 
 
 def write_walk(out, frames):
@@ -202,17 +256,32 @@ def main(argv=None):
             raise ConfigError(f"the folder of {args.out} does not exist; create it or choose another --out")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ log: errors too (they raise anyway)
         import numpy as np  # TensorFlow and numpy load only once the arguments are known to be good
-        generator = load_generator(model_kind, where)
+        generator, class_names = load_generator(model_kind, where)
         print(f"loaded {describe_model(model_kind, where)}")
+        if not class_names and (args.label is not None or args.walk_classes):
+            raise ConfigError(f"{'--label' if args.label is not None else '--walk-classes'} needs a conditional "
+                              f"generator, and this one draws no chosen class (train with model.conditional=true)")
+        asked = parse_labels(args.label, class_names) if args.label is not None else list(range(len(class_names)))
+        labels = np.array([asked[i % len(asked)] for i in range(args.num)]) if class_names else None
+        one_hot = np.eye(len(class_names), dtype="float32")
         seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
         rng = np.random.default_rng(seed)
-        noise_dim = generator.input_shape[-1]
+        noise_dim = generator.inputs[0].shape[-1]
         if kind == ".gif":
-            walk = latent_walk(rng, args.num, args.interpolate, noise_dim)
-            frames = generate(generator, walk.reshape(-1, noise_dim))
+            if args.walk_classes:  # each row keeps its noise; the class moves
+                classes = class_walk(asked, args.num, len(class_names))
+                walk = np.broadcast_to(rng.standard_normal((args.num, noise_dim)).astype("float32"),
+                                       (len(classes), args.num, noise_dim))
+            else:  # each walk keeps its class; the noise moves
+                walk = latent_walk(rng, args.num, args.interpolate, noise_dim)
+                classes = None if labels is None else np.broadcast_to(one_hot[labels], (len(walk), *one_hot[labels].shape))
+            frames = generate(generator, walk.reshape(-1, noise_dim),
+                              None if classes is None else classes.reshape(-1, len(class_names)))
             write_walk(args.out, frames.reshape(len(walk), args.num, *frames.shape[1:]))
         else:
-            write(kind, args.out, generate(generator, rng.standard_normal((args.num, noise_dim)).astype("float32")))
+            noise = rng.standard_normal((args.num, noise_dim)).astype("float32")
+            samples = generate(generator, noise, None if labels is None else one_hot[labels])
+            write(kind, args.out, samples, labels, class_names)
         print(f"wrote {args.out} ({args.num} images, seed {seed})")
     except ConfigError as e:
         config.fail(str(e))

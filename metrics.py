@@ -7,6 +7,8 @@
   ten equally often; the smallest class share shows a digit the generator has stopped drawing.
 - Classifier score: the Inception Score idea, exp(E KL(p(y|x) || p(y))), from 1 (one blurry class)
   to 10 (ten classes, each drawn unmistakably).
+- Label accuracy (conditional runs): the share of generated digits the classifier reads as the digit
+  they were asked to be; the worst digit's share shows one the generator confuses.
 
 The trade-off: the numbers are only as good as the classifier, and only comparable between runs
 scored by the same committed classifier file.
@@ -64,16 +66,26 @@ def classifier_score(probabilities):
     return float(np.exp(np.mean(np.sum(p * (np.log(p) - np.log(marginal)), axis=1))))
 
 
+def label_scores(probabilities, asked):
+    """How often the classifier reads each sample as the digit it was asked to be: over all samples, for
+    the worst digit, and which digit that is."""
+    right = np.argmax(probabilities, axis=1) == asked
+    per_digit = np.array([right[asked == digit].mean() for digit in range(10)])
+    return {"label_accuracy": float(right.mean()), "min_label_accuracy": float(per_digit.min()),
+            "worst_label": int(per_digit.argmin())}
+
+
 class Evaluator:
     """Scores a generator on the same `num_samples` noise vectors every time, so changes between
-    epochs are the generator's, not the noise's."""
+    epochs are the generator's, not the noise's. A `conditional` generator is asked for the ten digits
+    in turn (sample i is digit i mod 10), so every digit is drawn equally often."""
 
-    def __init__(self, num_samples=2000, seed=0):
+    def __init__(self, num_samples=2000, seed=0, conditional=False):
         import keras
         classifier = keras.models.load_model(CLASSIFIER_PATH, compile=False, safe_mode=True)
         self.features_and_logits = keras.Model(
             classifier.inputs[0], [classifier.get_layer(FEATURE_LAYER).output, classifier.outputs[0]])
-        self.num_samples, self.seed = num_samples, seed
+        self.num_samples, self.seed, self.conditional = num_samples, seed, conditional
         digits = data.scale(data.load_sample())
         self.reference, _ = self.embed(digits[REFERENCE_DIGITS])
         self.baseline_digits = digits[BASELINE_DIGITS]
@@ -85,20 +97,25 @@ class Evaluator:
                                  for i in range(0, len(images), BATCH)))
         return np.concatenate(features), keras.ops.convert_to_numpy(keras.ops.softmax(np.concatenate(logits)))
 
-    def score_images(self, images):
+    def score_images(self, images, asked=None):
+        """The quality numbers of scaled images; with `asked` (the digit each was asked to be), the label ones too."""
         features, probabilities = self.embed(images)
         shares = class_shares(probabilities)
-        return {"frechet_distance": frechet_distance(features, self.reference),
-                "class_entropy": class_entropy(shares),
-                "min_class_share": float(shares.min()),
-                "classifier_score": classifier_score(probabilities)}
+        scores = {"frechet_distance": frechet_distance(features, self.reference),
+                  "class_entropy": class_entropy(shares),
+                  "min_class_share": float(shares.min()),
+                  "classifier_score": classifier_score(probabilities)}
+        return scores if asked is None else {**scores, **label_scores(probabilities, asked)}
 
     def score_generator(self, generator):
-        noise = np.random.default_rng(self.seed).standard_normal(
-            (self.num_samples, generator.input_shape[-1])).astype("float32")
-        images = np.concatenate([generator(noise[i:i + BATCH], training=False)
+        noise_dim = generator.input_shape[0][-1] if self.conditional else generator.input_shape[-1]
+        noise = np.random.default_rng(self.seed).standard_normal((self.num_samples, noise_dim)).astype("float32")
+        asked = np.arange(self.num_samples) % 10
+        inputs = [noise, np.eye(10, dtype="float32")[asked]] if self.conditional else [noise]
+        images = np.concatenate([generator([x[i:i + BATCH] for x in inputs] if self.conditional else
+                                           noise[i:i + BATCH], training=False)
                                  for i in range(0, len(noise), BATCH)])
-        return self.score_images(images)
+        return self.score_images(images, asked if self.conditional else None)
 
     def score_real(self):
         """2,000 real digits the classifier never saw, scored like a generator: the best one can hope for."""

@@ -5,6 +5,8 @@ tensorflow.org/tutorials/generative/dcgan (2,330,944 and 212,865 parameters). Ot
 keep the same pattern with one more stride-2 stage per doubling (config.upsampling_stages).
 """
 
+import zipfile
+
 import keras
 from keras import layers
 
@@ -20,19 +22,22 @@ def extend(widths, count, factor):
 
 
 def make_generator(noise_dim=100, widths=(256, 128, 64), kernel_size=5, image_size=28, channels=1,
-                   synchronized=False):
-    """Noise (noise_dim,) -> image (image_size, image_size, channels) in [-1, 1].
+                   synchronized=False, num_classes=0):
+    """Noise (noise_dim,) -> image (image_size, image_size, channels) in [-1, 1]; with `num_classes`, a
+    second input, the class as a one-hot vector (num_classes,), joined to the noise.
 
     A dense layer makes a small feature map (7x7 for 28, 8x8 for 32 and 64); transposed convolutions
     keep its size once, then double it until the image size (7 -> 7 -> 14 -> 28 for the tutorial).
+    The dense layer's weights on the one-hot part are a learned class embedding added to its output, so
+    no separate embedding layer is needed; a one-hot input (not an integer) also lets generate.py walk
+    smoothly from one class to another.
     Batch normalisation makes the biases redundant, hence use_bias=False; `synchronized` computes its
     statistics over the whole batch when a tf.distribute strategy splits it over several devices.
     """
     stages = config.upsampling_stages(image_size)
     start = image_size // 2 ** stages
     dense_width, mid_width, *upsampling_widths = extend(widths, stages + 1, 0.5)
-    model = keras.Sequential([
-        keras.Input(shape=(noise_dim,)),
+    stack = [
         layers.Dense(start * start * dense_width, use_bias=False),
         layers.BatchNormalization(synchronized=synchronized),
         layers.LeakyReLU(),
@@ -40,39 +45,88 @@ def make_generator(noise_dim=100, widths=(256, 128, 64), kernel_size=5, image_si
         layers.Conv2DTranspose(mid_width, kernel_size, strides=1, padding="same", use_bias=False),
         layers.BatchNormalization(synchronized=synchronized),
         layers.LeakyReLU(),                                                      # (7, 7, 128)
-    ], name="generator")
+    ]
     for width in upsampling_widths:
-        model.add(layers.Conv2DTranspose(width, kernel_size, strides=2, padding="same", use_bias=False))
-        model.add(layers.BatchNormalization(synchronized=synchronized))
-        model.add(layers.LeakyReLU())                                            # (14, 14, 64)
+        stack += [layers.Conv2DTranspose(width, kernel_size, strides=2, padding="same", use_bias=False),
+                  layers.BatchNormalization(synchronized=synchronized),
+                  layers.LeakyReLU()]                                            # (14, 14, 64)
     # float32 even under mixed precision: the images are compared with real ones in float32.
-    model.add(layers.Conv2DTranspose(channels, kernel_size, strides=2, padding="same", use_bias=False,
-                                     activation="tanh", dtype="float32"))        # (28, 28, 1)
-    return model
+    stack.append(layers.Conv2DTranspose(channels, kernel_size, strides=2, padding="same", use_bias=False,
+                                        activation="tanh", dtype="float32"))    # (28, 28, 1)
+    if not num_classes:
+        return keras.Sequential([keras.Input(shape=(noise_dim,))] + stack, name="generator")
+    noise, classes = keras.Input(shape=(noise_dim,), name="noise"), keras.Input(shape=(num_classes,), name="class")
+    x = layers.Concatenate()([noise, classes])                                   # (110,)
+    for layer in stack:
+        x = layer(x)
+    return keras.Model([noise, classes], x, name="generator")
 
 
-def make_discriminator(widths=(64, 128), kernel_size=5, dropout=0.3, image_size=28, channels=1):
-    """Image (image_size, image_size, channels) -> one logit: positive means "real", negative "generated".
+def make_discriminator(widths=(64, 128), kernel_size=5, dropout=0.3, image_size=28, channels=1, num_classes=0,
+                       conditioning="projection"):
+    """Image (image_size, image_size, channels) -> one logit: positive means "real", negative "generated";
+    with `num_classes`, a second input, the class (one-hot), and the logit says "a real image of this class".
 
     Each stride-2 convolution halves the image (28 -> 14 -> 7), one per generator upsampling; no sigmoid,
-    the loss works on logits.
+    the loss works on logits. The class enters in one of two ways: `planes` joins one constant plane per
+    class to the image (keras.io's conditional GAN), so the first convolution sees it; `projection` (Miyato &
+    Koyama 2018) adds the inner product of a learned class embedding with the image's features to the logit,
+    which asks D the question per class at the end and costs one embedding, however many classes.
     """
-    model = keras.Sequential([keras.Input(shape=(image_size, image_size, channels))], name="discriminator")
+    stack = []
     for width in extend(widths, config.upsampling_stages(image_size), 2):
-        model.add(layers.Conv2D(width, kernel_size, strides=2, padding="same"))  # (14, 14, 64), (7, 7, 128)
-        model.add(layers.LeakyReLU())
-        model.add(layers.Dropout(dropout))
-    model.add(layers.Flatten())
-    model.add(layers.Dense(1, dtype="float32"))  # (1,); float32 under mixed precision: the loss needs its range
-    return model
+        stack += [layers.Conv2D(width, kernel_size, strides=2, padding="same"),  # (14, 14, 64), (7, 7, 128)
+                  layers.LeakyReLU(),
+                  layers.Dropout(dropout)]
+    stack.append(layers.Flatten())                                               # (6272,)
+    # (1,); float32 under mixed precision: the loss needs its range
+    verdict = layers.Dense(1, dtype="float32")
+    if not num_classes:
+        return keras.Sequential([keras.Input(shape=(image_size, image_size, channels))] + stack + [verdict],
+                                name="discriminator")
+    image = keras.Input(shape=(image_size, image_size, channels), name="image")
+    classes = keras.Input(shape=(num_classes,), name="class")
+    x = image
+    if conditioning == "planes":
+        planes = layers.UpSampling2D(image_size)(layers.Reshape((1, 1, num_classes))(classes))
+        x = layers.Concatenate()([image, planes])                                # (28, 28, 1 + 10)
+    for layer in stack:
+        x = layer(x)
+    logit = verdict(x)
+    if conditioning == "projection":
+        embedding = layers.Dense(x.shape[-1], use_bias=False, name="class_embedding")(classes)  # (6272,)
+        logit = layers.Add(dtype="float32")([logit, layers.Dot(axes=1, dtype="float32")([x, embedding])])
+    return keras.Model([image, classes], logit, name="discriminator")
 
 
-def from_config(cfg, synchronized=False):
+def from_config(cfg, synchronized=False, class_names=()):
     """Both models as `cfg` (a flat config from config.load) describes them. Empty image settings mean
-    the dataset's own shape (data.load_images fills them in for a folder)."""
+    the dataset's own shape (data.load_images fills them in for a folder); a conditional run's models take
+    one class of `class_names` each."""
     size, channels = config.image_shape(cfg)
+    num_classes = len(class_names) if cfg["model.conditional"] else 0
     generator = make_generator(cfg["model.noise_dim"], cfg["model.generator_widths"], cfg["model.kernel_size"],
-                               size, channels, synchronized)
+                               size, channels, synchronized, num_classes)
     discriminator = make_discriminator(cfg["model.discriminator_widths"], cfg["model.kernel_size"],
-                                       cfg["model.dropout"], size, channels)
+                                       cfg["model.dropout"], size, channels, num_classes, cfg["model.conditioning"])
     return generator, discriminator
+
+
+CLASSES_ENTRY = "classes.txt"  # a conditional generator's class names, one per line, inside its .keras file
+
+
+def save_generator(generator, path, class_names=()):
+    """generator.save(path), with the class names added to the .keras archive (Keras reads only its own
+    entries), so a generator copied elsewhere can still be asked for a class by name."""
+    generator.save(path)
+    if class_names:
+        with zipfile.ZipFile(path, "a") as archive:
+            archive.writestr(CLASSES_ENTRY, "".join(f"{name}\n" for name in class_names))
+
+
+def saved_class_names(path):
+    """The class names saved in a .keras file by save_generator ([] for an unconditional generator)."""
+    with zipfile.ZipFile(path) as archive:
+        if CLASSES_ENTRY not in archive.namelist():
+            return []
+        return archive.read(CLASSES_ENTRY).decode().splitlines()

@@ -17,7 +17,8 @@ import images
 
 TIMING_COLUMNS = ["seconds", "train_seconds"]  # the only columns that differ between two runs of one seed
 TRAINING_COLUMNS = ["gen_loss", "disc_loss", "d_real", "d_fake", "real_accuracy", "fake_accuracy", "gen_grad_norm"]
-QUALITY_COLUMNS = ["frechet_distance", "class_entropy", "min_class_share", "classifier_score"]
+QUALITY_COLUMNS = ["frechet_distance", "class_entropy", "min_class_share", "classifier_score",
+                   "label_accuracy", "min_label_accuracy"]  # the last two for conditional runs
 COLUMNS = ["epoch"] + TIMING_COLUMNS + TRAINING_COLUMNS + QUALITY_COLUMNS
 
 PATIENCE = 3              # epochs in a row before "the discriminator wins" is said
@@ -27,6 +28,21 @@ DISCRIMINATOR_WINS = 0.1  # ... when mean D(G(z)) stays below this: it rejects n
 LOOKS_LIKE_DIGITS = 2.0
 LOW_ENTROPY = 0.8         # class entropy below this: a few digits dominate
 RARE_CLASS = 0.01         # a digit in fewer than 1% of samples has all but disappeared
+WRONG_LABEL = 0.5         # a conditional generator's digit read as another one this often or more is drawn wrongly
+
+
+def label_warnings(rows, worst_label, class_names):
+    """A conditional generator that has drawn one class wrongly most of the time for PATIENCE evaluations
+    (`worst_label`: the class worst drawn in the latest, as metrics.label_scores names it)."""
+    scored = [row for row in rows if row["min_label_accuracy"] is not None][-PATIENCE:]
+    if len(scored) < PATIENCE or not all(row["classifier_score"] >= LOOKS_LIKE_DIGITS
+                                         and row["min_label_accuracy"] <= WRONG_LABEL for row in scored):
+        return []
+    name, last = class_names[worst_label], scored[-1]
+    return [("wrong_label", f"for {PATIENCE} evaluations the generator has drawn one class wrongly most of the "
+                            f"time; now {name}: the classifier reads {1 - last['min_label_accuracy']:.0%} of the "
+                            f"{name}s as another class (all classes: label_accuracy {last['label_accuracy']:.0%}); "
+                            f"see the grid's row for {name}")]
 
 
 def balance_warnings(rows):
@@ -53,13 +69,16 @@ def balance_warnings(rows):
 
 
 def parse_row(row):
-    return {key: int(value) if key == "epoch" else (float(value) if value != "" else None)
-            for key, value in row.items()}
+    """A metrics.csv row as numbers; a column the file lacks (written before it existed) reads as empty."""
+    return {key: int(row[key]) if key == "epoch" else (float(row[key]) if row.get(key) else None)
+            for key in COLUMNS}
 
 
 class RunLog:
-    def __init__(self, run_dir, last_epoch, real_frechet=None):
-        """Continue the record of `run_dir` after `last_epoch` (0 for a new run)."""
+    def __init__(self, run_dir, last_epoch, real_frechet=None, class_names=()):
+        """Continue the record of `run_dir` after `last_epoch` (0 for a new run); `class_names` name a
+        conditional run's classes in its warnings."""
+        self.class_names = class_names
         self.csv_path, self.plot_path = run_dir / "metrics.csv", run_dir / "metrics.png"
         self.warnings_path = run_dir / "warnings.log"  # written once there is a warning
         self.real_frechet = real_frechet
@@ -91,10 +110,14 @@ class RunLog:
 
     def add(self, row, picture):
         """Record one epoch; returns the warnings it raised for the first time."""
+        worst_label = row.get("worst_label")  # not a column: named in a warning only
         row = {column: row.get(column) for column in COLUMNS}
         self.rows.append(row)
         said = {line.split()[2] for line in self.warnings}
-        new = [(kind, message) for kind, message in balance_warnings(self.rows) if f"[{kind}]" not in said]
+        found = balance_warnings(self.rows)
+        if worst_label is not None:
+            found += label_warnings(self.rows, worst_label, self.class_names)
+        new = [(kind, message) for kind, message in found if f"[{kind}]" not in said]
         self.warnings += [f"epoch {row['epoch']} [{kind}] {message}" for kind, message in new]
         self.write_csv()
         if self.warnings or self.warnings_path.exists():  # no empty file for a run without warnings
@@ -149,6 +172,9 @@ class RunLog:
                           label="classifier score / 10", markersize=3)
             coverage.plot([r["epoch"] for r in scored], [r["min_class_share"] * 10 for r in scored], "o-",
                           label="rarest digit's share x 10 (1 = fair)", markersize=3)
+            if scored[-1]["label_accuracy"] is not None:
+                coverage.plot([r["epoch"] for r in scored], [r["label_accuracy"] for r in scored], "o-",
+                              label="label accuracy (drawn as asked)", markersize=3)
             distance.set_yscale("log")
         if self.real_frechet is not None:
             distance.axhline(self.real_frechet, color="gray", linestyle=":", label="real digits")

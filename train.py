@@ -143,6 +143,32 @@ def is_finished(run_dir, cfg):
     return all((run_dir / name).is_file() for name in final)
 
 
+CLASSES_FILE = "classes.txt"  # a conditional run's class names, one per line, in label order
+GRID_ROWS = 10  # a conditional grid shows at most this many classes, one per row
+
+
+def grid_classes(count):
+    """The classes a conditional grid shows, one per row: all of them, or GRID_ROWS spread evenly."""
+    if count <= GRID_ROWS:
+        return list(range(count))
+    return [round(k * (count - 1) / (GRID_ROWS - 1)) for k in range(GRID_ROWS)]
+
+
+def check_classes(run_dir, class_names):
+    """A resumed conditional run must see the classes its models were built for (a folder may have changed)."""
+    saved = (run_dir / CLASSES_FILE).read_text().splitlines() if (run_dir / CLASSES_FILE).is_file() else None
+    if saved != class_names:
+        raise ConfigError(f"the classes found now ({', '.join(class_names[:5])}{', ...' if len(class_names) > 5 else ''}"
+                          f"; {len(class_names)}) are not the {len(saved or [])} the run was built for "
+                          f"({run_dir / CLASSES_FILE}); restore the data's class subfolders, or start a new run")
+
+
+def save_generator(generator, path, class_names):
+    import images
+    import models
+    images.write_atomically(path, lambda temporary: models.save_generator(generator, temporary, class_names))
+
+
 def describe_checkpoint(epoch, step):
     return f"epoch {epoch}" + (f" ({step} steps into epoch {epoch + 1})" if step else "")
 
@@ -199,15 +225,16 @@ class StopRequests:
               f"has begun (again to stop at once)", file=sys.stderr, flush=True)
 
 
-def draw_checked(row, generator, sampler, discriminator, fixed_noise, epoch, last_checkpoint, run_dir):
-    """The epoch's grid, drawn by `sampler` from the fixed noise, once the epoch's losses and what the networks
-    now compute are known to be finite: weights can blow up in an epoch's last step while that step's loss was
-    still finite. The trained generator is checked too when an averaged one draws."""
+def draw_checked(row, generator, sampler, discriminator, grid_inputs, epoch, last_checkpoint, run_dir):
+    """The epoch's grid, drawn by `sampler` from the fixed noise (and classes: `grid_inputs`), once the epoch's
+    losses and what the networks now compute are known to be finite: weights can blow up in an epoch's last
+    step while that step's loss was still finite. The trained generator is checked too when an averaged one
+    draws."""
     import numpy as np
-    samples = sampler(fixed_noise, training=False)
-    raw = samples if sampler is generator else generator(fixed_noise, training=False)
-    if all(np.isfinite(x).all() for x in (row["gen_loss"], row["disc_loss"], raw, samples,
-                                          discriminator(samples, training=False))):
+    samples = sampler(grid_inputs, training=False)
+    raw = samples if sampler is generator else generator(grid_inputs, training=False)
+    verdict = discriminator([samples, grid_inputs[1]] if isinstance(grid_inputs, list) else samples, training=False)
+    if all(np.isfinite(x).all() for x in (row["gen_loss"], row["disc_loss"], raw, samples, verdict)):
         return samples
     if last_checkpoint is None:
         then = ("No checkpoint was saved before it: start again with lower train.generator_lr and "
@@ -226,6 +253,8 @@ def summary(row, epochs):
     if row.get("frechet_distance") is not None:  # named as in metrics.csv
         line += (f"  frechet_distance {row['frechet_distance']:.1f}  class_entropy {row['class_entropy']:.2f}  "
                  f"min_class_share {row['min_class_share']:.1%}")
+    if row.get("label_accuracy") is not None:
+        line += f"  label_accuracy {row['label_accuracy']:.1%}"
     return line
 
 
@@ -262,10 +291,13 @@ def train(cfg, run_dir, saved, stop):
                   f"python train.py --resume {run_dir} train.epochs=N, with N above {restored_epoch}")
             return
 
-    real_images, dataset_used = data.load_images(cfg, warn=lambda message: print(message, file=sys.stderr))
+    real_images, labels, dataset_used = data.load_images(cfg, warn=lambda message: print(message, file=sys.stderr))
     if dataset_used != cfg["data.dataset"]:
         cfg["data.dataset"], cfg["data.path"] = dataset_used, None  # the saved config says what was really used
     config.check_combination(cfg)  # again, now that a folder's image size is known
+    class_names = data.class_names(cfg) if cfg["model.conditional"] else []
+    if resuming and class_names:
+        check_classes(run_dir, class_names)
     if cfg["train.seed"] is None:
         cfg["train.seed"] = random.SystemRandom().randrange(2**31)  # recorded, so the run can be repeated
     chief = distribute.is_chief(cfg)
@@ -280,6 +312,8 @@ def train(cfg, run_dir, saved, stop):
             stale.unlink()
     else:
         create_run_dir(run_dir)
+        if class_names:
+            (run_dir / CLASSES_FILE).write_text("".join(f"{name}\n" for name in class_names))
 
     seed, epochs, batch_size = cfg["train.seed"], cfg["train.epochs"], cfg["train.batch_size"]
     with strategy.scope():  # variables made here are mirrored on every replica
@@ -287,7 +321,8 @@ def train(cfg, run_dir, saved, stop):
         if cfg["train.mixed_precision"] != "none":
             keras.mixed_precision.set_global_policy(cfg["train.mixed_precision"])  # layers built from here on
         # Batch normalisation over the whole batch, not each replica's part: N devices learn as one does.
-        generator, discriminator = models.from_config(cfg, synchronized=strategy.num_replicas_in_sync > 1)
+        generator, discriminator = models.from_config(cfg, synchronized=strategy.num_replicas_in_sync > 1,
+                                                      class_names=class_names)
         generator_optimizer = keras.optimizers.Adam(cfg["train.generator_lr"], cfg["train.generator_beta1"],
                                                     cfg["train.generator_beta2"])
         discriminator_optimizer = keras.optimizers.Adam(cfg["train.discriminator_lr"],
@@ -302,9 +337,11 @@ def train(cfg, run_dir, saved, stop):
             average_generator.set_weights(generator.get_weights())
         sampler = average_generator or generator
         noise = tf.random.Generator.from_seed(seed)
-        # The same noise draws every epoch's grid, so the frames show the generator learning, not chance.
-        fixed_noise = tf.Variable(noise.normal([cfg["output.grid_size"] ** 2, cfg["model.noise_dim"]]),
-                                  trainable=False)
+        # The same noise draws every epoch's grid, so the frames show the generator learning, not chance; a
+        # conditional grid has one row per class, all rows with the same noise columns.
+        shown_classes = grid_classes(len(class_names))
+        grid_noise_count = cfg["output.grid_size"] * (1 if class_names else cfg["output.grid_size"])
+        fixed_noise = tf.Variable(noise.normal([grid_noise_count, cfg["model.noise_dim"]]), trainable=False)
         epoch = tf.Variable(0, dtype=tf.int64, trainable=False)  # the last finished epoch
         # Non-zero only in a checkpoint saved on Ctrl-C: how far the next epoch got, and its statistics so far.
         step = tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -337,7 +374,7 @@ def train(cfg, run_dir, saved, stop):
                                          real_label=1.0 - cfg["train.label_smoothing"],
                                          augment=augment.make_augment(cfg["train.augment"], noise),
                                          average_generator=average_generator, average_decay=cfg["train.ema_decay"],
-                                         r1_weight=cfg["train.r1_weight"],
+                                         r1_weight=cfg["train.r1_weight"], num_classes=len(class_names),
                                          jit_compile=cfg["train.jit_compile"], strategy=strategy)
         last_checkpoint = None  # what the newest checkpoint holds, for the messages of a stop
         if resuming:
@@ -352,20 +389,28 @@ def train(cfg, run_dir, saved, stop):
             where = f", {int(step.numpy())} steps into epoch {int(epoch.numpy()) + 1}" if int(step.numpy()) else ""
             print(f"resuming {run_dir} after epoch {int(epoch.numpy())}{where}")
     config.dump(cfg, run_dir / "config.yaml")  # once the checkpoint has restored: a refused resume keeps the old
+    grid_inputs = fixed_noise
+    if class_names:
+        grid_inputs = [tf.tile(fixed_noise, [len(shown_classes), 1]),  # row k: class shown_classes[k]
+                       tf.repeat(tf.one_hot(shown_classes, len(class_names)), cfg["output.grid_size"], axis=0)]
+        if len(shown_classes) < len(class_names):
+            print(f"note: the epoch grids show {len(shown_classes)} of the {len(class_names)} classes, one per "
+                  f"row: {', '.join(class_names[k] for k in shown_classes)}")
 
     evaluator = None
     if cfg["eval.every"] and metrics.can_score(cfg):
-        evaluator = metrics.Evaluator(cfg["eval.num_samples"])
+        evaluator = metrics.Evaluator(cfg["eval.num_samples"], conditional=bool(class_names))
     elif cfg["eval.every"]:
         print(f"note: the quality numbers (Frechet distance, class coverage) come from a classifier that knows "
               f"MNIST digits only, so they are skipped for {cfg['data.dataset']}; the balance diagnostics still run",
               file=sys.stderr)
     log = runlog.RunLog(run_dir, int(epoch.numpy()),
-                        real_frechet=evaluator.score_real()["frechet_distance"] if evaluator else None)
+                        real_frechet=evaluator.score_real()["frechet_distance"] if evaluator else None,
+                        class_names=class_names)
     # The GIF's frames stay in memory; a resumed run reads its earlier ones from disk once.
     earlier_frames = [run_dir / "images" / f"epoch_{i:04d}.png" for i in range(1, int(epoch.numpy()) + 1)]
     frames = images.read_pngs(path for path in earlier_frames if path.exists())
-    dataset = data.make_dataset(real_images)
+    dataset = data.make_dataset(real_images, labels)
     steps_per_epoch = math.ceil(len(real_images) / batch_size)
     print(f"training on {len(real_images)} {dataset_used} images, {steps_per_epoch} "
           f"step{'s' if steps_per_epoch > 1 else ''} per epoch, writing to {run_dir}", flush=True)
@@ -398,7 +443,7 @@ def train(cfg, run_dir, saved, stop):
         row = {"epoch": n, **dict(zip(gan.STATISTICS, (step_sums / done).numpy().tolist()))}
         row["gen_grad_norm"] *= done / math.ceil(done / norm_every)  # the mean over the steps that measured it
         row["train_seconds"] = time.perf_counter() - started  # the steps (and their statistics, read here)
-        samples = draw_checked(row, generator, sampler, discriminator, fixed_noise, n, last_checkpoint, run_dir)
+        samples = draw_checked(row, generator, sampler, discriminator, grid_inputs, n, last_checkpoint, run_dir)
         epoch.assign(n)
         step.assign(0)
         step_sums.assign(tf.zeros_like(step_sums))
@@ -410,7 +455,7 @@ def train(cfg, run_dir, saved, stop):
         if evaluator and (n % cfg["eval.every"] == 0 or n == epochs):
             quality = evaluator.score_generator(sampler)
             if quality["frechet_distance"] < log.best_frechet:
-                images.write_atomically(run_dir / "generator_best.keras", sampler.save)
+                save_generator(sampler, run_dir / "generator_best.keras", class_names)
             row.update(quality)
         row["seconds"] = time.perf_counter() - started
         warnings = log.add(row, picture)
@@ -424,9 +469,9 @@ def train(cfg, run_dir, saved, stop):
     if not chief:
         shutil.rmtree(run_dir)  # the scratch folder: the chief has the run
         return
-    images.write_atomically(run_dir / "generator.keras", generator.save)
+    save_generator(generator, run_dir / "generator.keras", class_names)
     if average_generator:
-        images.write_atomically(run_dir / "generator_ema.keras", average_generator.save)
+        save_generator(average_generator, run_dir / "generator_ema.keras", class_names)
     print(f"done: {run_dir / ('generator_ema.keras' if average_generator else 'generator.keras')}, "
           f"{run_dir / 'progress.gif'}, {run_dir / 'metrics.png'}")
 

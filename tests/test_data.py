@@ -22,7 +22,7 @@ def test_mnist_falls_back_to_the_sample_with_a_warning_when_the_download_fails(m
         raise Exception("URL fetch failure: Name or service not known")
     monkeypatch.setattr(data, "download_mnist", no_network)
     warnings = []
-    images, used = data.load_images(config.load(overrides=["data.limit=100"]), warn=warnings.append)
+    images, _, used = data.load_images(config.load(overrides=["data.limit=100"]), warn=warnings.append)
     assert used == "mnist_sample"
     assert images.shape == (100, 28, 28, 1)
     assert "could not download MNIST" in warnings[0] and "data.path" in warnings[0]
@@ -32,13 +32,13 @@ def test_a_local_mnist_npz_and_an_idx_folder_are_read(tmp_path):
     sample = data.load_sample()[:50]
     np.savez(tmp_path / "mnist.npz", x_train=sample, y_train=np.zeros(50, np.uint8))
     cfg = config.load(overrides=[f"data.path={tmp_path / 'mnist.npz'}"])
-    images, used = data.load_images(cfg)
+    images, _, used = data.load_images(cfg)
     assert used == "mnist" and np.array_equal(images[..., 0], sample)
 
     header = np.array([2051, 50, 28, 28], ">u4").tobytes()
     with gzip.open(tmp_path / "train-images-idx3-ubyte.gz", "wb") as f:
         f.write(header + sample.tobytes())
-    images, _ = data.load_images(config.load(overrides=[f"data.path={tmp_path}"]))
+    images, _, _ = data.load_images(config.load(overrides=[f"data.path={tmp_path}"]))
     assert np.array_equal(images[..., 0], sample)
 
 
@@ -100,7 +100,7 @@ def write_pngs(folder, count, shape, seed=0):
 def test_a_folder_of_images_nested_or_not_is_read_at_its_own_size_and_colour(tmp_path):
     write_pngs(tmp_path, 12, (32, 32, 3))
     cfg = config.load(overrides=["data.dataset=folder", f"data.path={tmp_path}"])
-    images, used = data.load_images(cfg)
+    images, _, used = data.load_images(cfg)
     assert used == "folder" and images.shape == (12, 32, 32, 3) and images.dtype == np.uint8
     assert (cfg["data.image_size"], cfg["data.channels"]) == (32, 3)  # recorded for the run's config.yaml
     assert np.array_equal(images[0], iio.imread(tmp_path / "image_000.png"))  # not resized: the same pixels
@@ -109,7 +109,7 @@ def test_a_folder_of_images_nested_or_not_is_read_at_its_own_size_and_colour(tmp
 def test_greyscale_pngs_with_alpha_are_read_as_greyscale_at_their_size(tmp_path):
     write_pngs(tmp_path, 4, (28, 28, 2))  # PNG mode LA: grey and alpha
     cfg = config.load(overrides=["data.dataset=folder", f"data.path={tmp_path}"])
-    images, _ = data.load_images(cfg)
+    images, _, _ = data.load_images(cfg)
     assert images.shape == (4, 28, 28, 1) and (cfg["data.image_size"], cfg["data.channels"]) == (28, 1)
     assert np.array_equal(images[0, ..., 0], iio.imread(tmp_path / "image_000.png")[..., 0])  # the grey plane
 
@@ -139,10 +139,13 @@ def test_bad_folders_are_rejected_with_a_clear_message(tmp_path, make_folder, me
 
 def test_keras_datasets_are_conformed_and_a_failed_download_says_what_to_do(monkeypatch):
     colour = np.random.default_rng(0).integers(0, 256, (6, 32, 32, 3), dtype=np.uint8)
-    monkeypatch.setattr(keras.datasets.cifar10, "load_data", lambda: ((colour, None), (None, None)))
+    classes = np.array([[3], [5], [0], [9], [1], [3]], np.uint8)  # Keras gives CIFAR-10's labels as (N, 1)
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", lambda: ((colour, classes), (None, None)))
     cfg = config.load(overrides=["data.dataset=cifar10"])
-    images, used = data.load_images(cfg)
+    images, _, used = data.load_images(cfg)
     assert used == "cifar10" and np.array_equal(images, colour) and cfg["data.image_size"] == 32
+    labels = data.load_images(config.load(overrides=["data.dataset=cifar10", "model.conditional=true"]))[1]
+    assert labels.tolist() == [3, 5, 0, 9, 1, 3] and data.CLASS_NAMES["cifar10"][labels[0]] == "cat"
     grey = data.load_images(config.load(overrides=["data.dataset=cifar10", "data.channels=1", "data.image_size=64"]))[0]
     assert grey.shape == (6, 64, 64, 1)
 
@@ -154,7 +157,7 @@ def test_keras_datasets_are_conformed_and_a_failed_download_says_what_to_do(monk
 
 
 def test_mnist_can_be_trained_as_32x32_colour():
-    images, _ = data.load_images(config.load(overrides=["data.dataset=mnist_sample", "data.limit=5",
+    images, _, _ = data.load_images(config.load(overrides=["data.dataset=mnist_sample", "data.limit=5",
                                                         "data.image_size=32", "data.channels=3"]))
     assert images.shape == (5, 32, 32, 3)
     assert np.array_equal(images[..., 0], images[..., 2])  # grey copied into each colour

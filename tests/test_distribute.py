@@ -23,12 +23,12 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 import keras
 import config, data, gan, models
 
-cfg = config.load(overrides=["model.dropout=0"])  # dropout draws its masks per replica: not comparable
-images = data.load_sample()[:96]
+images, labels = data.load_sample()[:96], data.load_sample_labels()[:96]
 
-def statistics(strategy, weights=None):
+def statistics(cfg, strategy, weights=None):
     with strategy.scope():
-        generator, discriminator = models.from_config(cfg, synchronized=strategy.num_replicas_in_sync > 1)
+        generator, discriminator = models.from_config(cfg, synchronized=strategy.num_replicas_in_sync > 1,
+                                                      class_names=data.DIGITS)
         if weights:
             generator.set_weights(weights[0])
             discriminator.set_weights(weights[1])
@@ -36,22 +36,37 @@ def statistics(strategy, weights=None):
         # SGD, not Adam: its update is proportional to the gradient, so a gradient of the wrong size shows in the next
         # step's losses (Adam would normalise it away).
         step = gan.make_train_step(generator, discriminator, keras.optimizers.SGD(0.05),
-                                   keras.optimizers.SGD(0.05), strategy=strategy)
-    batches = data.epoch_batches(data.make_dataset(images), 32, 96, seed=1, epoch=1, noise_dim=100)
+                                   keras.optimizers.SGD(0.05), strategy=strategy,
+                                   num_classes=10 if cfg["model.conditional"] else 0)
+    dataset = data.make_dataset(images, labels if cfg["model.conditional"] else None)
+    batches = data.epoch_batches(dataset, 32, 96, seed=1, epoch=1, noise_dim=100)
     rows = [{k: float(v) for k, v in step(b).items()} for b in strategy.experimental_distribute_dataset(batches)]
     return rows, start, strategy.num_replicas_in_sync
 
-one, start, _ = statistics(tf.distribute.get_strategy())
-two, _, replicas = statistics(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), start)
-print(json.dumps({"one": one, "two": two, "replicas": replicas}))
+found = {}
+mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])  # one: two would number their all-reduces alike
+for conditional in ("false", "true"):  # dropout draws its masks per replica: not comparable
+    cfg = config.load(overrides=["model.dropout=0", f"model.conditional={conditional}"])
+    one, start, _ = statistics(cfg, tf.distribute.get_strategy())
+    two, _, replicas = statistics(cfg, mirrored, start)
+    found[conditional] = {"one": one, "two": two, "replicas": replicas}
+print(json.dumps(found))
 """
 
 
-def test_mirrored_over_two_devices_gives_the_losses_of_one_device():
+@pytest.fixture(scope="module")
+def mirrored_runs():
+    """The statistics of 3 steps on one device and on two, for the tutorial's models and conditional ones (the
+    projection discriminator), from one fresh process."""
     result = subprocess.run([sys.executable, "-c", MIRRORED_VS_ONE_DEVICE], cwd=ROOT, capture_output=True, text=True,
                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    found = json.loads(result.stdout.splitlines()[-1])
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize("conditional", ["false", "true"])
+def test_mirrored_over_two_devices_gives_the_losses_of_one_device(conditional, mirrored_runs):
+    found = mirrored_runs[conditional]
     assert found["replicas"] == 2
     names = list(found["one"][0])
     one, two = (np.array([[row[name] for name in names] for row in found[run]]) for run in ("one", "two"))

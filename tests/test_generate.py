@@ -101,6 +101,8 @@ def test_slerp_keeps_the_ends_and_the_norm_of_orthogonal_unit_vectors():
     (["{run}", "--num", "0"], "--num must be at least 1, got 0"),
     (["{tmp}/no_best", "--best"], "has no generator_best.keras"),
     (["{run}", "--interpolate", "3", "--out", "{tmp}/w.png"], "give --out a .gif path"),
+    (["{run}", "--label", "7"], "--label needs a conditional generator"),
+    (["{run}", "--walk-classes", "--interpolate", "3"], "choose one"),
 ])
 def test_errors_exit_2_with_one_line(run, tmp_path, capsys, args, message):
     (tmp_path / "junk.keras").write_bytes(b"not a zip file")

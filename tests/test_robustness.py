@@ -39,11 +39,11 @@ def wait_for_line(process, prefix):
     raise AssertionError(f"no line starting with {prefix!r}; stderr: {process.stderr.read()[-2000:]}")
 
 
-# The SIGINT case is the fast recipe's discriminator: no dropout (so no dropout random state to save), the R1
-# penalty instead; the SIGTERM case keeps dropout and also augments and averages: their random draws and the
-# average must resume exactly too.
+# The SIGINT case is the conditional recipe's models: no dropout (so no dropout random state to save), the R1
+# penalty instead, and each batch's labels; the SIGTERM case keeps dropout and also augments and averages: their
+# random draws and the average must resume exactly too.
 @pytest.mark.parametrize("stop_signal, exit_code, extra", [
-    (signal.SIGINT, 130, ["model.dropout=0", "train.r1_weight=1"]),
+    (signal.SIGINT, 130, ["model.dropout=0", "train.r1_weight=1", "model.conditional=true"]),
     (signal.SIGTERM, 143, ["train.augment=[translation,cutout]", "train.ema_decay=0.9"])])
 def test_ctrl_c_or_sigterm_stops_after_a_step_saves_and_resumes_exactly(tmp_path, stop_signal, exit_code, extra):
     args = ["data.dataset=mnist_sample", "data.limit=2048", "train.epochs=3", "eval.every=0", f"output.dir={tmp_path}",

@@ -83,6 +83,8 @@ def test_resume_refuses_a_folder_that_is_not_a_run_and_a_model_change(tmp_path, 
     result = run_train("--resume", tmp_path / "r", "train.epochs=2", "model.noise_dim=64")
     assert result.returncode == 2
     assert "model.noise_dim cannot change when resuming" in result.stderr
+    result = run_train("--resume", tmp_path / "r", "train.epochs=2", "model.conditional=true")
+    assert result.returncode == 2 and "model.conditional cannot change when resuming" in result.stderr
     config_before = (tmp_path / "r" / "config.yaml").read_bytes()
     result = run_train("--resume", tmp_path / "r", "train.epochs=2", "output.grid_size=5")  # the fixed noise's shape
     assert result.returncode == 2 and "output.grid_size cannot change when resuming" in result.stderr

@@ -1,0 +1,141 @@
+"""Class-conditional training (model.conditional) and sampling: labels in, the asked class out."""
+
+import imageio.v3 as iio
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import config
+import data
+import gan
+import generate
+import models
+import runlog
+from config import ConfigError
+from conftest import run_train
+
+
+@pytest.mark.parametrize("conditioning", ["projection", "planes"])
+def test_the_discriminator_judges_the_image_as_the_class_it_is_given(conditioning):
+    discriminator = models.make_discriminator(num_classes=10, conditioning=conditioning)
+    image = tf.random.uniform((1, 28, 28, 1), -1, 1)
+    verdicts = [float(discriminator([image, tf.one_hot([k], 10)])[0, 0]) for k in range(10)]
+    assert len(set(verdicts)) == 10  # the same image, one verdict per class
+    generator = models.make_generator(num_classes=10)
+    assert generator.output_shape == (None, 28, 28, 1)
+    z = tf.random.normal((1, 100))
+    assert not np.allclose(generator([z, tf.one_hot([3], 10)]), generator([z, tf.one_hot([8], 10)]))
+
+
+def test_a_saved_generator_keeps_its_class_names(tmp_path):
+    generator = models.make_generator(num_classes=3)
+    models.save_generator(generator, tmp_path / "g.keras", ["cat", "dog", "owl"])
+    assert models.saved_class_names(tmp_path / "g.keras") == ["cat", "dog", "owl"]
+    loaded, names = generate.load_generator("keras", tmp_path / "g.keras")
+    assert names == ["cat", "dog", "owl"] and loaded.inputs[1].shape[-1] == 3
+
+
+def test_labels_come_with_the_images_and_leave_the_noise_as_it_was():
+    cfg = config.load(overrides=["data.dataset=mnist_sample", "data.limit=40", "model.conditional=true"])
+    images, labels, _ = data.load_images(cfg)
+    np.testing.assert_array_equal(labels, data.load_sample_labels()[:40])
+    assert data.load_images(config.load(overrides=["data.dataset=mnist_sample", "data.limit=40"]))[1] is None
+    labelled = next(iter(data.epoch_batches(data.make_dataset(images, labels), 8, 40, seed=1, epoch=1, noise_dim=100)))
+    plain = next(iter(data.epoch_batches(data.make_dataset(images), 8, 40, seed=1, epoch=1, noise_dim=100)))
+    assert len(labelled) == 3 and np.array_equal(labelled[0], plain[0]) and np.array_equal(labelled[2], plain[1])
+    # each label stays with its image through the shuffle
+    scaled = data.scale(images)
+    for image, label in zip(labelled[0].numpy(), labelled[1].numpy()):
+        assert label == labels[np.flatnonzero((scaled == image).all(axis=(1, 2, 3)))[0]]
+
+
+def test_a_folder_labels_its_images_by_subfolder_and_refuses_loose_images_or_one_class(tmp_path):
+    for name, value in (("cats", 0), ("dogs", 255)):
+        (tmp_path / name).mkdir()
+        for i in range(3):
+            iio.imwrite(tmp_path / name / f"{i}.png", np.full((8, 8), value, np.uint8))
+    cfg = config.load(overrides=["data.dataset=folder", f"data.path={tmp_path}", "model.conditional=true"])
+    images, labels, _ = data.load_images(cfg)
+    assert data.class_names(cfg) == ["cats", "dogs"]
+    assert sorted(labels.tolist()) == [0, 0, 0, 1, 1, 1] and all(images[labels == 1].min(axis=(1, 2, 3)) == 255)
+    iio.imwrite(tmp_path / "loose.png", np.zeros((8, 8), np.uint8))
+    with pytest.raises(ConfigError, match="loose.png is not in a class subfolder"):
+        data.load_images(cfg)
+    (tmp_path / "loose.png").unlink()
+    for file in (tmp_path / "dogs").iterdir():
+        file.unlink()
+    with pytest.raises(ConfigError, match="at least 2 class subfolders .* found 1"):
+        data.load_images(cfg)
+
+
+@pytest.mark.parametrize("conditioning", ["projection", "planes"])
+def test_a_conditional_step_with_r1_trains_both_networks(conditioning):
+    generator = models.make_generator(num_classes=10)
+    discriminator = models.make_discriminator(dropout=0.0, num_classes=10, conditioning=conditioning)
+    step = gan.make_train_step(generator, discriminator, keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4),
+                               r1_weight=1.0, num_classes=10)
+    before = [w.numpy().copy() for w in generator.trainable_weights + discriminator.trainable_weights]
+    stats = step((tf.zeros((8, 28, 28, 1)), tf.range(8) % 10, tf.random.normal((8, 100))))
+    assert np.isfinite(float(stats["gen_loss"])) and np.isfinite(float(stats["disc_loss"]))
+    after = generator.trainable_weights + discriminator.trainable_weights
+    assert all(not np.array_equal(b, a.numpy()) for b, a in zip(before, after))
+
+
+def test_label_warning_names_the_class_drawn_wrongly_for_three_evaluations():
+    row = {column: 1.0 for column in runlog.COLUMNS}
+    rows = [dict(row, epoch=n, classifier_score=8.0, label_accuracy=0.9, min_label_accuracy=0.3) for n in (1, 2)]
+    assert runlog.label_warnings(rows, 7, data.DIGITS) == []  # two evaluations are not yet a pattern
+    rows.append(dict(rows[-1], epoch=3))
+    [(kind, message)] = runlog.label_warnings(rows, 7, data.DIGITS)
+    assert kind == "wrong_label" and "now 7" in message and "70%" in message
+    rows.append(dict(rows[-1], epoch=4, min_label_accuracy=0.9))
+    assert runlog.label_warnings(rows, 7, data.DIGITS) == []
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    result = run_train("--config", "configs/conditional.yaml", "data.limit=128", "train.epochs=2",
+                       "train.batch_size=64", "eval.num_samples=100", "output.grid_size=3", f"output.dir={out}",
+                       "output.run_name=c")
+    assert result.returncode == 0, result.stderr[-2000:]
+    return out / "c", result.stdout
+
+
+def test_a_conditional_run_draws_one_row_per_class_and_scores_label_accuracy(run):
+    run_dir, stdout = run
+    assert (run_dir / "classes.txt").read_text().splitlines() == data.DIGITS
+    grid = iio.imread(run_dir / "images" / "epoch_0002.png")
+    assert grid.shape == (3 * (10 * 29 + 1), 3 * (3 * 29 + 1))  # 10 rows of 3 digits, 28 pixels and 1 gap each, x3
+    rows = runlog.RunLog(run_dir, 2).rows
+    assert len(rows) == 2 and 0 <= rows[-1]["label_accuracy"] <= 1 and rows[-1]["min_label_accuracy"] is not None
+    assert "label_accuracy" in stdout
+    assert models.saved_class_names(run_dir / "generator_ema.keras") == data.DIGITS
+
+
+def test_generate_draws_the_asked_classes_and_records_them(run, tmp_path):
+    run_dir, _ = run
+    generate.main([str(run_dir), "--label", "3,7", "--num", "5", "--seed", "1", "--out", str(tmp_path / "s.npz")])
+    samples = np.load(tmp_path / "s.npz")
+    assert samples["labels"].tolist() == [3, 7, 3, 7, 3] and samples["images"].shape == (5, 28, 28, 1)
+    generate.main([str(run_dir), "--num", "12", "--seed", "1", "--out", str(tmp_path / "all")])
+    names = sorted(path.name for path in (tmp_path / "all").iterdir())
+    assert names[:3] == ["01_0.png", "02_1.png", "03_2.png"] and names[-1] == "12_1.png"
+    generate.main([str(run_dir), "--walk-classes", "--num", "2", "--seed", "1", "--out", str(tmp_path / "w.gif")])
+    assert iio.imread(tmp_path / "w.gif").shape[0] == 10 * generate.FRAMES_PER_LEG
+
+
+def test_generate_refuses_an_unknown_class_in_one_line(run, capsys):
+    run_dir, _ = run
+    with pytest.raises(SystemExit) as exit_:
+        generate.main([str(run_dir), "--label", "11"])
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2 and "not a class of this generator" in error and len(error.strip().splitlines()) == 1
+
+
+def test_the_class_walk_moves_the_class_and_not_the_noise():
+    walk = generate.class_walk([2, 5], count=3, num_classes=6)
+    assert walk.shape == (2 * generate.FRAMES_PER_LEG, 3, 6)
+    np.testing.assert_allclose(walk.sum(axis=2), 1.0, rtol=1e-6)  # always a mix of classes summing to one
+    assert walk[0, 0, 2] == 1 and walk[generate.FRAMES_PER_LEG, 0, 5] == 1
