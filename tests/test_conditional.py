@@ -139,3 +139,10 @@ def test_the_class_walk_moves_the_class_and_not_the_noise():
     assert walk.shape == (2 * generate.FRAMES_PER_LEG, 3, 6)
     np.testing.assert_allclose(walk.sum(axis=2), 1.0, rtol=1e-6)  # always a mix of classes summing to one
     assert walk[0, 0, 2] == 1 and walk[generate.FRAMES_PER_LEG, 0, 5] == 1
+
+
+def test_a_grid_shows_every_class_up_to_ten_and_ten_spread_evenly_beyond():
+    import train
+    assert train.grid_classes(3) == [0, 1, 2] and train.grid_classes(10) == list(range(10))
+    shown = train.grid_classes(100)
+    assert len(shown) == 10 and shown[0] == 0 and shown[-1] == 99 and shown == sorted(set(shown))
