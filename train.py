@@ -8,7 +8,6 @@ generator.keras, the effective config in config.yaml, both in the run directory.
 """
 
 import datetime
-import errno
 import math
 import os
 import random
@@ -95,48 +94,6 @@ def resolve_run(args):
     return cfg, run_dir, saved
 
 
-# The settings that decide which images each step of an epoch sees: a run stopped mid-epoch skips the steps it
-# has done by number, so it must resume with the same ones.
-EPOCH_ORDER = ("data.dataset", "data.path", "data.limit", "data.shuffle_buffer", "train.batch_size", "train.seed")
-
-
-def checkpoint_to_resume(run_dir, cfg, saved):
-    """The prefixes of `run_dir`'s checkpoints (the newest last), and the newest one's epoch and step, checked
-    before anything is written: readable, and resumable with these settings (a run stopped mid-epoch keeps
-    the order of its batches)."""
-    import tensorflow as tf
-    state = tf.train.get_checkpoint_state(run_dir / "checkpoints")
-    prefixes = [p for p in (state.all_model_checkpoint_paths if state else []) if Path(f"{p}.index").is_file()]
-    if not prefixes:
-        raise ConfigError(f"{run_dir / 'checkpoints'} holds no checkpoint files (deleted?); there is nothing to "
-                          f"resume: start a new run")
-    try:  # every value read once (about as long as the restore takes): a truncated file is found here
-        reader = tf.train.load_checkpoint(prefixes[-1])
-        values = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
-        epoch, step = (int(values[f"{name}/.ATTRIBUTES/VARIABLE_VALUE"]) for name in ("epoch", "step"))
-    except Exception as e:  # the reader raises several types (OpError, IndexError, ...) for a damaged file
-        raise damaged_checkpoint(prefixes, e) from None
-    changed = [key for key in EPOCH_ORDER if cfg[key] != saved[key]]
-    if step and changed:
-        raise ConfigError(f"{changed[0]} cannot change when resuming {run_dir}: it stopped {step} steps into epoch "
-                          f"{epoch + 1}, and those steps are skipped by number; resume with {changed[0]}="
-                          f"{saved[changed[0]]}, and change it once that epoch has ended (train.epochs={epoch + 1} "
-                          f"stops there)")
-    return prefixes, epoch, step
-
-
-def damaged_checkpoint(prefixes, error):
-    """The one-line answer to a newest checkpoint (the last of `prefixes`) that cannot be restored."""
-    prefix = prefixes[-1]
-    reason = (getattr(error, "message", None) or str(error) or type(error).__name__).splitlines()[0][:160]
-    if len(prefixes) > 1:
-        fix = (f"delete {Path(prefix).name}.index and {Path(prefix).name}.data-* in {Path(prefix).parent} to "
-               f"continue from the one before it, {Path(prefixes[-2]).name}")
-    else:
-        fix = "it is the only one, so start a new run"
-    return ConfigError(f"checkpoint {prefix} cannot be read ({reason}): it is damaged or incomplete; {fix}")
-
-
 def is_finished(run_dir, cfg):
     """Whether the run saved its final models (a run killed after its last checkpoint has yet to)."""
     final = ["generator.keras"] + (["generator_ema.keras"] if cfg["train.ema_decay"] else [])
@@ -167,10 +124,6 @@ def save_generator(generator, path, class_names):
     import images
     import models
     images.write_atomically(path, lambda temporary: models.save_generator(generator, temporary, class_names))
-
-
-def describe_checkpoint(epoch, step):
-    return f"epoch {epoch}" + (f" ({step} steps into epoch {epoch + 1})" if step else "")
 
 
 def create_run_dir(run_dir):
@@ -225,23 +178,24 @@ class StopRequests:
               f"has begun (again to stop at once)", file=sys.stderr, flush=True)
 
 
-def draw_checked(row, generator, sampler, discriminator, grid_inputs, epoch, last_checkpoint, run_dir):
-    """The epoch's grid, drawn by `sampler` from the fixed noise (and classes: `grid_inputs`), once the epoch's
-    losses and what the networks now compute are known to be finite: weights can blow up in an epoch's last
-    step while that step's loss was still finite. The trained generator is checked too when an averaged one
-    draws."""
+def draw_checked(row, run, grid_inputs, epoch, run_dir):
+    """The epoch's grid, drawn by the run's sampler from `grid_inputs` (state.TrainingState.grid_inputs), once the
+    epoch's losses and what the networks now compute are known to be finite: weights can blow up in an epoch's
+    last step while that step's loss was still finite. The trained generator is checked too when an averaged
+    one draws."""
     import numpy as np
-    samples = sampler(grid_inputs, training=False)
-    raw = samples if sampler is generator else generator(grid_inputs, training=False)
-    verdict = discriminator([samples, grid_inputs[1]] if isinstance(grid_inputs, list) else samples, training=False)
+    samples = run.sampler(grid_inputs, training=False)
+    raw = samples if run.sampler is run.generator else run.generator(grid_inputs, training=False)
+    verdict = run.discriminator([samples, grid_inputs[1]] if isinstance(grid_inputs, list) else samples,
+                                training=False)
     if all(np.isfinite(x).all() for x in (row["gen_loss"], row["disc_loss"], raw, samples, verdict)):
         return samples
-    if last_checkpoint is None:
+    if run.last_checkpoint is None:
         then = ("No checkpoint was saved before it: start again with lower train.generator_lr and "
                 "train.discriminator_lr")
     else:
-        then = (f"The last good checkpoint is from {last_checkpoint}: lower the learning rates and continue with "
-                f"python train.py --resume {run_dir} train.generator_lr=... train.discriminator_lr=...")
+        then = (f"The last good checkpoint is from {run.last_checkpoint}: lower the learning rates and continue "
+                f"with python train.py --resume {run_dir} train.generator_lr=... train.discriminator_lr=...")
     raise TrainingDiverged(
         f"training diverged in epoch {epoch}: losses {row['gen_loss']:.4g} (generator) and {row['disc_loss']:.4g} "
         f"(discriminator), outputs no longer finite; stopped without saving the epoch. {then}")
@@ -258,39 +212,22 @@ def summary(row, epochs):
     return line
 
 
-def train(cfg, run_dir, saved, stop):
-    """Load the data, build the GAN or restore it (`saved`: the config of the run being resumed), and train
-    it epoch by epoch, writing the run's files; a request in `stop` (StopRequests) ends it at a step's end."""
-    # TensorFlow's C++ log, errors included (a real one raises in Python): its start-up lines and a harmless
-    # grappler "remapper failed" line looked like crashes. A few lines print before the level is read.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    print(f"{'resuming' if saved else 'starting'} {run_dir}: loading TensorFlow", flush=True)
-    # Imported here, not at the top, so --help and config mistakes answer before TensorFlow's start-up.
-    import keras
+def start_tensorflow(cfg):
+    """TensorFlow's device settings for the run, and its tf.distribute strategy."""
     import tensorflow as tf
-
-    import augment
-    import data
-    import gan
-    import images
-    import metrics
-    import models
-    import runlog
-
     for gpu in tf.config.list_physical_devices("GPU"):
         tf.config.experimental.set_memory_growth(gpu, True)  # take GPU memory as needed, not all of it at once
     if cfg["train.deterministic"]:
         tf.config.experimental.enable_op_determinism()
     strategy = distribute.make_strategy(cfg["train.distribute"])
     distribute.check_replicas(cfg, strategy.num_replicas_in_sync)
-    resuming = saved is not None
-    if resuming:
-        checkpoints, restored_epoch, restored_step = checkpoint_to_resume(run_dir, cfg, saved)
-        if restored_epoch >= cfg["train.epochs"] and is_finished(run_dir, cfg):
-            print(f"{run_dir} is finished: it trained all {restored_epoch} of its epochs. To train it longer: "
-                  f"python train.py --resume {run_dir} train.epochs=N, with N above {restored_epoch}")
-            return
+    return strategy
 
+
+def load_training_data(cfg, run_dir, resuming):
+    """The training images, their labels and class names for a conditional run (else None and []); fills in
+    what the config left to the data (image size, channels, the dataset really used, the seed)."""
+    import data
     real_images, labels, dataset_used = data.load_images(cfg, warn=lambda message: print(message, file=sys.stderr))
     if dataset_used != cfg["data.dataset"]:
         cfg["data.dataset"], cfg["data.path"] = dataset_used, None  # the saved config says what was really used
@@ -300,179 +237,168 @@ def train(cfg, run_dir, saved, stop):
         check_classes(run_dir, class_names)
     if cfg["train.seed"] is None:
         cfg["train.seed"] = random.SystemRandom().randrange(2**31)  # recorded, so the run can be repeated
-    chief = distribute.is_chief(cfg)
-    if not chief:
-        # Every worker takes part in saving checkpoints; the others save theirs to a scratch folder, and the
-        # chief alone writes the run's files and scores quality.
-        run_dir = Path(tempfile.mkdtemp(prefix="dcgan-worker-"))
-        (run_dir / "images").mkdir()
+    return real_images, labels, class_names
+
+
+def prepare_run_dir(cfg, run_dir, resuming, class_names):
+    """The directory this process writes to: the run's (new, or cleaned of files a kill left half-written),
+    or for a worker other than the chief a scratch folder: every worker takes part in saving checkpoints,
+    but the chief alone writes the run's files and scores quality."""
+    if not distribute.is_chief(cfg):
+        scratch = Path(tempfile.mkdtemp(prefix="dcgan-worker-"))
+        (scratch / "images").mkdir()
         cfg["eval.every"] = 0
-    elif resuming:
+        return scratch
+    if resuming:
         for stale in run_dir.rglob(".*.tmp*"):  # a file being written when the run was killed: never renamed in
             stale.unlink()
     else:
         create_run_dir(run_dir)
         if class_names:
             (run_dir / CLASSES_FILE).write_text("".join(f"{name}\n" for name in class_names))
+    return run_dir
 
-    seed, epochs, batch_size = cfg["train.seed"], cfg["train.epochs"], cfg["train.batch_size"]
-    with strategy.scope():  # variables made here are mirrored on every replica
-        keras.utils.set_random_seed(seed)
-        if cfg["train.mixed_precision"] != "none":
-            keras.mixed_precision.set_global_policy(cfg["train.mixed_precision"])  # layers built from here on
-        # Batch normalisation over the whole batch, not each replica's part: N devices learn as one does.
-        generator, discriminator = models.from_config(cfg, synchronized=strategy.num_replicas_in_sync > 1,
-                                                      class_names=class_names)
-        generator_optimizer = keras.optimizers.Adam(cfg["train.generator_lr"], cfg["train.generator_beta1"],
-                                                    cfg["train.generator_beta2"])
-        discriminator_optimizer = keras.optimizers.Adam(cfg["train.discriminator_lr"],
-                                                        cfg["train.discriminator_beta1"], cfg["train.discriminator_beta2"])
-        if cfg["train.mixed_precision"] == "mixed_float16":  # float16 gradients underflow without loss scaling
-            generator_optimizer = keras.optimizers.LossScaleOptimizer(generator_optimizer)
-            discriminator_optimizer = keras.optimizers.LossScaleOptimizer(discriminator_optimizer)
-        # The averaged generator draws the grids and is scored and saved: its weights move more smoothly.
-        average_generator = None
-        if cfg["train.ema_decay"]:
-            average_generator = keras.models.clone_model(generator)
-            average_generator.set_weights(generator.get_weights())
-        sampler = average_generator or generator
-        noise = tf.random.Generator.from_seed(seed)
-        # The same noise draws every epoch's grid, so the frames show the generator learning, not chance; a
-        # conditional grid has one row per class, all rows with the same noise columns.
-        shown_classes = grid_classes(len(class_names))
-        grid_noise_count = cfg["output.grid_size"] * (1 if class_names else cfg["output.grid_size"])
-        fixed_noise = tf.Variable(noise.normal([grid_noise_count, cfg["model.noise_dim"]]), trainable=False)
-        epoch = tf.Variable(0, dtype=tf.int64, trainable=False)  # the last finished epoch
-        # Non-zero only in a checkpoint saved on Ctrl-C: how far the next epoch got, and its statistics so far.
-        step = tf.Variable(0, dtype=tf.int64, trainable=False)
-        step_sums = tf.Variable(tf.zeros([len(gan.STATISTICS)]), trainable=False)
-        averaged = {"average_generator": average_generator} if average_generator else {}
-        checkpoint = tf.train.Checkpoint(generator=generator, discriminator=discriminator, **averaged,
-                                         generator_optimizer=generator_optimizer,
-                                         discriminator_optimizer=discriminator_optimizer,
-                                         noise=noise, fixed_noise=fixed_noise, epoch=epoch, step=step,
-                                         step_sums=step_sums,
-                                         # Keras leaves dropout's random state out of the model's checkpoint
-                                         # (and makes none at rate 0).
-                                         dropout_seeds=[layer.seed_generator.state for layer in discriminator.layers
-                                                        if getattr(layer, "seed_generator", None) is not None])
-        # Checkpoints are numbered by training step (ckpt-120), as TensorFlow does, so a mid-epoch one fits in.
-        manager = tf.train.CheckpointManager(checkpoint, run_dir / "checkpoints",
-                                             max_to_keep=cfg["output.checkpoints_to_keep"])
 
-        def save_checkpoint():
-            nonlocal last_checkpoint
-            try:
-                manager.save(checkpoint_number=discriminator_optimizer.iterations)
-            except tf.errors.OpError as e:  # TensorFlow reports a full disk as its own error, not as an OSError
-                raise OSError(errno.EIO, f"checkpoint not saved ({e.message.split(';')[-1].strip()})",
-                              str(run_dir / "checkpoints")) from None
-            last_checkpoint = describe_checkpoint(int(epoch.numpy()), int(step.numpy()))
+class EpochRecord:
+    """What each epoch leaves in the run directory: its grid and the GIF, its quality numbers (and the best
+    generator so far), and its row in metrics.csv, metrics.png, TensorBoard and warnings."""
 
-        # Made before a restore: it also builds Adam's slots, which the checkpoint then fills.
-        train_step = gan.make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer,
-                                         real_label=1.0 - cfg["train.label_smoothing"],
-                                         augment=augment.make_augment(cfg["train.augment"], noise),
-                                         average_generator=average_generator, average_decay=cfg["train.ema_decay"],
-                                         r1_weight=cfg["train.r1_weight"], num_classes=len(class_names),
-                                         jit_compile=cfg["train.jit_compile"], strategy=strategy)
-        last_checkpoint = None  # what the newest checkpoint holds, for the messages of a stop
-        if resuming:
-            try:
-                checkpoint.restore(checkpoints[-1]).assert_existing_objects_matched()
-            except (tf.errors.OpError, ValueError, AssertionError) as e:
-                raise damaged_checkpoint(checkpoints, e) from None
-            last_checkpoint = describe_checkpoint(restored_epoch, restored_step)
-            # The checkpoint restored the old learning rates; the config's may have been changed for this resume.
-            generator_optimizer.learning_rate.assign(cfg["train.generator_lr"])
-            discriminator_optimizer.learning_rate.assign(cfg["train.discriminator_lr"])
-            where = f", {int(step.numpy())} steps into epoch {int(epoch.numpy()) + 1}" if int(step.numpy()) else ""
-            print(f"resuming {run_dir} after epoch {int(epoch.numpy())}{where}")
-    config.dump(cfg, run_dir / "config.yaml")  # once the checkpoint has restored: a refused resume keeps the old
-    grid_inputs = fixed_noise
-    if class_names:
-        grid_inputs = [tf.tile(fixed_noise, [len(shown_classes), 1]),  # row k: class shown_classes[k]
-                       tf.repeat(tf.one_hot(shown_classes, len(class_names)), cfg["output.grid_size"], axis=0)]
-        if len(shown_classes) < len(class_names):
-            print(f"note: the epoch grids show {len(shown_classes)} of the {len(class_names)} classes, one per "
-                  f"row: {', '.join(class_names[k] for k in shown_classes)}")
+    def __init__(self, cfg, run_dir, last_epoch, class_names):
+        import images
+        import metrics
+        import runlog
+        self.cfg, self.run_dir = cfg, run_dir
+        self.evaluator = None
+        if cfg["eval.every"] and metrics.can_score(cfg):
+            self.evaluator = metrics.Evaluator(cfg["eval.num_samples"], conditional=bool(class_names))
+        elif cfg["eval.every"]:
+            print(f"note: the quality numbers (Frechet distance, class coverage) come from a classifier that knows "
+                  f"MNIST digits only, so they are skipped for {cfg['data.dataset']}; the balance diagnostics still "
+                  f"run", file=sys.stderr)
+        self.log = runlog.RunLog(run_dir, last_epoch, class_names=class_names,
+                                 real_frechet=self.evaluator.score_real()["frechet_distance"] if self.evaluator else None)
+        self.class_names = class_names
+        # The GIF's frames stay in memory; a resumed run reads its earlier ones from disk once.
+        earlier_frames = [run_dir / "images" / f"epoch_{i:04d}.png" for i in range(1, last_epoch + 1)]
+        self.frames = images.read_pngs(path for path in earlier_frames if path.exists())
 
-    evaluator = None
-    if cfg["eval.every"] and metrics.can_score(cfg):
-        evaluator = metrics.Evaluator(cfg["eval.num_samples"], conditional=bool(class_names))
-    elif cfg["eval.every"]:
-        print(f"note: the quality numbers (Frechet distance, class coverage) come from a classifier that knows "
-              f"MNIST digits only, so they are skipped for {cfg['data.dataset']}; the balance diagnostics still run",
-              file=sys.stderr)
-    log = runlog.RunLog(run_dir, int(epoch.numpy()),
-                        real_frechet=evaluator.score_real()["frechet_distance"] if evaluator else None,
-                        class_names=class_names)
-    # The GIF's frames stay in memory; a resumed run reads its earlier ones from disk once.
-    earlier_frames = [run_dir / "images" / f"epoch_{i:04d}.png" for i in range(1, int(epoch.numpy()) + 1)]
-    frames = images.read_pngs(path for path in earlier_frames if path.exists())
-    dataset = data.make_dataset(real_images, labels)
-    steps_per_epoch = math.ceil(len(real_images) / batch_size)
-    print(f"training on {len(real_images)} {dataset_used} images, {steps_per_epoch} "
-          f"step{'s' if steps_per_epoch > 1 else ''} per epoch, writing to {run_dir}", flush=True)
-
-    norm_every = 1 if strategy.num_replicas_in_sync == 1 else GRADIENT_NORM_EVERY
-    if stop.signal_number is not None:  # asked during start-up: no step taken, nothing new to save
-        raise Stopped(stop.signal_number, last_checkpoint)
-    for n in range(int(epoch.numpy()) + 1, epochs + 1):
-        started = time.perf_counter()
-        progress = keras.utils.Progbar(steps_per_epoch) if sys.stdout.isatty() else None
-        done = int(step.numpy())  # counted in Python: reading a variable every step would wait for the device
-        # Each epoch's shuffle is seeded by (seed, its number): a resumed run skips exactly the batches already seen.
-        batches = data.epoch_batches(dataset, batch_size, cfg["data.shuffle_buffer"], seed, n,
-                                     cfg["model.noise_dim"]).skip(done)
-        # Each replica gets its part of every batch (on one device, the batch itself).
-        batches = strategy.experimental_distribute_dataset(batches)
-        for batch in batches:
-            stats = train_step(batch, update_generator=(done + 1) % cfg["train.discriminator_steps"] == 0,
-                               measure_gradient=done % norm_every == 0)
-            step_sums.assign_add(tf.stack([stats[key] for key in gan.STATISTICS]))  # summed on the device
-            done += 1
-            if progress:
-                progress.update(done)
-            if stop.signal_number is not None:
-                # Saving is collective across workers: one stopped alone would wait for the others forever.
-                if cfg["train.distribute"] != "multi_worker":
-                    step.assign(done)
-                    save_checkpoint()
-                raise Stopped(stop.signal_number, last_checkpoint)
-        row = {"epoch": n, **dict(zip(gan.STATISTICS, (step_sums / done).numpy().tolist()))}
-        row["gen_grad_norm"] *= done / math.ceil(done / norm_every)  # the mean over the steps that measured it
-        row["train_seconds"] = time.perf_counter() - started  # the steps (and their statistics, read here)
-        samples = draw_checked(row, generator, sampler, discriminator, grid_inputs, n, last_checkpoint, run_dir)
-        epoch.assign(n)
-        step.assign(0)
-        step_sums.assign(tf.zeros_like(step_sums))
-
-        picture = images.save_grid(samples, run_dir / "images" / f"epoch_{n:04d}.png",
-                                   columns=cfg["output.grid_size"])
-        frames.append(picture)
-        images.save_gif(frames, run_dir / "progress.gif")
-        if evaluator and (n % cfg["eval.every"] == 0 or n == epochs):
-            quality = evaluator.score_generator(sampler)
-            if quality["frechet_distance"] < log.best_frechet:
-                save_generator(sampler, run_dir / "generator_best.keras", class_names)
+    def add(self, row, samples, sampler, started):
+        """Write epoch row["epoch"]'s files, scoring `sampler` when it is due; `started` is when the epoch
+        began (perf_counter). Returns the warnings the epoch raised for the first time."""
+        import images
+        number = row["epoch"]
+        picture = images.save_grid(samples, self.run_dir / "images" / f"epoch_{number:04d}.png",
+                                   columns=self.cfg["output.grid_size"])
+        self.frames.append(picture)
+        images.save_gif(self.frames, self.run_dir / "progress.gif")
+        if self.evaluator and (number % self.cfg["eval.every"] == 0 or number == self.cfg["train.epochs"]):
+            quality = self.evaluator.score_generator(sampler)
+            if quality["frechet_distance"] < self.log.best_frechet:
+                save_generator(sampler, self.run_dir / "generator_best.keras", self.class_names)
             row.update(quality)
         row["seconds"] = time.perf_counter() - started
-        warnings = log.add(row, picture)
+        return self.log.add(row, picture)
+
+
+def run_epoch(run, dataset, number, cfg, strategy, stop):
+    """Train epoch `number` (from the step a mid-epoch checkpoint stopped at) and return its row: the mean of
+    each statistic over its steps. A stop request saves a checkpoint after the step under way."""
+    import keras
+    import tensorflow as tf
+
+    import data
+    import gan
+    started = time.perf_counter()
+    steps_per_epoch = math.ceil(len(dataset) / cfg["train.batch_size"])
+    progress = keras.utils.Progbar(steps_per_epoch) if sys.stdout.isatty() else None
+    norm_every = 1 if strategy.num_replicas_in_sync == 1 else GRADIENT_NORM_EVERY
+    done = run.step  # counted in Python: reading a variable every step would wait for the device
+    # Each epoch's shuffle is seeded by (seed, its number): a resumed run skips exactly the batches already seen.
+    batches = data.epoch_batches(dataset, cfg["train.batch_size"], cfg["data.shuffle_buffer"], cfg["train.seed"],
+                                 number, cfg["model.noise_dim"]).skip(done)
+    # Each replica gets its part of every batch (on one device, the batch itself).
+    for batch in strategy.experimental_distribute_dataset(batches):
+        stats = run.train_step(batch, update_generator=(done + 1) % cfg["train.discriminator_steps"] == 0,
+                               measure_gradient=done % norm_every == 0)
+        run.step_sums.assign_add(tf.stack([stats[key] for key in gan.STATISTICS]))  # summed on the device
+        done += 1
+        if progress:
+            progress.update(done)
+        if stop.signal_number is not None:
+            # Saving is collective across workers: one stopped alone would wait for the others forever.
+            if cfg["train.distribute"] != "multi_worker":
+                run.step_counter.assign(done)
+                run.save()
+            raise Stopped(stop.signal_number, run.last_checkpoint)
+    row = {"epoch": number, **dict(zip(gan.STATISTICS, (run.step_sums / done).numpy().tolist()))}
+    row["gen_grad_norm"] *= done / math.ceil(done / norm_every)  # the mean over the steps that measured it
+    row["train_seconds"] = time.perf_counter() - started  # the steps (and their statistics, read here)
+    return row
+
+
+def train(cfg, run_dir, saved, stop):
+    """Load the data, build the GAN or restore it (`saved`: the config of the run being resumed), and train
+    it epoch by epoch, writing the run's files; a request in `stop` (StopRequests) ends it at a step's end."""
+    # TensorFlow's C++ log, errors included (a real one raises in Python): its start-up lines and a harmless
+    # grappler "remapper failed" line looked like crashes. A few lines print before the level is read.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    print(f"{'resuming' if saved else 'starting'} {run_dir}: loading TensorFlow", flush=True)
+    # Imported here, not at the top, so --help and config mistakes answer before TensorFlow's start-up.
+    import data
+    import state
+
+    strategy = start_tensorflow(cfg)
+    resuming = saved is not None
+    if resuming:
+        checkpoints, restored_epoch, _ = state.checkpoint_to_resume(run_dir, cfg, saved)
+        if restored_epoch >= cfg["train.epochs"] and is_finished(run_dir, cfg):
+            print(f"{run_dir} is finished: it trained all {restored_epoch} of its epochs. To train it longer: "
+                  f"python train.py --resume {run_dir} train.epochs=N, with N above {restored_epoch}")
+            return
+    real_images, labels, class_names = load_training_data(cfg, run_dir, resuming)
+    chief = distribute.is_chief(cfg)
+    run_dir = prepare_run_dir(cfg, run_dir, resuming, class_names)
+
+    run = state.TrainingState(cfg, strategy, class_names, run_dir / "checkpoints")
+    if resuming:
+        run.restore(checkpoints, cfg)
+        where = f", {run.step} steps into epoch {run.epoch + 1}" if run.step else ""
+        print(f"resuming {run_dir} after epoch {run.epoch}{where}")
+    config.dump(cfg, run_dir / "config.yaml")  # once the checkpoint has restored: a refused resume keeps the old
+    shown_classes = grid_classes(len(class_names))
+    if len(shown_classes) < len(class_names):
+        print(f"note: the epoch grids show {len(shown_classes)} of the {len(class_names)} classes, one per row: "
+              f"{', '.join(class_names[k] for k in shown_classes)}")
+    grid_inputs = run.grid_inputs(shown_classes)
+    record = EpochRecord(cfg, run_dir, run.epoch, class_names)
+    dataset = data.make_dataset(real_images, labels)
+    steps_per_epoch = math.ceil(len(real_images) / cfg["train.batch_size"])
+    print(f"training on {len(real_images)} {cfg['data.dataset']} images, {steps_per_epoch} "
+          f"step{'s' if steps_per_epoch > 1 else ''} per epoch, writing to {run_dir}", flush=True)
+
+    if stop.signal_number is not None:  # asked during start-up: no step taken, nothing new to save
+        raise Stopped(stop.signal_number, run.last_checkpoint)
+    epochs = cfg["train.epochs"]
+    for number in range(run.epoch + 1, epochs + 1):
+        started = time.perf_counter()
+        row = run_epoch(run, dataset, number, cfg, strategy, stop)
+        samples = draw_checked(row, run, grid_inputs, number, run_dir)
+        run.end_epoch(number)
+        warnings = record.add(row, samples, run.sampler, started)
         # The checkpoint comes last: a run killed before it redoes this epoch, and drops its row on resume.
-        if n % cfg["output.checkpoint_every"] == 0 or n == epochs:
-            save_checkpoint()
+        if number % cfg["output.checkpoint_every"] == 0 or number == epochs:
+            run.save()
         print(summary(row, epochs), flush=True)
         for warning in warnings:
-            print(f"warning: epoch {n}: {warning}", flush=True)
+            print(f"warning: epoch {number}: {warning}", flush=True)
 
     if not chief:
         shutil.rmtree(run_dir)  # the scratch folder: the chief has the run
         return
-    save_generator(generator, run_dir / "generator.keras", class_names)
-    if average_generator:
-        save_generator(average_generator, run_dir / "generator_ema.keras", class_names)
-    print(f"done: {run_dir / ('generator_ema.keras' if average_generator else 'generator.keras')}, "
+    save_generator(run.generator, run_dir / "generator.keras", class_names)
+    if run.average_generator:
+        save_generator(run.average_generator, run_dir / "generator_ema.keras", class_names)
+    print(f"done: {run_dir / ('generator_ema.keras' if run.average_generator else 'generator.keras')}, "
           f"{run_dir / 'progress.gif'}, {run_dir / 'metrics.png'}")
 
 

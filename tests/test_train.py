@@ -2,6 +2,7 @@
 
 import csv
 import re
+from types import SimpleNamespace
 
 import imageio.v3 as iio
 import numpy as np
@@ -12,6 +13,7 @@ import yaml
 import generate
 import images
 import runlog
+import state
 import train
 from conftest import checkpoint_epoch, run_train
 
@@ -39,7 +41,8 @@ def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_pat
     with open(run / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == runlog.COLUMNS and [r["epoch"] for r in rows] == ["1", "2"]
-    assert all(r[column] != "" for r in rows for column in runlog.COLUMNS)
+    label_columns = ["label_accuracy", "min_label_accuracy"]  # conditional runs only
+    assert all((r[column] == "") == (column in label_columns) for r in rows for column in runlog.COLUMNS)
     assert (run / "metrics.png").exists() and (run / "generator_best.keras").exists()
     assert list((run / "tensorboard").glob("events.out.tfevents.*"))
     assert not (run / "warnings.log").exists()  # no warning in 2 epochs: no empty file
@@ -127,16 +130,18 @@ class Counted:
 def test_the_epochs_grid_is_drawn_once_and_a_blow_up_names_the_newest_checkpoint(tmp_path):
     row, noise = {"gen_loss": 0.7, "disc_loss": 1.3}, np.zeros((4, 100), np.float32)
     generator, discriminator = Counted(np.zeros((4, 28, 28, 1))), Counted(np.zeros((4, 1)))
-    samples = train.draw_checked(row, generator, generator, discriminator, noise, 5, "epoch 4", tmp_path)
+    run = SimpleNamespace(generator=generator, sampler=generator, discriminator=discriminator,
+                          last_checkpoint="epoch 4")  # the parts of a state.TrainingState it reads
+    samples = train.draw_checked(row, run, noise, 5, tmp_path)
     assert samples is generator.output and generator.calls == 1  # no averaged generator: one pass draws and checks
-    averaged = Counted(np.zeros((4, 28, 28, 1)))
-    train.draw_checked(row, generator, averaged, discriminator, noise, 5, "epoch 4", tmp_path)
+    run.sampler = averaged = Counted(np.zeros((4, 28, 28, 1)))
+    train.draw_checked(row, run, noise, 5, tmp_path)
     assert averaged.calls == 1 and generator.calls == 2  # with one, the trained generator is checked too
-    blown_up = Counted(np.full((4, 28, 28, 1), np.nan))
+    run.generator, run.sampler = Counted(np.full((4, 28, 28, 1), np.nan)), generator
+    run.last_checkpoint = state.describe_checkpoint(2, 3)
     with pytest.raises(train.TrainingDiverged, match="in epoch 5: .* The last good checkpoint is from epoch 2 "
                                                      r"\(3 steps into epoch 3\)"):
-        train.draw_checked(row, blown_up, generator, discriminator, noise, 5,
-                           train.describe_checkpoint(2, 3), tmp_path)
+        train.draw_checked(row, run, noise, 5, tmp_path)
 
 
 def test_an_averaged_generator_is_saved_drawn_from_and_cannot_be_switched_off_on_resume(tmp_path, small_run_args):
@@ -150,7 +155,7 @@ def test_an_averaged_generator_is_saved_drawn_from_and_cannot_be_switched_off_on
     grid = images.grid(images.to_uint8(averaged(noise, training=False)), columns=4)
     np.testing.assert_array_equal(iio.imread(run / "images" / "epoch_0002.png").reshape(grid.shape), grid)
     assert generate.find_model(run, best=False) == ("keras", run / "generator_ema.keras")
-    from_checkpoint = generate.load_generator("checkpoint", (run / "checkpoints", run / "config.yaml"))
+    from_checkpoint, _ = generate.load_generator("checkpoint", (run / "checkpoints", run))
     assert all(np.array_equal(a, b) for a, b in zip(from_checkpoint.get_weights(), averaged.get_weights()))
 
     result = run_train("--resume", run, "train.epochs=3", "train.ema_decay=0")

@@ -1,0 +1,157 @@
+"""What a run trains and checkpoints, as one object: the two networks (and the averaged generator), their
+optimizers, the random state, the grid's fixed noise, the counters of where training is, and the compiled
+training step. save() and restore() are the checkpoint; a resumed run is this object restored."""
+
+import errno
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+import augment
+import gan
+import models
+from config import ConfigError
+
+# The settings that decide which images each step of an epoch sees: a run stopped mid-epoch skips the steps it
+# has done by number, so it must resume with the same ones.
+EPOCH_ORDER = ("data.dataset", "data.path", "data.limit", "data.shuffle_buffer", "train.batch_size", "train.seed")
+
+
+def checkpoint_to_resume(run_dir, cfg, saved):
+    """The prefixes of `run_dir`'s checkpoints (the newest last), and the newest one's epoch and step, checked
+    before anything is written: readable, and resumable with these settings (a run stopped mid-epoch keeps
+    the order of its batches)."""
+    found = tf.train.get_checkpoint_state(run_dir / "checkpoints")
+    prefixes = [p for p in (found.all_model_checkpoint_paths if found else []) if Path(f"{p}.index").is_file()]
+    if not prefixes:
+        raise ConfigError(f"{run_dir / 'checkpoints'} holds no checkpoint files (deleted?); there is nothing to "
+                          f"resume: start a new run")
+    try:  # every value read once (about as long as the restore takes): a truncated file is found here
+        reader = tf.train.load_checkpoint(prefixes[-1])
+        values = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+        epoch, step = (int(values[f"{name}/.ATTRIBUTES/VARIABLE_VALUE"]) for name in ("epoch", "step"))
+    except Exception as e:  # the reader raises several types (OpError, IndexError, ...) for a damaged file
+        raise damaged_checkpoint(prefixes, e) from None
+    changed = [key for key in EPOCH_ORDER if cfg[key] != saved[key]]
+    if step and changed:
+        raise ConfigError(f"{changed[0]} cannot change when resuming {run_dir}: it stopped {step} steps into epoch "
+                          f"{epoch + 1}, and those steps are skipped by number; resume with {changed[0]}="
+                          f"{saved[changed[0]]}, and change it once that epoch has ended (train.epochs={epoch + 1} "
+                          f"stops there)")
+    return prefixes, epoch, step
+
+
+def damaged_checkpoint(prefixes, error):
+    """The one-line answer to a newest checkpoint (the last of `prefixes`) that cannot be restored."""
+    prefix = prefixes[-1]
+    reason = (getattr(error, "message", None) or str(error) or type(error).__name__).splitlines()[0][:160]
+    if len(prefixes) > 1:
+        fix = (f"delete {Path(prefix).name}.index and {Path(prefix).name}.data-* in {Path(prefix).parent} to "
+               f"continue from the one before it, {Path(prefixes[-2]).name}")
+    else:
+        fix = "it is the only one, so start a new run"
+    return ConfigError(f"checkpoint {prefix} cannot be read ({reason}): it is damaged or incomplete; {fix}")
+
+
+def describe_checkpoint(epoch, step):
+    return f"epoch {epoch}" + (f" ({step} steps into epoch {epoch + 1})" if step else "")
+
+
+class TrainingState:
+    """Built from the config, inside `strategy`'s scope so every variable is mirrored on each replica;
+    `class_names` make the models conditional. The same seed builds the same initial state."""
+
+    def __init__(self, cfg, strategy, class_names, checkpoint_dir):
+        self.class_names = class_names
+        with strategy.scope():
+            keras.utils.set_random_seed(cfg["train.seed"])
+            if cfg["train.mixed_precision"] != "none":
+                keras.mixed_precision.set_global_policy(cfg["train.mixed_precision"])  # layers built from here on
+            # Batch normalisation over the whole batch, not each replica's part: N devices learn as one does.
+            self.generator, self.discriminator = models.from_config(
+                cfg, synchronized=strategy.num_replicas_in_sync > 1, class_names=class_names)
+            self.generator_optimizer = keras.optimizers.Adam(cfg["train.generator_lr"], cfg["train.generator_beta1"],
+                                                             cfg["train.generator_beta2"])
+            self.discriminator_optimizer = keras.optimizers.Adam(
+                cfg["train.discriminator_lr"], cfg["train.discriminator_beta1"], cfg["train.discriminator_beta2"])
+            if cfg["train.mixed_precision"] == "mixed_float16":  # float16 gradients underflow without loss scaling
+                self.generator_optimizer = keras.optimizers.LossScaleOptimizer(self.generator_optimizer)
+                self.discriminator_optimizer = keras.optimizers.LossScaleOptimizer(self.discriminator_optimizer)
+            # The averaged generator draws the grids and is scored and saved: its weights move more smoothly.
+            self.average_generator = None
+            if cfg["train.ema_decay"]:
+                self.average_generator = keras.models.clone_model(self.generator)
+                self.average_generator.set_weights(self.generator.get_weights())
+            self.sampler = self.average_generator or self.generator
+            noise = tf.random.Generator.from_seed(cfg["train.seed"])
+            # The same noise draws every epoch's grid, so the frames show the generator learning, not chance; a
+            # conditional grid has one row per class, all rows with the same noise columns.
+            columns = cfg["output.grid_size"]
+            self.fixed_noise = tf.Variable(noise.normal([columns * (1 if class_names else columns),
+                                                         cfg["model.noise_dim"]]), trainable=False)
+            self.epoch_counter = tf.Variable(0, dtype=tf.int64, trainable=False)  # the last finished epoch
+            # Non-zero only in a checkpoint saved on Ctrl-C: how far the next epoch got, and its statistics so far.
+            self.step_counter = tf.Variable(0, dtype=tf.int64, trainable=False)
+            self.step_sums = tf.Variable(tf.zeros([len(gan.STATISTICS)]), trainable=False)
+            averaged = {"average_generator": self.average_generator} if self.average_generator else {}
+            self.checkpoint = tf.train.Checkpoint(
+                generator=self.generator, discriminator=self.discriminator, **averaged,
+                generator_optimizer=self.generator_optimizer, discriminator_optimizer=self.discriminator_optimizer,
+                noise=noise, fixed_noise=self.fixed_noise, epoch=self.epoch_counter, step=self.step_counter,
+                step_sums=self.step_sums,
+                # Keras leaves dropout's random state out of the model's checkpoint (and makes none at rate 0).
+                dropout_seeds=[layer.seed_generator.state for layer in self.discriminator.layers
+                               if getattr(layer, "seed_generator", None) is not None])
+            # Numbered by training step (ckpt-120), as TensorFlow does, so a mid-epoch checkpoint fits in.
+            self.manager = tf.train.CheckpointManager(self.checkpoint, checkpoint_dir,
+                                                      max_to_keep=cfg["output.checkpoints_to_keep"])
+            # Made before a restore: it also builds Adam's slots, which the checkpoint then fills.
+            self.train_step = gan.make_train_step(
+                self.generator, self.discriminator, self.generator_optimizer, self.discriminator_optimizer,
+                real_label=1.0 - cfg["train.label_smoothing"], augment=augment.make_augment(cfg["train.augment"], noise),
+                average_generator=self.average_generator, average_decay=cfg["train.ema_decay"],
+                r1_weight=cfg["train.r1_weight"], jit_compile=cfg["train.jit_compile"], strategy=strategy,
+                num_classes=len(class_names))
+        self.last_checkpoint = None  # what the newest checkpoint holds, for the messages of a stop
+
+    @property
+    def epoch(self):
+        return int(self.epoch_counter.numpy())
+
+    @property
+    def step(self):
+        return int(self.step_counter.numpy())
+
+    def save(self):
+        try:
+            self.manager.save(checkpoint_number=self.discriminator_optimizer.iterations)
+        except tf.errors.OpError as e:  # TensorFlow reports a full disk as its own error, not as an OSError
+            raise OSError(errno.EIO, f"checkpoint not saved ({e.message.split(';')[-1].strip()})",
+                          str(self.manager.directory)) from None
+        self.last_checkpoint = describe_checkpoint(self.epoch, self.step)
+
+    def restore(self, prefixes, cfg):
+        """The newest of `prefixes`, then the learning rates of `cfg`: a resume may change them."""
+        try:
+            self.checkpoint.restore(prefixes[-1]).assert_existing_objects_matched()
+        except (tf.errors.OpError, ValueError, AssertionError) as e:
+            raise damaged_checkpoint(prefixes, e) from None
+        self.last_checkpoint = describe_checkpoint(self.epoch, self.step)
+        self.generator_optimizer.learning_rate.assign(cfg["train.generator_lr"])
+        self.discriminator_optimizer.learning_rate.assign(cfg["train.discriminator_lr"])
+
+    def grid_inputs(self, shown_classes):
+        """What the generator draws each epoch's grid from: the fixed noise, and for a conditional run the
+        classes of its rows (`shown_classes`), each row under the same noise columns."""
+        if not self.class_names:
+            return self.fixed_noise
+        columns = self.fixed_noise.shape[0]
+        return [tf.tile(self.fixed_noise, [len(shown_classes), 1]),
+                tf.repeat(tf.one_hot(shown_classes, len(self.class_names)), columns, axis=0)]
+
+    def end_epoch(self, number):
+        """The epoch is over: the next one starts at its first step with its statistics at zero."""
+        self.epoch_counter.assign(number)
+        self.step_counter.assign(0)
+        self.step_sums.assign(tf.zeros_like(self.step_sums))
