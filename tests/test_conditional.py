@@ -146,3 +146,11 @@ def test_a_grid_shows_every_class_up_to_ten_and_ten_spread_evenly_beyond():
     assert train.grid_classes(3) == [0, 1, 2] and train.grid_classes(10) == list(range(10))
     shown = train.grid_classes(100)
     assert len(shown) == 10 and shown[0] == 0 and shown[-1] == 99 and shown == sorted(set(shown))
+
+
+def test_a_resumed_run_refuses_classes_other_than_it_was_built_for(tmp_path):
+    import train
+    (tmp_path / train.CLASSES_FILE).write_text("cats\ndogs\n")
+    train.check_classes(tmp_path, ["cats", "dogs"])  # the same classes: resumes
+    with pytest.raises(ConfigError, match=r"the classes found now \(cats, dogs, owls; 3\) are not the 2 the run"):
+        train.check_classes(tmp_path, ["cats", "dogs", "owls"])
