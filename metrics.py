@@ -112,12 +112,12 @@ class Evaluator:
         return scores if asked is None else {**scores, **label_scores(probabilities, asked)}
 
     def score_generator(self, generator):
-        noise_dim = generator.input_shape[0][-1] if self.conditional else generator.input_shape[-1]
+        noise_dim = generator.inputs[0].shape[-1]
         noise = np.random.default_rng(self.seed).standard_normal((self.num_samples, noise_dim)).astype("float32")
         asked = np.resize(self.reference_labels, self.num_samples)  # repeated if num_samples > 2,000
-        inputs = [noise, np.eye(10, dtype="float32")[asked]] if self.conditional else [noise]
-        images = np.concatenate([generator([x[i:i + BATCH] for x in inputs] if self.conditional else
-                                           noise[i:i + BATCH], training=False)
+        classes = np.eye(10, dtype="float32")[asked]
+        images = np.concatenate([generator([noise[i:i + BATCH], classes[i:i + BATCH]] if self.conditional
+                                           else noise[i:i + BATCH], training=False)
                                  for i in range(0, len(noise), BATCH)])
         return self.score_images(images, asked if self.conditional else None)
 
