@@ -173,6 +173,9 @@ SETTINGS = {
     "train.label_smoothing": Setting(0.0, number(0.0, 0.5, low_inclusive=True),
                                      "one-sided label smoothing: real images are labelled 1 - this"),
     "train.discriminator_steps": Setting(1, integer(1), "discriminator updates per generator update"),
+    "train.steps_per_call": Setting(16, integer(1), "training steps per call into TensorFlow: fewer round trips "
+                                    "through Python (on a GPU they can take longer than a step); Ctrl-C and the "
+                                    "progress bar act between calls"),
     "train.augment": Setting([], names(("translation", "cutout")), "DiffAugment operations applied to every image "
                              "the discriminator sees, real and generated; [] = none (the tutorial)"),
     "train.ema_decay": Setting(0.0, number(0.0, 1.0, low_inclusive=True), "sample, score and save an exponential "
@@ -201,6 +204,9 @@ SETTINGS = {
     "output.checkpoint_every": Setting(1, integer(1), "save a checkpoint every N epochs (and after the last)"),
     "output.checkpoints_to_keep": Setting(1, integer(1), "how many recent checkpoints to keep: 1 is all resume "
                                           "needs; more keep older ones to fall back on if the newest is damaged"),
+    "output.write_in_background": Setting(True, boolean(), "draw the GIF, metrics.png, TensorBoard and "
+                                          "generator_best.keras in a background thread while the next epoch trains; "
+                                          "false: before it starts"),
 }
 
 

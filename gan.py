@@ -137,7 +137,7 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
         shares = strategy.run(replica_step, args=(real_images, labels[0] if labels else None, z, update_generator,
                                                   measure_gradient))
         statistics = {key: strategy.reduce("SUM", value, axis=None) for key, value in shares.items()}
-        if update_generator and averaged_pairs:
+        if averaged_pairs and update_generator:
             # Early on the average would mostly hold the random initial weights: like TensorFlow's
             # ExponentialMovingAverage(num_updates), the decay starts low and rises to average_decay.
             updates = tf.cast(generator_optimizer.iterations, tf.float32)
@@ -148,3 +148,35 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
         return statistics
 
     return train_step
+
+
+def make_train_loop(train_step, step_sums, discriminator_steps=1, gradient_norm_every=1):
+    """train_steps(iterator, first_step, count): `count` steps from a (distributed) iterator, numbered from
+    `first_step` within the epoch, each step's statistics added to the variable `step_sums`.
+
+    One call into TensorFlow per step would pay Python's dispatch, an eager op for the statistics and the
+    iterator's round trip every step: a large share of a step a GPU finishes in milliseconds. Here a compiled
+    loop takes a run of steps in one call. Step n updates the generator if (n + 1) % discriminator_steps == 0
+    and measures its gradient's norm if n % gradient_norm_every == 0; these choices are fixed within a call
+    (with several replicas the graph cannot branch around their collective operations), so a run ends
+    where they change: with the defaults (one device, discriminator_steps 1) never.
+    """
+    @tf.function
+    def compiled_steps(iterator, count, update_generator, measure_gradient):
+        for _ in tf.range(count):
+            statistics = train_step(next(iterator), update_generator, measure_gradient)
+            step_sums.assign_add(tf.stack([statistics[key] for key in STATISTICS]))  # summed on the device
+
+    def choices(step):
+        return (step + 1) % discriminator_steps == 0, step % gradient_norm_every == 0
+
+    def train_steps(iterator, first_step, count):
+        step, end = first_step, first_step + count
+        while step < end:
+            run = 1
+            while step + run < end and choices(step + run) == choices(step):
+                run += 1
+            compiled_steps(iterator, tf.constant(run), *choices(step))  # a tensor count: traced once
+            step += run
+
+    return train_steps

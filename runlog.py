@@ -108,8 +108,9 @@ class RunLog:
         scores = [row["frechet_distance"] for row in self.rows if row["frechet_distance"] is not None]
         return min(scores, default=math.inf)
 
-    def add(self, row, picture):
-        """Record one epoch; returns the warnings it raised for the first time."""
+    def add(self, row):
+        """Record one epoch in metrics.csv (and warnings.log); returns the warnings it raised for the first
+        time. draw() then shows it in TensorBoard and metrics.png."""
         worst_label = row.get("worst_label")  # not a column: named in a warning only
         row = {column: row.get(column) for column in COLUMNS}
         self.rows.append(row)
@@ -123,9 +124,13 @@ class RunLog:
         if self.warnings or self.warnings_path.exists():  # no empty file for a run without warnings
             images.write_atomically(self.warnings_path, lambda tmp: tmp.write_text("".join(
                 line + "\n" for line in self.warnings)))
-        self.write_tensorboard(row, picture)
-        self.plot()
         return [message for _, message in new]
+
+    def draw(self, picture):
+        """The latest epoch's numbers and grid `picture` in TensorBoard, and metrics.png redrawn: the slow part
+        of the record (matplotlib), safe to run in another thread while no row is being added."""
+        self.write_tensorboard(self.rows[-1], picture)
+        self.plot()
 
     def write_csv(self):
         text = io.StringIO()
@@ -146,14 +151,13 @@ class RunLog:
 
     def plot(self):
         """metrics.png: the losses next to what they hide — the balance and the image quality."""
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure  # not pyplot: its global state is not for a background thread
 
         epochs = [row["epoch"] for row in self.rows]
         series = {column: [row[column] for row in self.rows] for column in COLUMNS}
         scored = [row for row in self.rows if row["frechet_distance"] is not None]
-        figure, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
+        figure = Figure(figsize=(11, 7))
+        axes = figure.subplots(2, 2, sharex=True)
         losses, balance, distance, coverage = axes.flat
         losses.plot(epochs, series["gen_loss"], label="generator")
         losses.plot(epochs, series["disc_loss"], label="discriminator")
@@ -189,4 +193,3 @@ class RunLog:
             axis.set_xlabel("epoch")
         figure.tight_layout()
         images.write_atomically(self.plot_path, lambda tmp: figure.savefig(tmp, dpi=80))
-        plt.close(figure)

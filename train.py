@@ -36,11 +36,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-# With several replicas the generator's gradient norm costs an all-reduce of its whole gradient (2.3 million
-# numbers for the tutorial's generator): measured on every 16th step of an epoch only. On one device it is free.
-GRADIENT_NORM_EVERY = 16
-
-
 def has_checkpoint(run_dir):
     return (run_dir / "checkpoints" / "checkpoint").is_file()
 
@@ -180,15 +175,10 @@ class StopRequests:
 
 def draw_checked(row, run, grid_inputs, epoch, run_dir):
     """The epoch's grid, drawn by the run's sampler from `grid_inputs` (state.TrainingState.grid_inputs), once the
-    epoch's losses and what the networks now compute are known to be finite: weights can blow up in an epoch's
-    last step while that step's loss was still finite. The trained generator is checked too when an averaged
-    one draws."""
+    epoch's losses and what the networks now compute are known to be finite."""
     import numpy as np
-    samples = run.sampler(grid_inputs, training=False)
-    raw = samples if run.sampler is run.generator else run.generator(grid_inputs, training=False)
-    verdict = run.discriminator([samples, grid_inputs[1]] if isinstance(grid_inputs, list) else samples,
-                                training=False)
-    if all(np.isfinite(x).all() for x in (row["gen_loss"], row["disc_loss"], raw, samples, verdict)):
+    samples, finite = run.draw(grid_inputs)
+    if finite and np.isfinite(row["gen_loss"]) and np.isfinite(row["disc_loss"]):
         return samples
     if run.last_checkpoint is None:
         then = ("No checkpoint was saved before it: start again with lower train.generator_lr and "
@@ -260,14 +250,20 @@ def prepare_run_dir(cfg, run_dir, resuming, class_names):
 
 
 class EpochRecord:
-    """What each epoch leaves in the run directory: its grid and the GIF, its quality numbers (and the best
-    generator so far), and its row in metrics.csv, metrics.png, TensorBoard and warnings."""
+    """What each epoch leaves in the run directory. Its grid PNG and its row in metrics.csv (and warnings.log)
+    are written at once, before the epoch's checkpoint, so a kill never loses them. What is drawn from them
+    (the GIF, metrics.png, TensorBoard, and generator_best.keras when the Fréchet distance improves) is written
+    by a background thread while the next epoch trains (output.write_in_background), one epoch at a time; a
+    resumed run redraws it from the record, in case a kill came before the thread had finished.
+    Used as a context manager: leaving it waits for the thread."""
 
-    def __init__(self, cfg, run_dir, last_epoch, class_names):
+    def __init__(self, cfg, run_dir, run, class_names):
+        import concurrent.futures
+
         import images
         import metrics
         import runlog
-        self.cfg, self.run_dir = cfg, run_dir
+        self.cfg, self.run_dir, self.class_names, self.sampler = cfg, run_dir, class_names, run.sampler
         self.evaluator = None
         if cfg["eval.every"] and metrics.can_score(cfg):
             self.evaluator = metrics.Evaluator(cfg["eval.num_samples"], conditional=bool(class_names))
@@ -275,53 +271,105 @@ class EpochRecord:
             print(f"note: the quality numbers (Frechet distance, class coverage) come from a classifier that knows "
                   f"MNIST digits only, so they are skipped for {cfg['data.dataset']}; the balance diagnostics still "
                   f"run", file=sys.stderr)
-        self.log = runlog.RunLog(run_dir, last_epoch, class_names=class_names,
+        self.log = runlog.RunLog(run_dir, run.epoch, class_names=class_names,
                                  real_frechet=self.evaluator.score_real()["frechet_distance"] if self.evaluator else None)
-        self.class_names = class_names
-        # The GIF's frames stay in memory; a resumed run reads its earlier ones from disk once.
-        earlier_frames = [run_dir / "images" / f"epoch_{i:04d}.png" for i in range(1, last_epoch + 1)]
-        self.frames = images.read_pngs(path for path in earlier_frames if path.exists())
+        self.best_generator = None  # a copy of the sampler that generator_best.keras is saved from
+        self.writer = (concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="epoch-writer")
+                       if cfg["output.write_in_background"] else None)
+        self.pending = None
+        # The GIF's frames stay in memory, compressed; a resumed run reads its earlier ones from disk once.
+        earlier_frames = [run_dir / "images" / f"epoch_{i:04d}.png" for i in range(1, run.epoch + 1)]
+        pictures = images.read_pngs(path for path in earlier_frames if path.exists())
+        self.gif = images.ProgressGif(pictures)
+        if self.log.rows and pictures:
+            last = self.log.rows[-1]
+            # Its files are as a finished epoch left them unless a kill stopped the thread: drawn again.
+            best = last["frechet_distance"] is not None and last["frechet_distance"] <= self.log.best_frechet
+            self.submit(self.draw, pictures[-1], run.sampler.get_weights() if best and not run.step else None, False)
 
-    def add(self, row, samples, sampler, started):
-        """Write epoch row["epoch"]'s files, scoring `sampler` when it is due; `started` is when the epoch
-        began (perf_counter). Returns the warnings the epoch raised for the first time."""
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        try:
+            if exc_info[0] is None:
+                self.wait()
+            else:  # already failing: the writer's own error, if any, would hide the first one
+                try:
+                    self.wait()
+                except Exception:
+                    pass
+        finally:
+            if self.writer:
+                self.writer.shutdown()
+
+    def submit(self, job, *args):
+        if self.writer is None:
+            job(*args)
+        else:
+            self.pending = self.writer.submit(job, *args)
+
+    def wait(self):
+        """Until the writer has finished the epoch before; its error, if it had one, is raised here."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def add(self, row, samples, started):
+        """Write epoch row["epoch"]'s grid and row, scoring the sampler when it is due, and hand the rest to the
+        writer; `started` is when the epoch began (perf_counter). Returns the warnings the epoch raised for
+        the first time."""
         import images
         number = row["epoch"]
         picture = images.save_grid(samples, self.run_dir / "images" / f"epoch_{number:04d}.png",
                                    columns=self.cfg["output.grid_size"])
-        self.frames.append(picture)
-        images.save_gif(self.frames, self.run_dir / "progress.gif")
+        best_weights = None
         if self.evaluator and (number % self.cfg["eval.every"] == 0 or number == self.cfg["train.epochs"]):
-            quality = self.evaluator.score_generator(sampler)
+            quality = self.evaluator.score_generator(self.sampler)
             if quality["frechet_distance"] < self.log.best_frechet:
-                save_generator(sampler, self.run_dir / "generator_best.keras", self.class_names)
+                best_weights = self.sampler.get_weights()  # a copy: the next epoch trains on while the writer saves
             row.update(quality)
         row["seconds"] = time.perf_counter() - started
-        return self.log.add(row, picture)
+        self.wait()  # the writer reads the log's rows
+        warnings = self.log.add(row)
+        self.submit(self.draw, picture, best_weights)
+        return warnings
+
+    def draw(self, picture, best_weights, new_frame=True):
+        """The writer's part of an epoch: the GIF (with `picture` as its newest frame if `new_frame`),
+        TensorBoard and metrics.png, and generator_best.keras from `best_weights` if given."""
+        import keras
+        if new_frame:
+            self.gif.add(picture)
+        self.gif.save(self.run_dir / "progress.gif")
+        self.log.draw(picture)
+        if best_weights is not None:
+            if self.best_generator is None:
+                self.best_generator = keras.models.clone_model(self.sampler)
+            self.best_generator.set_weights(best_weights)
+            save_generator(self.best_generator, self.run_dir / "generator_best.keras", self.class_names)
 
 
 def run_epoch(run, dataset, number, cfg, strategy, stop):
     """Train epoch `number` (from the step a mid-epoch checkpoint stopped at) and return its row: the mean of
-    each statistic over its steps. A stop request saves a checkpoint after the step under way."""
+    each statistic over its steps. A stop request saves a checkpoint after the call under way."""
     import keras
-    import tensorflow as tf
 
     import data
     import gan
     started = time.perf_counter()
     steps_per_epoch = math.ceil(len(dataset) / cfg["train.batch_size"])
     progress = keras.utils.Progbar(steps_per_epoch) if sys.stdout.isatty() else None
-    norm_every = 1 if strategy.num_replicas_in_sync == 1 else GRADIENT_NORM_EVERY
     done = run.step  # counted in Python: reading a variable every step would wait for the device
     # Each epoch's shuffle is seeded by (seed, its number): a resumed run skips exactly the batches already seen.
     batches = data.epoch_batches(dataset, cfg["train.batch_size"], cfg["data.shuffle_buffer"], cfg["train.seed"],
                                  number, cfg["model.noise_dim"]).skip(done)
     # Each replica gets its part of every batch (on one device, the batch itself).
-    for batch in strategy.experimental_distribute_dataset(batches):
-        stats = run.train_step(batch, update_generator=(done + 1) % cfg["train.discriminator_steps"] == 0,
-                               measure_gradient=done % norm_every == 0)
-        run.step_sums.assign_add(tf.stack([stats[key] for key in gan.STATISTICS]))  # summed on the device
-        done += 1
+    iterator = iter(strategy.experimental_distribute_dataset(batches))
+    while done < steps_per_epoch:
+        count = min(cfg["train.steps_per_call"], steps_per_epoch - done)
+        run.train_steps(iterator, done, count)
+        done += count
         if progress:
             progress.update(done)
         if stop.signal_number is not None:
@@ -331,7 +379,7 @@ def run_epoch(run, dataset, number, cfg, strategy, stop):
                 run.save()
             raise Stopped(stop.signal_number, run.last_checkpoint)
     row = {"epoch": number, **dict(zip(gan.STATISTICS, (run.step_sums / done).numpy().tolist()))}
-    row["gen_grad_norm"] *= done / math.ceil(done / norm_every)  # the mean over the steps that measured it
+    row["gen_grad_norm"] *= done / math.ceil(done / run.gradient_norm_every)  # the mean over the steps measuring it
     row["train_seconds"] = time.perf_counter() - started  # the steps (and their statistics, read here)
     return row
 
@@ -370,27 +418,27 @@ def train(cfg, run_dir, saved, stop):
         print(f"note: the epoch grids show {len(shown_classes)} of the {len(class_names)} classes, one per row: "
               f"{', '.join(class_names[k] for k in shown_classes)}")
     grid_inputs = run.grid_inputs(shown_classes)
-    record = EpochRecord(cfg, run_dir, run.epoch, class_names)
     dataset = data.make_dataset(real_images, labels)
     steps_per_epoch = math.ceil(len(real_images) / cfg["train.batch_size"])
-    print(f"training on {len(real_images)} {cfg['data.dataset']} images, {steps_per_epoch} "
-          f"step{'s' if steps_per_epoch > 1 else ''} per epoch, writing to {run_dir}", flush=True)
-
-    if stop.signal_number is not None:  # asked during start-up: no step taken, nothing new to save
-        raise Stopped(stop.signal_number, run.last_checkpoint)
-    epochs = cfg["train.epochs"]
-    for number in range(run.epoch + 1, epochs + 1):
-        started = time.perf_counter()
-        row = run_epoch(run, dataset, number, cfg, strategy, stop)
-        samples = draw_checked(row, run, grid_inputs, number, run_dir)
-        run.end_epoch(number)
-        warnings = record.add(row, samples, run.sampler, started)
-        # The checkpoint comes last: a run killed before it redoes this epoch, and drops its row on resume.
-        if number % cfg["output.checkpoint_every"] == 0 or number == epochs:
-            run.save()
-        print(summary(row, epochs), flush=True)
-        for warning in warnings:
-            print(f"warning: epoch {number}: {warning}", flush=True)
+    with EpochRecord(cfg, run_dir, run, class_names) as record:
+        print(f"training on {len(real_images)} {cfg['data.dataset']} images, {steps_per_epoch} "
+              f"step{'s' if steps_per_epoch > 1 else ''} per epoch, writing to {run_dir}", flush=True)
+        if stop.signal_number is not None:  # asked during start-up: no step taken, nothing new to save
+            raise Stopped(stop.signal_number, run.last_checkpoint)
+        epochs = cfg["train.epochs"]
+        for number in range(run.epoch + 1, epochs + 1):
+            started = time.perf_counter()
+            row = run_epoch(run, dataset, number, cfg, strategy, stop)
+            samples = draw_checked(row, run, grid_inputs, number, run_dir)
+            run.end_epoch(number)
+            warnings = record.add(row, samples, started)
+            # The checkpoint comes after the epoch's grid and row: a run killed before it redoes this epoch,
+            # and drops its row on resume.
+            if number % cfg["output.checkpoint_every"] == 0 or number == epochs:
+                run.save()
+            print(summary(row, epochs), flush=True)
+            for warning in warnings:
+                print(f"warning: epoch {number}: {warning}", flush=True)
 
     if not chief:
         shutil.rmtree(run_dir)  # the scratch folder: the chief has the run

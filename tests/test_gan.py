@@ -159,3 +159,25 @@ def test_r1_weight_changes_the_discriminators_update_only():
     assert np.isclose(loss_on, loss_off, rtol=1e-6)
     assert same_weights(generator_off, generator_on)
     assert not all(np.allclose(a, b) for a, b in zip(discriminator_off, discriminator_on))
+
+
+def test_the_training_loop_takes_each_batch_once_and_chooses_per_step_as_one_call_per_step_would():
+    """Calls of several steps, split where the step's choices change: which steps update the generator and
+    measure its gradient must not depend on how the steps are grouped into calls."""
+    def train_step(batch, update_generator, measure_gradient):  # reports which batch it saw and what it chose
+        chosen = {"gen_loss": batch, "disc_loss": 1.0, "d_real": tf.cast(update_generator, tf.float32),
+                  "d_fake": tf.cast(measure_gradient, tf.float32)}
+        chosen.update({key: batch * tf.cast(update_generator, tf.float32) if key == "gen_grad_norm" else 0.0
+                       for key in gan.STATISTICS if key not in chosen})
+        return chosen
+    batches = tf.data.Dataset.range(20).map(lambda n: tf.cast(n, tf.float32))
+    sums = tf.Variable(tf.zeros([len(gan.STATISTICS)]))
+    train_steps = gan.make_train_loop(train_step, sums, discriminator_steps=3, gradient_norm_every=4)
+    iterator = iter(batches)
+    for first, count in [(0, 7), (7, 1), (8, 12)]:  # calls of uneven sizes, as a stop and resume would make
+        train_steps(iterator, first, count)
+    totals = dict(zip(gan.STATISTICS, sums.numpy()))
+    updating = [n for n in range(20) if (n + 1) % 3 == 0]
+    assert totals["gen_loss"] == sum(range(20)) and totals["disc_loss"] == 20  # every batch, once
+    assert totals["d_real"] == len(updating) and totals["gen_grad_norm"] == sum(updating)  # the right steps
+    assert totals["d_fake"] == len(range(0, 20, 4))

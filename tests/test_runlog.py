@@ -43,13 +43,14 @@ def test_poor_coverage_is_said_once_samples_look_like_digits_for_patience_evalua
 def test_metrics_csv_is_rewritten_without_duplicates_on_resume_and_warnings_are_said_once(tmp_path):
     picture = np.zeros((10, 10), np.uint8)
     log = runlog.RunLog(tmp_path, last_epoch=0, real_frechet=2.0)
-    said = [log.add(row(n, d_fake=0.05, entropy=0.9, min_share=0.05, frechet=100 - n), picture) for n in (1, 2, 3, 4)]
+    said = [log.add(row(n, d_fake=0.05, entropy=0.9, min_share=0.05, frechet=100 - n)) for n in (1, 2, 3, 4)]
     assert [len(s) for s in said] == [0, 0, 1, 0]  # discriminator_wins said at epoch 3 only
     assert "train.discriminator_lr" in said[2][0]
 
     resumed = runlog.RunLog(tmp_path, last_epoch=2)  # the checkpoint was at epoch 2
     assert [r["epoch"] for r in resumed.rows] == [1, 2] and resumed.best_frechet == 98
-    assert resumed.add(row(3, d_fake=0.05, entropy=0.9, min_share=0.05), picture)  # said again: epoch 3 was undone
+    assert resumed.add(row(3, d_fake=0.05, entropy=0.9, min_share=0.05))  # said again: epoch 3 was undone
+    resumed.draw(picture)
     with open(tmp_path / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [r["epoch"] for r in rows] == ["1", "2", "3"]

@@ -127,21 +127,26 @@ class Counted:
         return self.output
 
 
-def test_the_epochs_grid_is_drawn_once_and_a_blow_up_names_the_newest_checkpoint(tmp_path):
+def test_the_epochs_grid_is_drawn_once_and_checked_and_a_blow_up_names_the_newest_checkpoint(tmp_path):
     row, noise = {"gen_loss": 0.7, "disc_loss": 1.3}, np.zeros((4, 100), np.float32)
     generator, discriminator = Counted(np.zeros((4, 28, 28, 1))), Counted(np.zeros((4, 1)))
-    run = SimpleNamespace(generator=generator, sampler=generator, discriminator=discriminator,
-                          last_checkpoint="epoch 4")  # the parts of a state.TrainingState it reads
-    samples = train.draw_checked(row, run, noise, 5, tmp_path)
-    assert samples is generator.output and generator.calls == 1  # no averaged generator: one pass draws and checks
-    run.sampler = averaged = Counted(np.zeros((4, 28, 28, 1)))
-    train.draw_checked(row, run, noise, 5, tmp_path)
-    assert averaged.calls == 1 and generator.calls == 2  # with one, the trained generator is checked too
-    run.generator, run.sampler = Counted(np.full((4, 28, 28, 1), np.nan)), generator
-    run.last_checkpoint = state.describe_checkpoint(2, 3)
+    networks = SimpleNamespace(generator=generator, sampler=generator, discriminator=discriminator,
+                               class_names=[])  # the parts of a state.TrainingState that draw_and_check reads
+    samples, finite = state.TrainingState.draw_and_check(networks, noise)
+    assert samples is generator.output and bool(finite) and generator.calls == 1  # one pass draws and checks
+    networks.sampler = averaged = Counted(np.zeros((4, 28, 28, 1)))
+    assert bool(state.TrainingState.draw_and_check(networks, noise)[1])
+    assert averaged.calls == 1 and generator.calls == 2  # with an averaged generator, the trained one is checked too
+    networks.generator = Counted(np.full((4, 28, 28, 1), np.nan))
+    assert not bool(state.TrainingState.draw_and_check(networks, noise)[1])
+    run = SimpleNamespace(draw=lambda inputs: state.TrainingState.draw_and_check(networks, inputs),
+                          last_checkpoint=state.describe_checkpoint(2, 3))
     with pytest.raises(train.TrainingDiverged, match="in epoch 5: .* The last good checkpoint is from epoch 2 "
                                                      r"\(3 steps into epoch 3\)"):
         train.draw_checked(row, run, noise, 5, tmp_path)
+    networks.generator = generator  # finite networks, but the epoch's loss was not
+    with pytest.raises(train.TrainingDiverged, match="losses nan"):
+        train.draw_checked({"gen_loss": float("nan"), "disc_loss": 1.3}, run, noise, 5, tmp_path)
 
 
 def test_an_averaged_generator_is_saved_drawn_from_and_cannot_be_switched_off_on_resume(tmp_path, small_run_args):
@@ -201,3 +206,42 @@ def test_each_speed_option_trains_with_finite_losses_and_resumes(tmp_path, optio
         assert len(losses) == 2 and all(np.isfinite(losses)), line
     with open(tmp_path / "r" / "metrics.csv", newline="") as f:
         assert [row["epoch"] for row in csv.DictReader(f)] == ["1", "2"]
+
+
+def test_steps_per_call_and_the_background_writer_change_nothing_that_is_learned_or_written(tmp_path, small_run_args):
+    """16 steps an epoch in calls of 5 (the last one short) with the writer thread, against one call per step
+    with every file written before the next epoch: the same losses, quality numbers, grids, GIF and models."""
+    common = [*small_run_args, "train.batch_size=32", "train.epochs=2", "eval.num_samples=100"]
+    grouped = run_train(*common, "train.steps_per_call=5", "output.run_name=grouped")
+    single = run_train(*common, "train.steps_per_call=1", "output.write_in_background=false", "output.run_name=single")
+    assert grouped.returncode == 0 and single.returncode == 0, grouped.stderr + single.stderr
+
+    def outputs(run):
+        with open(run / "metrics.csv", newline="") as f:
+            rows = [{k: v for k, v in row.items() if k not in runlog.TIMING_COLUMNS} for row in csv.DictReader(f)]
+        pictures = [(run / name).read_bytes() for name in ("images/epoch_0001.png", "images/epoch_0002.png",
+                                                           "progress.gif")]
+        models = [tf.keras.models.load_model(run / name).get_weights()
+                  for name in ("generator.keras", "generator_best.keras")]
+        return rows, pictures, models
+    (rows, pictures, models), (rows_1, pictures_1, models_1) = outputs(tmp_path / "grouped"), outputs(tmp_path / "single")
+    assert rows == rows_1 and rows[1]["frechet_distance"] != "" and pictures == pictures_1
+    assert all(np.array_equal(a, b) for model, model_1 in zip(models, models_1) for a, b in zip(model, model_1))
+
+
+def test_a_resume_redraws_what_the_writer_had_not_finished_when_the_run_was_killed(tmp_path, small_run_args):
+    result = run_train(*small_run_args, "train.epochs=2", "eval.num_samples=100", "output.run_name=k")
+    assert result.returncode == 0, result.stderr
+    run = tmp_path / "k"
+    gif, best = (run / "progress.gif").read_bytes(), tf.keras.models.load_model(run / "generator_best.keras")
+    # As a kill after the last checkpoint leaves it if the writer thread had not begun its epoch-2 work:
+    for name in ("progress.gif", "metrics.png", "generator.keras", "generator_best.keras"):
+        (run / name).unlink()
+    resumed = run_train("--resume", run)
+    assert resumed.returncode == 0, resumed.stderr
+    assert (run / "progress.gif").read_bytes() == gif and (run / "metrics.png").is_file()
+    with open(run / "metrics.csv", newline="") as f:
+        distances = [float(row["frechet_distance"]) for row in csv.DictReader(f)]
+    assert distances[1] < distances[0]  # epoch 2 was the best, so its generator is saved again from the checkpoint
+    again = tf.keras.models.load_model(run / "generator_best.keras")
+    assert all(np.array_equal(a, b) for a, b in zip(again.get_weights(), best.get_weights()))
