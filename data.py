@@ -15,6 +15,7 @@ import config
 from config import ConfigError
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "mnist_sample"
+SAMPLE_IMAGES = SAMPLE_DIR / "t10k-images-idx3-ubyte.gz"
 UINT8 = 0x08  # the IDX header's type code for unsigned bytes
 DIGITS = [str(digit) for digit in range(10)]
 CLASS_NAMES = {"mnist": DIGITS, "mnist_sample": DIGITS,
@@ -42,7 +43,7 @@ def read_idx(path, ndim):
 
 def load_sample():
     """The 10,000 real MNIST test digits shipped in the repo (see mnist_sample/README.md)."""
-    return read_idx(SAMPLE_DIR / "t10k-images-idx3-ubyte.gz", ndim=3)
+    return read_idx(SAMPLE_IMAGES, ndim=3)
 
 
 def load_sample_labels():

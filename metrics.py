@@ -17,6 +17,7 @@ The trade-off: the numbers are only as good as the classifier, and only comparab
 scored by the same committed classifier file.
 """
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +25,15 @@ import numpy as np
 import data
 
 CLASSIFIER_PATH = Path(__file__).resolve().parent / "evaluator" / "mnist_classifier.keras"
+# The real digits' side of the numbers, computed once from the committed classifier and digits (2.5 s of
+# every start otherwise); recomputed, and rewritten if the folder is writable, when either file changes.
+REFERENCE_PATH = CLASSIFIER_PATH.with_name("mnist_reference.npz")
 FEATURES = 64
 FEATURE_LAYER = "features"
 REFERENCE_DIGITS = slice(8000, 10000)  # bundled digits the classifier never saw: the real reference
 BASELINE_DIGITS = slice(6000, 8000)    # other unseen digits: real vs real, the best a generator can score
 BATCH = 1000
+SCORES = ("frechet_distance", "class_entropy", "min_class_share", "classifier_score")
 
 
 def can_score(cfg):
@@ -36,19 +41,29 @@ def can_score(cfg):
     return cfg["data.dataset"] in ("mnist", "mnist_sample") and (cfg["data.image_size"], cfg["data.channels"]) == (28, 1)
 
 
-def frechet_distance(features_a, features_b):
-    """||mu_a - mu_b||^2 + Tr(C_a + C_b - 2 (C_a C_b)^1/2), between two sets of feature rows.
+def statistics(features):
+    """The mean and covariance of feature rows: all the Fréchet distance needs of a set."""
+    features = np.asarray(features, np.float64)
+    return features.mean(axis=0), np.cov(features, rowvar=False)
+
+
+def frechet_distance(features_a, statistics_b):
+    """||mu_a - mu_b||^2 + Tr(C_a + C_b - 2 (C_a C_b)^1/2), between feature rows and another set's
+    statistics (mean, covariance).
 
     Tr((C_a C_b)^1/2) is computed as Tr((A C_b A)^1/2) with A = C_a^1/2: that matrix is symmetric,
     so numpy's eigh does it stably and scipy is not needed.
     """
-    a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
-    mean_a, mean_b = a.mean(axis=0), b.mean(axis=0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    (mean_a, cov_a), (mean_b, cov_b) = statistics(features_a), statistics_b
     values, vectors = np.linalg.eigh(cov_a)
     root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
     trace_root = np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ cov_b @ root_a), 0, None)).sum()
     return float(np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
+
+
+def softmax(logits):
+    import keras
+    return keras.ops.convert_to_numpy(keras.ops.softmax(logits))
 
 
 def class_shares(probabilities):
@@ -89,21 +104,40 @@ class Evaluator:
         self.features_and_logits = keras.Model(
             classifier.inputs[0], [classifier.get_layer(FEATURE_LAYER).output, classifier.outputs[0]])
         self.num_samples, self.seed, self.conditional = num_samples, seed, conditional
-        digits = data.scale(data.load_sample())
-        self.reference, _ = self.embed(digits[REFERENCE_DIGITS])
+        self.compiled_for = None  # the generator score_generator last compiled its pass for
         self.reference_labels = data.load_sample_labels()[REFERENCE_DIGITS]
-        self.baseline_digits = digits[BASELINE_DIGITS]
+        self.reference, self.real_scores = self.reference_statistics()
+
+    def reference_statistics(self):
+        """The reference digits' feature statistics and the real-vs-real scores, from REFERENCE_PATH if it was
+        made from the same classifier and digits, else computed (and saved there when it can be)."""
+        key = hashlib.sha256(CLASSIFIER_PATH.read_bytes() + data.SAMPLE_IMAGES.read_bytes()).hexdigest()
+        try:
+            with np.load(REFERENCE_PATH) as saved:
+                if str(saved["key"]) == key:
+                    return (saved["mean"], saved["covariance"]), {name: float(saved[name]) for name in SCORES}
+        except (OSError, KeyError, ValueError):
+            pass  # none yet, or unreadable: computed below
+        digits = data.scale(data.load_sample())
+        self.reference = statistics(self.embed(digits[REFERENCE_DIGITS])[0])
+        real_scores = self.score_images(digits[BASELINE_DIGITS])
+        try:
+            np.savez(REFERENCE_PATH, key=key, mean=self.reference[0], covariance=self.reference[1], **real_scores)
+        except OSError:
+            pass  # a read-only checkout: computed again next time
+        return self.reference, real_scores
 
     def embed(self, images):
         """Scaled images (N, 28, 28, 1) in [-1, 1] -> (features (N, 64), class probabilities (N, 10))."""
-        import keras
         features, logits = zip(*(self.features_and_logits(images[i:i + BATCH], training=False)
                                  for i in range(0, len(images), BATCH)))
-        return np.concatenate(features), keras.ops.convert_to_numpy(keras.ops.softmax(np.concatenate(logits)))
+        return np.concatenate(features), softmax(np.concatenate(logits))
 
     def score_images(self, images, asked=None):
         """The quality numbers of scaled images; with `asked` (the digit each was asked to be), the label ones too."""
-        features, probabilities = self.embed(images)
+        return self.scores(*self.embed(images), asked)
+
+    def scores(self, features, probabilities, asked=None):
         shares = class_shares(probabilities)
         scores = {"frechet_distance": frechet_distance(features, self.reference),
                   "class_entropy": class_entropy(shares),
@@ -116,11 +150,17 @@ class Evaluator:
         noise = np.random.default_rng(self.seed).standard_normal((self.num_samples, noise_dim)).astype("float32")
         asked = np.resize(self.reference_labels, self.num_samples)  # repeated if num_samples > 2,000
         classes = np.eye(10, dtype="float32")[asked]
-        images = np.concatenate([generator([noise[i:i + BATCH], classes[i:i + BATCH]] if self.conditional
-                                           else noise[i:i + BATCH], training=False)
-                                 for i in range(0, len(noise), BATCH)])
-        return self.score_images(images, asked if self.conditional else None)
+        if generator is not self.compiled_for:  # one compiled pass: generate, then classify, on the device
+            import tensorflow as tf
+            self.compiled_for = generator
+            self.generate_and_embed = tf.function(lambda inputs: self.features_and_logits(
+                generator(inputs, training=False), training=False))
+        features, logits = zip(*(self.generate_and_embed([noise[i:i + BATCH], classes[i:i + BATCH]]
+                                                          if self.conditional else noise[i:i + BATCH])
+                                 for i in range(0, len(noise), BATCH)))
+        return self.scores(np.concatenate(features), softmax(np.concatenate(logits)),
+                           asked if self.conditional else None)
 
     def score_real(self):
         """2,000 real digits the classifier never saw, scored like a generator: the best one can hope for."""
-        return self.score_images(self.baseline_digits)
+        return dict(self.real_scores)

@@ -2,6 +2,7 @@
 
   python train_classifier.py                 # about 40 s on 2 CPU cores: trains it and reports its accuracy
   python train_classifier.py --replace       # ... and replaces the committed evaluator/mnist_classifier.keras
+                                             # (and evaluator/mnist_reference.npz, the real digits' statistics)
 
 The committed file makes every run's quality numbers comparable, so it is replaced only when asked;
 after that, compare runs only with numbers from the same evaluator. It learns from the bundled digits

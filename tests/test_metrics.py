@@ -18,9 +18,9 @@ def evaluator():
 
 def test_distance_of_a_set_to_itself_is_zero_and_grows_with_a_shift():
     features = np.random.default_rng(0).normal(size=(1000, 8))
-    assert abs(metrics.frechet_distance(features, features)) < 1e-8
+    assert abs(metrics.frechet_distance(features, metrics.statistics(features))) < 1e-8
     # shifting every feature by 1 adds ||mu_a - mu_b||^2 = 8
-    assert metrics.frechet_distance(features, features + 1) == pytest.approx(8, rel=1e-6)
+    assert metrics.frechet_distance(features, metrics.statistics(features + 1)) == pytest.approx(8, rel=1e-6)
 
 
 def whitened(rng, count, dimensions):
@@ -38,7 +38,7 @@ def test_distance_between_diagonal_gaussians_has_the_closed_form():
     features_a = whitened(rng, 2000, 4) * np.sqrt(a)
     features_b = whitened(rng, 3000, 4) * np.sqrt(b) + shift
     expected = np.sum(shift ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)  # 5 + (1 + 1 + 0 + 1)
-    assert metrics.frechet_distance(features_a, features_b) == pytest.approx(expected, rel=1e-9)
+    assert metrics.frechet_distance(features_a, metrics.statistics(features_b)) == pytest.approx(expected, rel=1e-9)
 
 
 def test_distance_between_full_covariances_matches_the_eigenvalues_of_their_product():
@@ -53,7 +53,7 @@ def test_distance_between_full_covariances_matches_the_eigenvalues_of_their_prod
         trace_root = np.sum(np.sqrt(np.linalg.eigvals(cov_a @ cov_b).real.clip(0)))
         expected = (np.sum((features_a.mean(axis=0) - features_b.mean(axis=0)) ** 2)
                     + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
-        assert metrics.frechet_distance(features_a, features_b) == pytest.approx(expected, rel=1e-6)
+        assert metrics.frechet_distance(features_a, metrics.statistics(features_b)) == pytest.approx(expected, rel=1e-6)
 
 
 def test_real_digits_score_near_perfect(evaluator):
@@ -96,3 +96,23 @@ def test_train_classifier_refuses_settings_it_does_not_take_and_keeps_the_commit
                              "data.path=pictures"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "unrecognized arguments: data.dataset=folder" in result.stderr
     assert metrics.CLASSIFIER_PATH.read_bytes() == before
+
+
+def test_the_saved_reference_statistics_are_what_a_fresh_computation_gives(evaluator, tmp_path, monkeypatch):
+    monkeypatch.setattr(metrics, "REFERENCE_PATH", tmp_path / "reference.npz")
+    fresh = metrics.Evaluator(num_samples=500)  # nothing saved at that path: computed, then saved there
+    assert (tmp_path / "reference.npz").is_file()
+    assert fresh.score_real() == evaluator.score_real()  # the committed file's numbers, to the last digit
+    assert all(np.array_equal(a, b) for a, b in zip(fresh.reference, evaluator.reference))
+    with np.load(tmp_path / "reference.npz") as saved:  # made from another classifier or other digits: not used
+        np.savez(tmp_path / "reference.npz", **{**saved, "key": "another", "frechet_distance": 99.0})
+    assert metrics.Evaluator(num_samples=500).score_real() == evaluator.score_real()
+
+
+def test_a_generator_is_scored_as_its_images_are(evaluator):
+    import config
+    import models
+    generator = models.from_config(config.load(ROOT / "config.yaml"))[0]
+    noise = np.random.default_rng(evaluator.seed).standard_normal((500, 100)).astype("float32")
+    direct = evaluator.score_images(np.asarray(generator(noise, training=False)))
+    assert evaluator.score_generator(generator) == pytest.approx(direct, rel=1e-4)
