@@ -151,32 +151,47 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
 
 
 def make_train_loop(train_step, step_sums, discriminator_steps=1, gradient_norm_every=1):
-    """train_steps(iterator, first_step, count): `count` steps from a (distributed) iterator, numbered from
-    `first_step` within the epoch, each step's statistics added to the variable `step_sums`.
+    """train_steps(iterator, first_step, count, batch_size): `count` steps from a (distributed) iterator,
+    numbered from `first_step` within the epoch, each step's statistics added to the variable `step_sums`;
+    batch_size(n) is step n's batch size, or None if it is not known (several replicas).
 
     One call into TensorFlow per step would pay Python's dispatch, an eager op for the statistics and the
     iterator's round trip every step: a large share of a step a GPU finishes in milliseconds. Here a compiled
     loop takes a run of steps in one call. Step n updates the generator if (n + 1) % discriminator_steps == 0
     and measures its gradient's norm if n % gradient_norm_every == 0; these choices are fixed within a call
-    (with several replicas the graph cannot branch around their collective operations), so a run ends
-    where they change: with the defaults (one device, discriminator_steps 1) never.
+    (with several replicas the graph cannot branch around their collective operations), and so is the batch
+    size: a batch taken from the iterator inside the graph has no static size, and given one, TensorFlow
+    chooses the kernels it chooses for a batch passed in. A run of steps ends where these change: with the
+    defaults only at an epoch's last, smaller batch.
     """
+    def one_step(iterator, update_generator, measure_gradient, batch_size):
+        batch = next(iterator)
+        if batch_size:
+            batch = tuple(tf.ensure_shape(part, [batch_size, *part.shape[1:]]) for part in batch)
+        statistics = train_step(batch, update_generator, measure_gradient)
+        step_sums.assign_add(tf.stack([statistics[key] for key in STATISTICS]))  # summed on the device
+
     @tf.function
-    def compiled_steps(iterator, count, update_generator, measure_gradient):
+    def compiled_steps(iterator, count, *choices):
         for _ in tf.range(count):
-            statistics = train_step(next(iterator), update_generator, measure_gradient)
-            step_sums.assign_add(tf.stack([statistics[key] for key in STATISTICS]))  # summed on the device
+            one_step(iterator, *choices)
 
-    def choices(step):
-        return (step + 1) % discriminator_steps == 0, step % gradient_norm_every == 0
+    # A run of one step is compiled without the loop, whose body TensorFlow may optimise a little differently:
+    # one step per call (train.steps_per_call=1) then gives exactly the numbers of a step called per batch.
+    compiled_step = tf.function(one_step)
 
-    def train_steps(iterator, first_step, count):
+    def train_steps(iterator, first_step, count, batch_size=lambda step: None):
+        def choices(step):
+            return (step + 1) % discriminator_steps == 0, step % gradient_norm_every == 0, batch_size(step)
         step, end = first_step, first_step + count
         while step < end:
             run = 1
             while step + run < end and choices(step + run) == choices(step):
                 run += 1
-            compiled_steps(iterator, tf.constant(run), *choices(step))  # a tensor count: traced once
+            if run == 1:
+                compiled_step(iterator, *choices(step))
+            else:
+                compiled_steps(iterator, tf.constant(run), *choices(step))  # a tensor count: traced once
             step += run
 
     return train_steps

@@ -110,7 +110,7 @@ class RunLog:
 
     def add(self, row):
         """Record one epoch in metrics.csv (and warnings.log); returns the warnings it raised for the first
-        time. draw() then shows it in TensorBoard and metrics.png."""
+        time. write_tensorboard and plot then show it (record.py runs them in background threads)."""
         worst_label = row.get("worst_label")  # not a column: named in a warning only
         row = {column: row.get(column) for column in COLUMNS}
         self.rows.append(row)
@@ -125,12 +125,6 @@ class RunLog:
             images.write_atomically(self.warnings_path, lambda tmp: tmp.write_text("".join(
                 line + "\n" for line in self.warnings)))
         return [message for _, message in new]
-
-    def draw(self, picture):
-        """The latest epoch's numbers and grid `picture` in TensorBoard, and metrics.png redrawn: the slow part
-        of the record (matplotlib), safe to run in another thread while no row is being added."""
-        self.write_tensorboard(self.rows[-1], picture)
-        self.plot()
 
     def write_csv(self):
         text = io.StringIO()
@@ -149,13 +143,14 @@ class RunLog:
             tf.summary.image("generated", picture.reshape(1, *picture.shape[:2], -1))
             self.tensorboard.flush()
 
-    def plot(self):
-        """metrics.png: the losses next to what they hide — the balance and the image quality."""
+    def plot(self, rows):
+        """metrics.png from `rows` (a copy of the record's, which another thread may extend meanwhile): the
+        losses next to what they hide — the balance and the image quality."""
         from matplotlib.figure import Figure  # not pyplot: its global state is not for a background thread
 
-        epochs = [row["epoch"] for row in self.rows]
-        series = {column: [row[column] for row in self.rows] for column in COLUMNS}
-        scored = [row for row in self.rows if row["frechet_distance"] is not None]
+        epochs = [row["epoch"] for row in rows]
+        series = {column: [row[column] for row in rows] for column in COLUMNS}
+        scored = [row for row in rows if row["frechet_distance"] is not None]
         figure = Figure(figsize=(11, 7))
         axes = figure.subplots(2, 2, sharex=True)
         losses, balance, distance, coverage = axes.flat

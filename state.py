@@ -22,6 +22,17 @@ GRADIENT_NORM_EVERY = 16
 EPOCH_ORDER = ("data.dataset", "data.path", "data.limit", "data.shuffle_buffer", "train.batch_size", "train.seed")
 
 
+def copy_to_cpu(variable, object_map):
+    """A Keras variable's copy for TensorFlow's asynchronous checkpoint: its TensorFlow variable's copy, which
+    TensorFlow refreshes in place at each save. (Keras 3.15's own makes a new tf.Variable every time, which
+    TensorFlow refuses from the second save on: "tf.function only supports singleton tf.Variables".)"""
+    variable.value._copy_trackable_to_cpu(object_map)
+    object_map[variable] = object_map[variable.value]
+
+
+keras.Variable._copy_trackable_to_cpu = copy_to_cpu
+
+
 def checkpoint_to_resume(run_dir, cfg, saved):
     """The prefixes of `run_dir`'s checkpoints (the newest last), and the newest one's epoch and step, checked
     before anything is written: readable, and resumable with these settings (a run stopped mid-epoch keeps
@@ -110,6 +121,11 @@ class TrainingState:
             # Numbered by training step (ckpt-120), as TensorFlow does, so a mid-epoch checkpoint fits in.
             self.manager = tf.train.CheckpointManager(self.checkpoint, checkpoint_dir,
                                                       max_to_keep=cfg["output.checkpoints_to_keep"])
+            # On one device TensorFlow writes checkpoints in its own thread: save() copies the values (~2 ms) and
+            # the manager's index moves to the new files once they are complete. Several replicas: in place.
+            self.save_options = tf.train.CheckpointOptions(
+                experimental_enable_async_checkpoint=strategy.num_replicas_in_sync == 1
+                and cfg["train.distribute"] != "multi_worker")
             # Made before a restore: it also builds Adam's slots, which the checkpoint then fills.
             self.train_step = gan.make_train_step(
                 self.generator, self.discriminator, self.generator_optimizer, self.discriminator_optimizer,
@@ -131,9 +147,16 @@ class TrainingState:
     def step(self):
         return int(self.step_counter.numpy())
 
-    def save(self):
+    def save(self, wait=True):
+        """A checkpoint of the state as it is now. Unless `wait`, it may still be being written on return; the
+        next save raises if that write failed."""
         try:
-            self.manager.save(checkpoint_number=self.discriminator_optimizer.iterations)
+            path = self.manager.save(checkpoint_number=self.discriminator_optimizer.iterations,
+                                     options=self.save_options)
+            if wait:
+                self.checkpoint.sync()
+                if self.manager.latest_checkpoint != path:  # the write failed: its index did not move
+                    raise tf.errors.UnknownError(None, None, f"{path} was not written")
         except tf.errors.OpError as e:  # TensorFlow reports a full disk as its own error, not as an OSError
             raise OSError(errno.EIO, f"checkpoint not saved ({e.message.split(';')[-1].strip()})",
                           str(self.manager.directory)) from None

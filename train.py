@@ -1,9 +1,9 @@
 """Train the TensorFlow tutorial's DCGAN on MNIST digits.
 
-Each epoch draws a grid of digits from one fixed noise batch (images/epoch_NNNN.png), rebuilds
+Each epoch draws a grid of digits from one fixed noise batch (images/epoch_NNNN.png), adds it to
 progress.gif, scores the digits' quality and the two networks' balance (metrics.csv, metrics.png,
-TensorBoard, warnings) and saves a checkpoint. Ctrl-C stops after the current step with a
-checkpoint; --resume continues any stopped or killed run exactly. The trained generator ends in
+TensorBoard, warnings) and saves a checkpoint. Ctrl-C stops after the steps under way (one call of
+train.steps_per_call steps) with a checkpoint; --resume continues any stopped or killed run exactly. The trained generator ends in
 generator.keras, the effective config in config.yaml, both in the run directory.
 """
 
@@ -113,12 +113,6 @@ def check_classes(run_dir, class_names):
         raise ConfigError(f"the classes found now ({', '.join(class_names[:5])}{', ...' if len(class_names) > 5 else ''}"
                           f"; {len(class_names)}) are not the {len(saved or [])} the run was built for "
                           f"({run_dir / CLASSES_FILE}); restore the data's class subfolders, or start a new run")
-
-
-def save_generator(generator, path, class_names):
-    import images
-    import models
-    images.write_atomically(path, lambda temporary: models.save_generator(generator, temporary, class_names))
 
 
 def create_run_dir(run_dir):
@@ -249,107 +243,6 @@ def prepare_run_dir(cfg, run_dir, resuming, class_names):
     return run_dir
 
 
-class EpochRecord:
-    """What each epoch leaves in the run directory. Its grid PNG and its row in metrics.csv (and warnings.log)
-    are written at once, before the epoch's checkpoint, so a kill never loses them. What is drawn from them
-    (the GIF, metrics.png, TensorBoard, and generator_best.keras when the Fréchet distance improves) is written
-    by a background thread while the next epoch trains (output.write_in_background), one epoch at a time; a
-    resumed run redraws it from the record, in case a kill came before the thread had finished.
-    Used as a context manager: leaving it waits for the thread."""
-
-    def __init__(self, cfg, run_dir, run, class_names):
-        import concurrent.futures
-
-        import images
-        import metrics
-        import runlog
-        self.cfg, self.run_dir, self.class_names, self.sampler = cfg, run_dir, class_names, run.sampler
-        self.evaluator = None
-        if cfg["eval.every"] and metrics.can_score(cfg):
-            self.evaluator = metrics.Evaluator(cfg["eval.num_samples"], conditional=bool(class_names))
-        elif cfg["eval.every"]:
-            print(f"note: the quality numbers (Frechet distance, class coverage) come from a classifier that knows "
-                  f"MNIST digits only, so they are skipped for {cfg['data.dataset']}; the balance diagnostics still "
-                  f"run", file=sys.stderr)
-        self.log = runlog.RunLog(run_dir, run.epoch, class_names=class_names,
-                                 real_frechet=self.evaluator.score_real()["frechet_distance"] if self.evaluator else None)
-        self.best_generator = None  # a copy of the sampler that generator_best.keras is saved from
-        self.writer = (concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="epoch-writer")
-                       if cfg["output.write_in_background"] else None)
-        self.pending = None
-        # The GIF's frames stay in memory, compressed; a resumed run reads its earlier ones from disk once.
-        earlier_frames = [run_dir / "images" / f"epoch_{i:04d}.png" for i in range(1, run.epoch + 1)]
-        pictures = images.read_pngs(path for path in earlier_frames if path.exists())
-        self.gif = images.ProgressGif(pictures)
-        if self.log.rows and pictures:
-            last = self.log.rows[-1]
-            # Its files are as a finished epoch left them unless a kill stopped the thread: drawn again.
-            best = last["frechet_distance"] is not None and last["frechet_distance"] <= self.log.best_frechet
-            self.submit(self.draw, pictures[-1], run.sampler.get_weights() if best and not run.step else None, False)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        try:
-            if exc_info[0] is None:
-                self.wait()
-            else:  # already failing: the writer's own error, if any, would hide the first one
-                try:
-                    self.wait()
-                except Exception:
-                    pass
-        finally:
-            if self.writer:
-                self.writer.shutdown()
-
-    def submit(self, job, *args):
-        if self.writer is None:
-            job(*args)
-        else:
-            self.pending = self.writer.submit(job, *args)
-
-    def wait(self):
-        """Until the writer has finished the epoch before; its error, if it had one, is raised here."""
-        pending, self.pending = self.pending, None
-        if pending is not None:
-            pending.result()
-
-    def add(self, row, samples, started):
-        """Write epoch row["epoch"]'s grid and row, scoring the sampler when it is due, and hand the rest to the
-        writer; `started` is when the epoch began (perf_counter). Returns the warnings the epoch raised for
-        the first time."""
-        import images
-        number = row["epoch"]
-        picture = images.save_grid(samples, self.run_dir / "images" / f"epoch_{number:04d}.png",
-                                   columns=self.cfg["output.grid_size"])
-        best_weights = None
-        if self.evaluator and (number % self.cfg["eval.every"] == 0 or number == self.cfg["train.epochs"]):
-            quality = self.evaluator.score_generator(self.sampler)
-            if quality["frechet_distance"] < self.log.best_frechet:
-                best_weights = self.sampler.get_weights()  # a copy: the next epoch trains on while the writer saves
-            row.update(quality)
-        row["seconds"] = time.perf_counter() - started
-        self.wait()  # the writer reads the log's rows
-        warnings = self.log.add(row)
-        self.submit(self.draw, picture, best_weights)
-        return warnings
-
-    def draw(self, picture, best_weights, new_frame=True):
-        """The writer's part of an epoch: the GIF (with `picture` as its newest frame if `new_frame`),
-        TensorBoard and metrics.png, and generator_best.keras from `best_weights` if given."""
-        import keras
-        if new_frame:
-            self.gif.add(picture)
-        self.gif.save(self.run_dir / "progress.gif")
-        self.log.draw(picture)
-        if best_weights is not None:
-            if self.best_generator is None:
-                self.best_generator = keras.models.clone_model(self.sampler)
-            self.best_generator.set_weights(best_weights)
-            save_generator(self.best_generator, self.run_dir / "generator_best.keras", self.class_names)
-
-
 def run_epoch(run, dataset, number, cfg, strategy, stop):
     """Train epoch `number` (from the step a mid-epoch checkpoint stopped at) and return its row: the mean of
     each statistic over its steps. A stop request saves a checkpoint after the call under way."""
@@ -366,9 +259,15 @@ def run_epoch(run, dataset, number, cfg, strategy, stop):
                                  number, cfg["model.noise_dim"]).skip(done)
     # Each replica gets its part of every batch (on one device, the batch itself).
     iterator = iter(strategy.experimental_distribute_dataset(batches))
+    last_batch = len(dataset) - (steps_per_epoch - 1) * cfg["train.batch_size"]
+
+    def batch_size(step):  # on one device, so each step runs with its batch's static size
+        if strategy.num_replicas_in_sync > 1:
+            return None
+        return last_batch if step == steps_per_epoch - 1 else cfg["train.batch_size"]
     while done < steps_per_epoch:
         count = min(cfg["train.steps_per_call"], steps_per_epoch - done)
-        run.train_steps(iterator, done, count)
+        run.train_steps(iterator, done, count, batch_size)
         done += count
         if progress:
             progress.update(done)
@@ -393,6 +292,7 @@ def train(cfg, run_dir, saved, stop):
     print(f"{'resuming' if saved else 'starting'} {run_dir}: loading TensorFlow", flush=True)
     # Imported here, not at the top, so --help and config mistakes answer before TensorFlow's start-up.
     import data
+    import record
     import state
 
     strategy = start_tensorflow(cfg)
@@ -420,7 +320,7 @@ def train(cfg, run_dir, saved, stop):
     grid_inputs = run.grid_inputs(shown_classes)
     dataset = data.make_dataset(real_images, labels)
     steps_per_epoch = math.ceil(len(real_images) / cfg["train.batch_size"])
-    with EpochRecord(cfg, run_dir, run, class_names) as record:
+    with record.EpochRecord(cfg, run_dir, run, class_names) as epoch_record:
         print(f"training on {len(real_images)} {cfg['data.dataset']} images, {steps_per_epoch} "
               f"step{'s' if steps_per_epoch > 1 else ''} per epoch, writing to {run_dir}", flush=True)
         if stop.signal_number is not None:  # asked during start-up: no step taken, nothing new to save
@@ -431,11 +331,11 @@ def train(cfg, run_dir, saved, stop):
             row = run_epoch(run, dataset, number, cfg, strategy, stop)
             samples = draw_checked(row, run, grid_inputs, number, run_dir)
             run.end_epoch(number)
-            warnings = record.add(row, samples, started)
+            warnings = epoch_record.add(row, samples, started)
             # The checkpoint comes after the epoch's grid and row: a run killed before it redoes this epoch,
             # and drops its row on resume.
             if number % cfg["output.checkpoint_every"] == 0 or number == epochs:
-                run.save()
+                run.save(wait=number == epochs)  # written while the next epoch trains
             print(summary(row, epochs), flush=True)
             for warning in warnings:
                 print(f"warning: epoch {number}: {warning}", flush=True)
@@ -443,9 +343,9 @@ def train(cfg, run_dir, saved, stop):
     if not chief:
         shutil.rmtree(run_dir)  # the scratch folder: the chief has the run
         return
-    save_generator(run.generator, run_dir / "generator.keras", class_names)
+    record.save_generator(run.generator, run_dir / "generator.keras", class_names)
     if run.average_generator:
-        save_generator(run.average_generator, run_dir / "generator_ema.keras", class_names)
+        record.save_generator(run.average_generator, run_dir / "generator_ema.keras", class_names)
     print(f"done: {run_dir / ('generator_ema.keras' if run.average_generator else 'generator.keras')}, "
           f"{run_dir / 'progress.gif'}, {run_dir / 'metrics.png'}")
 

@@ -47,7 +47,7 @@ def wait_for_line(process, prefix):
     (signal.SIGTERM, 143, ["train.augment=[translation,cutout]", "train.ema_decay=0.9"])])
 def test_ctrl_c_or_sigterm_stops_after_a_step_saves_and_resumes_exactly(tmp_path, stop_signal, exit_code, extra):
     args = ["data.dataset=mnist_sample", "data.limit=2048", "train.epochs=3", "eval.every=0", f"output.dir={tmp_path}",
-            *extra]
+            "train.steps_per_call=3", *extra]  # a stop comes between calls: 3, 6 or 8 steps into an epoch
     process = start(args + ["output.run_name=stopped"])
     before = wait_for_line(process, "epoch 1/3")
     time.sleep(0.5)  # into epoch 2's 8 steps

@@ -50,7 +50,8 @@ def test_metrics_csv_is_rewritten_without_duplicates_on_resume_and_warnings_are_
     resumed = runlog.RunLog(tmp_path, last_epoch=2)  # the checkpoint was at epoch 2
     assert [r["epoch"] for r in resumed.rows] == [1, 2] and resumed.best_frechet == 98
     assert resumed.add(row(3, d_fake=0.05, entropy=0.9, min_share=0.05))  # said again: epoch 3 was undone
-    resumed.draw(picture)
+    resumed.write_tensorboard(resumed.rows[-1], picture)
+    resumed.plot(resumed.rows)
     with open(tmp_path / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [r["epoch"] for r in rows] == ["1", "2", "3"]

@@ -1,0 +1,133 @@
+"""What each epoch leaves in the run directory, written so that the next epoch's steps wait as little as
+possible and a kill loses nothing.
+
+At the epoch's end, on the training's path: its grid PNG, its quality scores (when due) and, if they are the
+best so far, generator_best.keras, then its row in metrics.csv and warnings.log; the checkpoint comes after
+(train.py). Then, in background threads while the next epoch trains (output.write_in_background): the GIF's
+new frame and the epoch's TensorBoard row, one epoch after another, and metrics.png, redrawn from the latest
+rows when its previous drawing has finished and took at most PLOT_SHARE of the time since it began
+(matplotlib takes ~0.3 s: more than a short epoch), and always at the end. A resumed run writes the GIF,
+TensorBoard's last row and metrics.png again, in case a kill came before the threads had.
+
+The trade-off: on a machine without a spare core the threads' work slows the steps instead.
+"""
+
+import concurrent.futures
+import sys
+import time
+
+import images
+import metrics
+import models
+import runlog
+
+PLOT_SHARE = 0.05  # metrics.png's drawing takes at most this share of a run's time
+
+
+def save_generator(generator, path, class_names):
+    images.write_atomically(path, lambda temporary: models.save_generator(generator, temporary, class_names))
+
+
+class EpochRecord:
+    """Used as a context manager: leaving it waits for the threads and draws metrics.png a last time."""
+
+    def __init__(self, cfg, run_dir, run, class_names):
+        self.cfg, self.run_dir, self.class_names, self.sampler = cfg, run_dir, class_names, run.sampler
+        self.evaluator = None
+        if cfg["eval.every"] and metrics.can_score(cfg):
+            self.evaluator = metrics.Evaluator(cfg["eval.num_samples"], conditional=bool(class_names))
+        elif cfg["eval.every"]:
+            print(f"note: the quality numbers (Frechet distance, class coverage) come from a classifier that knows "
+                  f"MNIST digits only, so they are skipped for {cfg['data.dataset']}; the balance diagnostics still "
+                  f"run", file=sys.stderr)
+        self.log = runlog.RunLog(run_dir, run.epoch, class_names=class_names,
+                                 real_frechet=self.evaluator.score_real()["frechet_distance"] if self.evaluator else None)
+        background = cfg["output.write_in_background"]
+        self.files = concurrent.futures.ThreadPoolExecutor(1, "epoch-files") if background else None
+        self.plots = concurrent.futures.ThreadPoolExecutor(1, "metrics-plot") if background else None
+        self.pending_files = self.pending_plot = None
+        self.plotted = 0  # rows in the metrics.png drawn or being drawn
+        self.plot_started, self.plot_seconds = -float("inf"), 0.0  # perf_counter, and how long it took
+        # The GIF's frames stay in memory, compressed; a resumed run reads its earlier ones from disk once.
+        earlier_frames = [run_dir / "images" / f"epoch_{i:04d}.png" for i in range(1, run.epoch + 1)]
+        pictures = images.read_pngs(path for path in earlier_frames if path.exists())
+        self.gif = images.ProgressGif(pictures)
+        if self.log.rows and pictures:
+            self.pending_files = self.start(self.files, self.write_files, self.log.rows[-1], pictures[-1], False)
+            self.replot()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, failure, *details):
+        try:
+            self.finish_files()
+            self.finish_plot()
+            if self.plotted < len(self.log.rows) and failure is None:
+                self.log.plot(self.log.rows)
+        except Exception:
+            if failure is None:
+                raise  # else the first error is the one to report
+        finally:
+            for executor in (self.files, self.plots):
+                if executor:
+                    executor.shutdown()
+
+    @staticmethod
+    def start(executor, job, *args):
+        """`job(*args)` in `executor`'s thread, or at once without one; its future (None: already done)."""
+        if executor is None:
+            job(*args)
+            return None
+        return executor.submit(job, *args)
+
+    def finish_files(self):
+        """Until the previous epoch's GIF frame and TensorBoard row are written; a failure there is raised here."""
+        pending, self.pending_files = self.pending_files, None
+        if pending is not None:
+            pending.result()
+
+    def finish_plot(self):
+        pending, self.pending_plot = self.pending_plot, None
+        if pending is not None:
+            pending.result()
+
+    def add(self, row, samples, started):
+        """Write epoch row["epoch"]'s grid and row, scoring the sampler when it is due, and start the rest;
+        `started` is when the epoch began (perf_counter). Returns the warnings the epoch raised for the first time."""
+        number = row["epoch"]
+        picture = images.save_grid(samples, self.run_dir / "images" / f"epoch_{number:04d}.png",
+                                   columns=self.cfg["output.grid_size"])
+        if self.evaluator and (number % self.cfg["eval.every"] == 0 or number == self.cfg["train.epochs"]):
+            quality = self.evaluator.score_generator(self.sampler)
+            if quality["frechet_distance"] < self.log.best_frechet:
+                save_generator(self.sampler, self.run_dir / "generator_best.keras", self.class_names)
+            row.update(quality)
+        row["seconds"] = time.perf_counter() - started
+        warnings = self.log.add(row)
+        self.finish_files()  # one epoch at a time: the frames stay in order, and the lag stays one epoch
+        self.pending_files = self.start(self.files, self.write_files, self.log.rows[-1], picture)
+        self.replot()
+        return warnings
+
+    def write_files(self, row, picture, new_frame=True):
+        """The GIF (with `picture` as its newest frame if `new_frame`) and the epoch's TensorBoard row."""
+        if new_frame:
+            self.gif.add(picture)
+        self.gif.save(self.run_dir / "progress.gif")
+        self.log.write_tensorboard(row, picture)
+
+    def replot(self):
+        """metrics.png from the rows so far, unless its previous drawing is still under way or was too recent
+        for its cost: the next epoch, or leaving the record, draws it then."""
+        busy = self.pending_plot is not None and not self.pending_plot.done()
+        if busy or time.perf_counter() - self.plot_started < self.plot_seconds / PLOT_SHARE:
+            return
+        self.finish_plot()
+        self.plotted = len(self.log.rows)
+        self.pending_plot = self.start(self.plots, self.plot, list(self.log.rows))
+
+    def plot(self, rows):
+        self.plot_started = time.perf_counter()
+        self.log.plot(rows)
+        self.plot_seconds = time.perf_counter() - self.plot_started
