@@ -4,8 +4,8 @@
   python bench/speed.py --quick      # fewer repeats and no full epochs, about 2 minutes
   python bench/speed.py --throughput-only   # only parts 1 and 1a, about 2 minutes
 
-1. Step throughput (images/s): the tutorial's step, written out below exactly as the tutorial has it
-   (its models, losses, optimizers and @tf.function step), against this project's step with the
+1. Step throughput (images/s): the tutorial's step, written out in bench/tutorial.py exactly as the
+   tutorial has it (its models, losses, optimizers and @tf.function step), against this project's step with the
    default settings and with each speed candidate. All in one process, same batch size and data,
    interleaved repeats after a warm-up; min / median / max and the median's ratio to the tutorial.
    Then again in a process with one inter-op thread.
@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,68 +39,11 @@ NOISE_DIM = 100
 
 
 def tutorial_step(tf):
-    """The tutorial's code (tensorflow.org/tutorials/generative/dcgan), unchanged but for being in a function."""
-    layers = tf.keras.layers
-    warnings.filterwarnings("ignore", message="Do not pass an `input_shape`")  # Keras 3 on the tutorial's style
-
-    def make_generator_model():
-        model = tf.keras.Sequential()
-        model.add(layers.Dense(7 * 7 * 256, use_bias=False, input_shape=(100,)))
-        model.add(layers.BatchNormalization())
-        model.add(layers.LeakyReLU())
-        model.add(layers.Reshape((7, 7, 256)))
-        model.add(layers.Conv2DTranspose(128, (5, 5), strides=(1, 1), padding="same", use_bias=False))
-        model.add(layers.BatchNormalization())
-        model.add(layers.LeakyReLU())
-        model.add(layers.Conv2DTranspose(64, (5, 5), strides=(2, 2), padding="same", use_bias=False))
-        model.add(layers.BatchNormalization())
-        model.add(layers.LeakyReLU())
-        model.add(layers.Conv2DTranspose(1, (5, 5), strides=(2, 2), padding="same", use_bias=False,
-                                         activation="tanh"))
-        return model
-
-    def make_discriminator_model():
-        model = tf.keras.Sequential()
-        model.add(layers.Conv2D(64, (5, 5), strides=(2, 2), padding="same", input_shape=[28, 28, 1]))
-        model.add(layers.LeakyReLU())
-        model.add(layers.Dropout(0.3))
-        model.add(layers.Conv2D(128, (5, 5), strides=(2, 2), padding="same"))
-        model.add(layers.LeakyReLU())
-        model.add(layers.Dropout(0.3))
-        model.add(layers.Flatten())
-        model.add(layers.Dense(1))
-        return model
-
-    generator, discriminator = make_generator_model(), make_discriminator_model()
-    cross_entropy = tf.keras.losses.BinaryCrossentropy(from_logits=True)
-
-    def discriminator_loss(real_output, fake_output):
-        real_loss = cross_entropy(tf.ones_like(real_output), real_output)
-        fake_loss = cross_entropy(tf.zeros_like(fake_output), fake_output)
-        return real_loss + fake_loss
-
-    def generator_loss(fake_output):
-        return cross_entropy(tf.ones_like(fake_output), fake_output)
-
-    generator_optimizer = tf.keras.optimizers.Adam(1e-4)
-    discriminator_optimizer = tf.keras.optimizers.Adam(1e-4)
-
-    @tf.function
-    def train_step(images):
-        noise = tf.random.normal([BATCH, NOISE_DIM])
-        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
-            generated_images = generator(noise, training=True)
-            real_output = discriminator(images, training=True)
-            fake_output = discriminator(generated_images, training=True)
-            gen_loss = generator_loss(fake_output)
-            disc_loss = discriminator_loss(real_output, fake_output)
-        gradients_of_generator = gen_tape.gradient(gen_loss, generator.trainable_variables)
-        gradients_of_discriminator = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
-        generator_optimizer.apply_gradients(zip(gradients_of_generator, generator.trainable_variables))
-        discriminator_optimizer.apply_gradients(zip(gradients_of_discriminator, discriminator.trainable_variables))
-        return gen_loss
-
-    return train_step
+    """The tutorial's models, losses, optimizers and @tf.function step, as bench/tutorial.py writes them out."""
+    import tutorial
+    generator, discriminator = tutorial.make_models(tf)
+    return tutorial.make_train_step(tf, generator, discriminator, tf.keras.optimizers.Adam(1e-4),
+                                    tf.keras.optimizers.Adam(1e-4), BATCH)
 
 
 def project_step(tf, keras, policy="float32", jit_compile=False, concatenated=False, recipe=None):

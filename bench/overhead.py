@@ -1,0 +1,206 @@
+"""What `python train.py` spends besides its training steps, and the whole program against the tutorial's.
+
+  python bench/overhead.py            # about 12 minutes on 2 CPU cores; prints four tables
+  python bench/overhead.py --quick    # one repeat of each, about 5 minutes
+
+On a GPU the steps take milliseconds, so whatever the host does around them becomes a large share of a
+run. This measures it on the CPU, where it can be separated from the steps:
+
+(a) Host time per step: train.py with a step made trivially cheap (widths of 2, 1x1 kernels, batch 8), so
+    what remains is what every step pays on the host whatever its arithmetic: Python, dispatch,
+    TensorFlow's executor and the input pipeline. For train.steps_per_call 1 and the default.
+(b) Critical path per epoch outside the steps and the scoring's arithmetic: train.py (in this process,
+    timed from inside) with the default settings on 256 digits, one step per epoch, for 51 epochs; the
+    wall time from one epoch's start to the next, less its steps and its quality scoring, around epoch 5
+    and epoch 50; with output.write_in_background on (default) and off.
+(c) Start-up: from launching `python train.py` to its first training step, against `import tensorflow`.
+(d) Whole process: `python train.py` against the tutorial's program (bench/tutorial.py), 3 epochs on the
+    first 4,096 bundled digits, in alternated pairs: with eval.every=0 (like for like: the tutorial
+    scores nothing) and with the defaults.
+
+Nothing else should run meanwhile: the numbers are wall-clock times.
+"""
+
+import argparse
+import csv
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+TRIVIAL = ["data.dataset=mnist_sample", "data.limit=4096", "train.batch_size=8", "model.generator_widths=[2,2,2]",
+           "model.discriminator_widths=[2,2]", "model.noise_dim=2", "model.kernel_size=1", "eval.every=0",
+           "train.epochs=3"]
+FIRST_STEP = "--first-step"  # the child of (c): prints the time of its first step and stops
+
+
+def run_train(scratch, name, settings):
+    """`python train.py` with `settings` in a scratch folder; its metrics.csv rows."""
+    subprocess.run([sys.executable, str(ROOT / "train.py"), *settings, f"output.dir={scratch}",
+                    f"output.run_name={name}"], check=True, capture_output=True, cwd=ROOT)
+    with open(Path(scratch) / name / "metrics.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def host_time_per_step(repeats):
+    default = __import__("config").load(ROOT / "config.yaml")["train.steps_per_call"]
+    settings = {"train.steps_per_call=1": ["train.steps_per_call=1"],
+                f"train.steps_per_call={default} (default)": [],
+                f"train.steps_per_call={default}, train.jit_compile=true": ["train.jit_compile=true"]}
+    per_step = {label: [] for label in settings}
+    with tempfile.TemporaryDirectory() as scratch:
+        for repeat in range(repeats):
+            for number, (label, extra) in enumerate(settings.items()):  # alternated
+                rows = run_train(scratch, f"trivial{number}-{repeat}", TRIVIAL + extra)
+                # epoch 1 also traces the step
+                per_step[label] += [float(row["train_seconds"]) / (4096 // 8) for row in rows[1:]]
+    print(f"\n(a) Host time per step, a trivially cheap step (batch 8, 512 steps per epoch), epochs 2-3 of "
+          f"{repeats} alternated runs each")
+    print("| settings | ms per step (median) | min | max |\n|---|--:|--:|--:|")
+    for label, values in per_step.items():
+        print(f"| {label} | {1000 * statistics.median(values):.2f} | {1000 * min(values):.2f} | "
+              f"{1000 * max(values):.2f} |")
+
+
+def timed_run(scratch, name, settings):
+    """Run train.main in this process, timing from inside: each epoch's start, its compiled training calls
+    (waited for) and its quality scoring. Returns per epoch (wall, steps, scoring) seconds."""
+    import gan
+    import metrics
+    import train
+    starts, steps, scoring = [], [], []
+    make_train_loop, run_epoch, score_generator = gan.make_train_loop, train.run_epoch, metrics.Evaluator.score_generator
+
+    def timed_loop(train_step, step_sums, *args):
+        train_steps = make_train_loop(train_step, step_sums, *args)
+
+        def timed(*call):
+            started = time.perf_counter()
+            train_steps(*call)
+            step_sums.numpy()  # waits for the device
+            steps[-1] += time.perf_counter() - started
+        return timed
+
+    def timed_epoch(*args):
+        starts.append(time.perf_counter())
+        steps.append(0.0)
+        scoring.append(0.0)
+        return run_epoch(*args)
+
+    def timed_scoring(self, generator):
+        started = time.perf_counter()
+        result = score_generator(self, generator)
+        scoring[-1] += time.perf_counter() - started
+        return result
+
+    gan.make_train_loop, train.run_epoch, metrics.Evaluator.score_generator = timed_loop, timed_epoch, timed_scoring
+    try:
+        train.main(settings + [f"output.dir={scratch}", f"output.run_name={name}"])
+    finally:
+        gan.make_train_loop, train.run_epoch, metrics.Evaluator.score_generator = (make_train_loop, run_epoch,
+                                                                                   score_generator)
+    return [(starts[n + 1] - starts[n], steps[n], scoring[n]) for n in range(len(starts) - 1)]
+
+
+def critical_path(epochs):
+    settings = ["data.dataset=mnist_sample", "data.limit=256", f"train.epochs={epochs + 1}"]
+    print(f"\n(b) Critical path per epoch outside the steps and the scoring: default settings, 256 digits (one step "
+          f"per epoch), medians of epochs 4-6 and {epochs - 2}-{epochs}")
+    print("| output.write_in_background | epoch | wall s | steps s | scoring s | outside both s |\n"
+          "|---|--:|--:|--:|--:|--:|")
+    with tempfile.TemporaryDirectory() as scratch:
+        for background in ("true", "false"):
+            epochs_timed = timed_run(scratch, f"critical-{background}",
+                                     settings + [f"output.write_in_background={background}"])
+            for middle in (5, epochs):
+                around = epochs_timed[middle - 2:middle + 1]  # epochs middle-1 .. middle+1, numbered from 1
+                wall, steps, scoring = (statistics.median(values) for values in zip(*around))
+                outside = statistics.median(w - s - q for w, s, q in around)
+                print(f"| {background} | {middle} | {wall:.2f} | {steps:.2f} | {scoring:.2f} | {outside:.3f} |")
+
+
+def first_step_child(settings):
+    """In the child process: train.py, stopped at its first training step, printing when that came."""
+    import gan
+    import train
+    make_train_loop = gan.make_train_loop
+
+    def stop_at_first_call(*args):
+        make_train_loop(*args)  # built as train.py builds it: what start-up includes
+
+        def first_call(*call):
+            print(f"first step at {time.time()}", flush=True)
+            os._exit(0)
+        return first_call
+    gan.make_train_loop = stop_at_first_call
+    with tempfile.TemporaryDirectory() as scratch:
+        train.main(settings + [f"output.dir={scratch}", "output.run_name=startup"])
+
+
+def startup(repeats):
+    def seconds(command):
+        times = []
+        for _ in range(repeats):
+            launched = time.time()
+            output = subprocess.run(command, capture_output=True, text=True, cwd=ROOT).stdout
+            printed = [line for line in output.splitlines() if line.startswith("first step at ")]
+            times.append((float(printed[0].split()[-1]) if printed else time.time()) - launched)
+        return statistics.median(times)
+    base = ["data.dataset=mnist_sample", "data.limit=4096"]
+    print(f"\n(c) Start-up, median of {repeats}")
+    print("| from launch to | seconds |\n|---|--:|")
+    print(f"| the end of `python -c 'import tensorflow'` | "
+          f"{seconds([sys.executable, '-c', 'import tensorflow']):.2f} |")
+    for label, settings in (("eval.every=0", base + ["eval.every=0"]), ("default settings", base)):
+        print(f"| the first step of `python train.py`, {label} | "
+              f"{seconds([sys.executable, __file__, FIRST_STEP, *settings]):.2f} |")
+
+
+def whole_process(pairs):
+    common = ["data.dataset=mnist_sample", "data.limit=4096", "train.epochs=3"]
+    print(f"\n(d) Whole process, 3 epochs on 4,096 bundled digits, {pairs} alternated pairs; speed = the tutorial's "
+          f"time / train.py's")
+    print("| train.py settings | train.py s (median) | tutorial s (median) | speed vs tutorial (median of pairs) |"
+          " pairs |\n|---|--:|--:|--:|---|")
+    with tempfile.TemporaryDirectory() as scratch:
+        for label, settings in (("eval.every=0", common + ["eval.every=0"]), ("default settings", common)):
+            ours, tutorial = [], []
+            for pair in range(pairs):
+                started = time.perf_counter()
+                subprocess.run([sys.executable, str(ROOT / "train.py"), *settings, f"output.dir={scratch}",
+                                f"output.run_name={label.split('=')[0]}-{pair}"], check=True, capture_output=True)
+                ours.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                subprocess.run([sys.executable, str(ROOT / "bench" / "tutorial.py"), "--epochs", "3", "--limit",
+                                "4096", "--out", f"{scratch}/tutorial-{label}-{pair}"], check=True,
+                               capture_output=True)
+                tutorial.append(time.perf_counter() - started)
+            ratios = [t / o for t, o in zip(tutorial, ours)]
+            print(f"| {label} | {statistics.median(ours):.1f} | {statistics.median(tutorial):.1f} | "
+                  f"{statistics.median(ratios):.2f}x | {', '.join(f'{r:.2f}' for r in ratios)} |")
+
+
+def main():
+    if sys.argv[1:2] == [FIRST_STEP]:
+        first_step_child(sys.argv[2:])
+        return
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="one repeat of each, 21 epochs in (b)")
+    args = parser.parse_args()
+    repeats = 1 if args.quick else 3
+    print(f"python bench/overhead.py{' --quick' if args.quick else ''}: {os.cpu_count()} CPU cores")
+    host_time_per_step(repeats)
+    startup(repeats)
+    whole_process(repeats)
+    critical_path(20 if args.quick else 50)
+
+
+if __name__ == "__main__":
+    main()
