@@ -1,13 +1,15 @@
 """What each epoch leaves in the run directory, written so that the next epoch's steps wait as little as
 possible and a kill loses nothing.
 
-At the epoch's end, on the training's path: its grid PNG, its quality scores (when due) and, if they are the
-best so far, generator_best.keras, then its row in metrics.csv and warnings.log; the checkpoint comes after
-(train.py). Then, in background threads while the next epoch trains (output.write_in_background): the GIF's
-new frame and the epoch's TensorBoard row, one epoch after another, and metrics.png, redrawn from the latest
+At the epoch's end, on the training's path: its grid PNG, its quality scores (when due), then its row in
+metrics.csv and warnings.log; the checkpoint comes after (train.py). Then, in background threads while the
+next epoch trains (output.write_in_background): the GIF's new frame, the epoch's TensorBoard row and, if its
+scores are the best so far, generator_best.keras (from a copy of the weights), one epoch after another and
+never more than one epoch behind; and metrics.png, redrawn from the latest
 rows when its previous drawing has finished and took at most PLOT_SHARE of the time since it began
 (matplotlib takes ~0.3 s: more than a short epoch), and always at the end. A resumed run writes the GIF,
-TensorBoard's last row and metrics.png again, in case a kill came before the threads had.
+TensorBoard's last row, metrics.png and, if its last epoch was the best, generator_best.keras again, in
+case a kill came before the threads had: the restored generator is that epoch's.
 
 The trade-off: on a machine without a spare core the threads' work slows the steps instead.
 """
@@ -44,6 +46,7 @@ class EpochRecord:
                                  real_frechet=self.evaluator.score_real()["frechet_distance"] if self.evaluator else None)
         background = cfg["output.write_in_background"]
         self.files = concurrent.futures.ThreadPoolExecutor(1, "epoch-files") if background else None
+        self.best_generator = None  # the copy of the sampler that generator_best.keras is saved from
         self.plots = concurrent.futures.ThreadPoolExecutor(1, "metrics-plot") if background else None
         self.pending_files = self.pending_plot = None
         self.plotted = 0  # rows in the metrics.png drawn or being drawn
@@ -53,7 +56,10 @@ class EpochRecord:
         pictures = images.read_pngs(path for path in earlier_frames if path.exists())
         self.gif = images.ProgressGif(pictures)
         if self.log.rows and pictures:
-            self.pending_files = self.start(self.files, self.write_files, self.log.rows[-1], pictures[-1], False)
+            last = self.log.rows[-1]
+            best = last["frechet_distance"] is not None and last["frechet_distance"] <= self.log.best_frechet
+            weights = run.sampler.get_weights() if best and not run.step else None  # not: stopped mid-epoch
+            self.pending_files = self.start(self.files, self.write_files, last, pictures[-1], weights, False)
             self.replot()
 
     def __enter__(self):
@@ -98,24 +104,32 @@ class EpochRecord:
         number = row["epoch"]
         picture = images.save_grid(samples, self.run_dir / "images" / f"epoch_{number:04d}.png",
                                    columns=self.cfg["output.grid_size"])
+        best_weights = None
         if self.evaluator and (number % self.cfg["eval.every"] == 0 or number == self.cfg["train.epochs"]):
             quality = self.evaluator.score_generator(self.sampler)
             if quality["frechet_distance"] < self.log.best_frechet:
-                save_generator(self.sampler, self.run_dir / "generator_best.keras", self.class_names)
+                best_weights = self.sampler.get_weights()  # a copy: the next epoch trains on meanwhile
             row.update(quality)
         row["seconds"] = time.perf_counter() - started
         warnings = self.log.add(row)
         self.finish_files()  # one epoch at a time: the frames stay in order, and the lag stays one epoch
-        self.pending_files = self.start(self.files, self.write_files, self.log.rows[-1], picture)
+        self.pending_files = self.start(self.files, self.write_files, self.log.rows[-1], picture, best_weights)
         self.replot()
         return warnings
 
-    def write_files(self, row, picture, new_frame=True):
-        """The GIF (with `picture` as its newest frame if `new_frame`) and the epoch's TensorBoard row."""
+    def write_files(self, row, picture, best_weights, new_frame=True):
+        """The GIF (with `picture` as its newest frame if `new_frame`), the epoch's TensorBoard row, and
+        generator_best.keras with `best_weights` if given."""
+        import keras
         if new_frame:
             self.gif.add(picture)
         self.gif.save(self.run_dir / "progress.gif")
         self.log.write_tensorboard(row, picture)
+        if best_weights is not None:
+            if self.best_generator is None:
+                self.best_generator = keras.models.clone_model(self.sampler)
+            self.best_generator.set_weights(best_weights)
+            save_generator(self.best_generator, self.run_dir / "generator_best.keras", self.class_names)
 
     def replot(self):
         """metrics.png from the rows so far, unless its previous drawing is still under way or was too recent

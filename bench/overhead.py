@@ -2,6 +2,7 @@
 
   python bench/overhead.py            # about 12 minutes on 2 CPU cores; prints four tables
   python bench/overhead.py --quick    # one repeat of each, about 5 minutes
+  python bench/overhead.py --parts c  # only (c); any of a, b, c, d
 
 On a GPU the steps take milliseconds, so whatever the host does around them becomes a large share of a
 run. This measures it on the CPU, where it can be separated from the steps:
@@ -111,56 +112,63 @@ def timed_run(scratch, name, settings):
 
 def critical_path(epochs):
     settings = ["data.dataset=mnist_sample", "data.limit=256", f"train.epochs={epochs + 1}"]
+    early, late = range(3, 13), range(epochs - 9, epochs + 1)  # epochs 1-2 also trace and load
     print(f"\n(b) Critical path per epoch outside the steps and the scoring: default settings, 256 digits (one step "
-          f"per epoch), medians of epochs 4-6 and {epochs - 2}-{epochs}")
+          f"per epoch), medians of epochs {early[0]}-{early[-1]} and {late[0]}-{late[-1]}")
     print("| output.write_in_background | epoch | wall s | steps s | scoring s | outside both s |\n"
           "|---|--:|--:|--:|--:|--:|")
     with tempfile.TemporaryDirectory() as scratch:
         for background in ("true", "false"):
             epochs_timed = timed_run(scratch, f"critical-{background}",
                                      settings + [f"output.write_in_background={background}"])
-            for middle in (5, epochs):
-                around = epochs_timed[middle - 2:middle + 1]  # epochs middle-1 .. middle+1, numbered from 1
-                wall, steps, scoring = (statistics.median(values) for values in zip(*around))
-                outside = statistics.median(w - s - q for w, s, q in around)
-                print(f"| {background} | {middle} | {wall:.2f} | {steps:.2f} | {scoring:.2f} | {outside:.3f} |")
+            for window in (early, late):
+                timed = [epochs_timed[number - 1] for number in window]
+                wall, steps, scoring = (statistics.median(values) for values in zip(*timed))
+                outside = statistics.median(w - s - q for w, s, q in timed)
+                print(f"| {background} | {window[0]}-{window[-1]} | {wall:.2f} | {steps:.2f} | {scoring:.2f} | "
+                      f"{outside:.3f} |")
 
 
 def first_step_child(settings):
-    """In the child process: train.py, stopped at its first training step, printing when that came."""
+    """In the child process: train.py, stopped after its first training step, printing when that step began
+    and when it ended (its first call traces and compiles the step)."""
     import gan
     import train
     make_train_loop = gan.make_train_loop
 
-    def stop_at_first_call(*args):
-        make_train_loop(*args)  # built as train.py builds it: what start-up includes
+    def stop_after_first_step(*args):
+        train_steps = make_train_loop(*args)
 
-        def first_call(*call):
+        def first_call(iterator, first_step, count, batch_size):
             print(f"first step at {time.time()}", flush=True)
+            train_steps(iterator, first_step, 1, batch_size)
+            args[1].numpy()  # the statistics: waits for the step
+            print(f"first step done at {time.time()}", flush=True)
             os._exit(0)
         return first_call
-    gan.make_train_loop = stop_at_first_call
+    gan.make_train_loop = stop_after_first_step
     with tempfile.TemporaryDirectory() as scratch:
         train.main(settings + [f"output.dir={scratch}", "output.run_name=startup"])
 
 
 def startup(repeats):
-    def seconds(command):
+    def seconds(command, prefix):
         times = []
         for _ in range(repeats):
             launched = time.time()
             output = subprocess.run(command, capture_output=True, text=True, cwd=ROOT).stdout
-            printed = [line for line in output.splitlines() if line.startswith("first step at ")]
+            printed = [line for line in output.splitlines() if line.startswith(prefix)]
             times.append((float(printed[0].split()[-1]) if printed else time.time()) - launched)
         return statistics.median(times)
     base = ["data.dataset=mnist_sample", "data.limit=4096"]
     print(f"\n(c) Start-up, median of {repeats}")
     print("| from launch to | seconds |\n|---|--:|")
     print(f"| the end of `python -c 'import tensorflow'` | "
-          f"{seconds([sys.executable, '-c', 'import tensorflow']):.2f} |")
+          f"{seconds([sys.executable, '-c', 'import tensorflow'], 'never'):.2f} |")
     for label, settings in (("eval.every=0", base + ["eval.every=0"]), ("default settings", base)):
-        print(f"| the first step of `python train.py`, {label} | "
-              f"{seconds([sys.executable, __file__, FIRST_STEP, *settings]):.2f} |")
+        child = [sys.executable, __file__, FIRST_STEP, *settings]
+        print(f"| the first step of `python train.py`, {label}: its start | {seconds(child, 'first step at'):.2f} |")
+        print(f"| ... its end (TensorFlow traces and compiles the step) | {seconds(child, 'first step done at'):.2f} |")
 
 
 def whole_process(pairs):
@@ -192,14 +200,16 @@ def main():
         first_step_child(sys.argv[2:])
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="one repeat of each, 21 epochs in (b)")
+    parser.add_argument("--quick", action="store_true", help="one repeat of each, 26 epochs in (b)")
+    parser.add_argument("--parts", default="abcd", help="which measurements to make, e.g. --parts c")
     args = parser.parse_args()
     repeats = 1 if args.quick else 3
     print(f"python bench/overhead.py{' --quick' if args.quick else ''}: {os.cpu_count()} CPU cores")
-    host_time_per_step(repeats)
-    startup(repeats)
-    whole_process(repeats)
-    critical_path(20 if args.quick else 50)
+    parts = {"a": lambda: host_time_per_step(repeats), "c": lambda: startup(repeats),
+             "d": lambda: whole_process(repeats), "b": lambda: critical_path(25 if args.quick else 50)}
+    for part in "acdb":  # the long one last
+        if part in args.parts:
+            parts[part]()
 
 
 if __name__ == "__main__":

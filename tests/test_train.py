@@ -231,15 +231,20 @@ def test_steps_per_call_and_the_background_writer_change_nothing_that_is_learned
 
 
 def test_a_resume_redraws_what_the_writer_had_not_finished_when_the_run_was_killed(tmp_path, small_run_args):
-    result = run_train(*small_run_args, "train.epochs=2", "eval.every=0", "output.run_name=k")
+    result = run_train(*small_run_args, "train.epochs=2", "eval.num_samples=100", "output.run_name=k")
     assert result.returncode == 0, result.stderr
     run = tmp_path / "k"
-    gif = (run / "progress.gif").read_bytes()
+    gif, best = (run / "progress.gif").read_bytes(), tf.keras.models.load_model(run / "generator_best.keras")
+    with open(run / "metrics.csv", newline="") as f:
+        distances = [float(row["frechet_distance"]) for row in csv.DictReader(f)]
+    assert distances[1] < distances[0]  # epoch 2 is the best: its generator must come back too
     # As a kill after the last checkpoint leaves it if the writer threads had not begun their epoch-2 work:
-    for name in ("progress.gif", "metrics.png", "generator.keras"):
+    for name in ("progress.gif", "metrics.png", "generator.keras", "generator_best.keras"):
         (run / name).unlink()
     shutil.rmtree(run / "tensorboard")
     resumed = run_train("--resume", run)
     assert resumed.returncode == 0, resumed.stderr
     assert (run / "progress.gif").read_bytes() == gif and (run / "metrics.png").is_file()
     assert list((run / "tensorboard").glob("events.out.tfevents.*"))
+    again = tf.keras.models.load_model(run / "generator_best.keras")
+    assert all(np.array_equal(a, b) for a, b in zip(again.get_weights(), best.get_weights()))
