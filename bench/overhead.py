@@ -9,12 +9,13 @@ run. This measures it on the CPU, where it can be separated from the steps:
 
 (a) Host time per step: train.py with a step made trivially cheap (widths of 2, 1x1 kernels, batch 8), so
     what remains is what every step pays on the host whatever its arithmetic: Python, dispatch,
-    TensorFlow's executor and the input pipeline. For train.steps_per_call 1 and the default.
+    TensorFlow's executor and the input pipeline. For train.steps_per_call 1 and the default, and with XLA.
 (b) Critical path per epoch outside the steps and the scoring's arithmetic: train.py (in this process,
     timed from inside) with the default settings on 256 digits, one step per epoch, for 51 epochs; the
-    wall time from one epoch's start to the next, less its steps and its quality scoring, around epoch 5
-    and epoch 50; with output.write_in_background on (default) and off.
-(c) Start-up: from launching `python train.py` to its first training step, against `import tensorflow`.
+    wall time from one epoch's start to the next, less its steps and its quality scoring, over epochs
+    3-12 and 41-50; with output.write_in_background on (default) and off.
+(c) Start-up: from launching `python train.py` to its first training step (its start, and its end, which
+    includes tracing the step), against `import tensorflow`.
 (d) Whole process: `python train.py` against the tutorial's program (bench/tutorial.py), 3 epochs on the
     first 4,096 bundled digits, in alternated pairs: with eval.every=0 (like for like: the tutorial
     scores nothing) and with the defaults.
