@@ -46,9 +46,9 @@ class EpochRecord:
                                  real_frechet=self.evaluator.score_real()["frechet_distance"] if self.evaluator else None)
         background = cfg["output.write_in_background"]
         self.files = concurrent.futures.ThreadPoolExecutor(1, "epoch-files") if background else None
-        self.best_generator = None  # the copy of the sampler that generator_best.keras is saved from
         self.plots = concurrent.futures.ThreadPoolExecutor(1, "metrics-plot") if background else None
         self.pending_files = self.pending_plot = None
+        self.best_generator = None  # the copy of the sampler that generator_best.keras is saved from
         self.plotted = 0  # rows in the metrics.png drawn or being drawn
         self.plot_started, self.plot_seconds = -float("inf"), 0.0  # perf_counter, and how long it took
         # The GIF's frames stay in memory, compressed; a resumed run reads its earlier ones from disk once.

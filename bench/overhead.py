@@ -15,7 +15,7 @@ run. This measures it on the CPU, where it can be separated from the steps:
     wall time from one epoch's start to the next, less its steps and its quality scoring, over epochs
     3-12 and 41-50; with output.write_in_background on (default) and off.
 (c) Start-up: from launching `python train.py` to its first training step (its start, and its end, which
-    includes tracing the step), against `import tensorflow`.
+    includes tracing the step), against a bare Python process's `import tensorflow`.
 (d) Whole process: `python train.py` against the tutorial's program (bench/tutorial.py), 3 epochs on the
     first 4,096 bundled digits, in alternated pairs: with eval.every=0 (like for like: the tutorial
     scores nothing) and with the defaults.
@@ -164,8 +164,9 @@ def startup(repeats):
     base = ["data.dataset=mnist_sample", "data.limit=4096"]
     print(f"\n(c) Start-up, median of {repeats}")
     print("| from launch to | seconds |\n|---|--:|")
-    print(f"| the end of `python -c 'import tensorflow'` | "
-          f"{seconds([sys.executable, '-c', 'import tensorflow'], 'never'):.2f} |")
+    imported = "import time, tensorflow; print('imported at', time.time())"
+    print(f"| `import tensorflow` done, in a bare Python process | "
+          f"{seconds([sys.executable, '-c', imported], 'imported at'):.2f} |")
     for label, settings in (("eval.every=0", base + ["eval.every=0"]), ("default settings", base)):
         child = [sys.executable, __file__, FIRST_STEP, *settings]
         print(f"| the first step of `python train.py`, {label}: its start | {seconds(child, 'first step at'):.2f} |")
