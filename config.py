@@ -205,7 +205,7 @@ SETTINGS = {
     "output.checkpoints_to_keep": Setting(1, integer(1), "how many recent checkpoints to keep: 1 is all resume "
                                           "needs; more keep older ones to fall back on if the newest is damaged"),
     "output.write_in_background": Setting(True, boolean(), "draw the GIF, metrics.png, TensorBoard and "
-                                          "generator_best.keras in a background thread while the next epoch trains; "
+                                          "generator_best.keras in background threads while the next epoch trains; "
                                           "false: before it starts"),
 }
 
