@@ -13,12 +13,12 @@ import gan
 import models
 from config import ConfigError
 
-# The settings that decide which images each step of an epoch sees: a run stopped mid-epoch skips the steps it
-# has done by number, so it must resume with the same ones.
 # With several replicas the generator's gradient norm costs an all-reduce of its whole gradient (2.3 million
 # numbers for the tutorial's generator): measured on every 16th step of an epoch only. On one device it is free.
 GRADIENT_NORM_EVERY = 16
 
+# The settings that decide which images each step of an epoch sees: a run stopped mid-epoch skips the steps it
+# has done by number, so it must resume with the same ones.
 EPOCH_ORDER = ("data.dataset", "data.path", "data.limit", "data.shuffle_buffer", "train.batch_size", "train.seed")
 
 
