@@ -25,7 +25,7 @@ import numpy as np
 import data
 
 CLASSIFIER_PATH = Path(__file__).resolve().parent / "evaluator" / "mnist_classifier.keras"
-# The real digits' side of the numbers, computed once from the committed classifier and digits (2.5 s of
+# The real digits' side of the numbers, computed once from the committed classifier and digits (seconds of
 # every start otherwise); recomputed, and rewritten if the folder is writable, when either file changes.
 REFERENCE_PATH = CLASSIFIER_PATH.with_name("mnist_reference.npz")
 FEATURES = 64
