@@ -206,7 +206,8 @@ SETTINGS = {
                                           "needs; more keep older ones to fall back on if the newest is damaged"),
     "output.write_in_background": Setting(True, boolean(), "draw the GIF, metrics.png, TensorBoard and "
                                           "generator_best.keras in background threads while the next epoch trains; "
-                                          "false: before it starts"),
+                                          "false: before it starts (either way metrics.png is redrawn at most 5% "
+                                          "of the time, and at the end)"),
 }
 
 

@@ -52,7 +52,8 @@ def run_train(scratch, name, settings):
 
 
 def host_time_per_step(repeats):
-    default = __import__("config").load(ROOT / "config.yaml")["train.steps_per_call"]
+    import config
+    default = config.load(ROOT / "config.yaml")["train.steps_per_call"]
     settings = {"train.steps_per_call=1": ["train.steps_per_call=1"],
                 f"train.steps_per_call={default} (default)": [],
                 f"train.steps_per_call={default}, train.jit_compile=true": ["train.jit_compile=true"]}
