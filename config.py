@@ -12,8 +12,11 @@ import difflib
 import math
 import os
 import sys
+from pathlib import Path
 
 import yaml
+
+DEFAULT_FILE = Path(__file__).resolve().parent / "config.yaml"  # what train.py and train_classifier.py read
 
 
 class ConfigError(Exception):
@@ -195,8 +198,22 @@ SETTINGS = {
                                    "same numbers on the same machine, also on a GPU, at some cost in speed"),
     "train.seed": Setting(0, integer(0, optional=True), "random seed; empty = a new one, recorded in the run's "
                           "config.yaml", optional=True),
-    "eval.every": Setting(1, integer(0), "score image quality every N epochs (and after the last); 0 = never"),
-    "eval.num_samples": Setting(2000, integer(100), "generated digits scored each time"),
+    "eval.features": Setting("classifier", text(("classifier", "inception")), "what the quality numbers measure "
+                             "with: classifier (a small one trained on the data's classes: Frechet and kernel "
+                             "distance, class coverage) | inception (InceptionV3's features, any images: FID and KID)"),
+    "eval.classifier": Setting("auto", text(("auto", "existing")), "auto: train the data's classifier before the "
+                               "first epoch if there is none yet (labelled data only; once, then kept) | existing: "
+                               "only use one made before by train_classifier.py"),
+    "eval.evaluator_dir": Setting(None, text(optional=True), "where classifiers and reference statistics are "
+                                  "kept; empty = evaluator/ beside train.py (the committed MNIST one is there)",
+                                  optional=True),
+    "eval.inception_weights": Setting(None, text(optional=True), "for inception: a local InceptionV3 weights file "
+                                      "(Keras' no-top .h5); empty = ImageNet weights downloaded once by Keras",
+                                      optional=True),
+    "eval.every": Setting(None, integer(0, optional=True), "score image quality every N epochs (and after the "
+                          "last); 0 = never; empty = 1 with the classifier, 10 with inception", optional=True),
+    "eval.num_samples": Setting(2000, integer(100), "generated images scored each time (as many real ones are "
+                                "the reference)"),
     "output.dir": Setting("outputs", text(), "where run directories are created"),
     "output.run_name": Setting(None, run_name(), "this run's directory name; empty = a timestamp", optional=True),
     "output.grid_size": Setting(4, integer(1), "the per-epoch image is a grid_size x grid_size grid "
@@ -300,8 +317,12 @@ def load(path=None, overrides=(), base=None):
     return flat
 
 
+INCEPTION_EVERY = 10  # eval.every's default with Inception features
+
+
 def check_combination(flat):
-    """Mistakes no single setting shows: a folder without a path, a size the models cannot be built for."""
+    """Mistakes no single setting shows (a folder without a path, a size the models cannot be built for),
+    and eval.every's default, which depends on eval.features."""
     if flat["data.dataset"] == "folder" and flat["data.path"] is None:
         raise ConfigError("data.dataset=folder needs data.path, the directory holding your images")
     if flat["data.path"] is not None and flat["data.dataset"] not in ("mnist", "folder"):
@@ -311,6 +332,12 @@ def check_combination(flat):
     if known is not None and flat["data.limit"] is not None and flat["data.limit"] > known:
         raise ConfigError(f"data.limit={flat['data.limit']} is larger than the {known} images of "
                           f"{flat['data.dataset']}; lower it or leave it empty for all")
+    if flat["eval.every"] is None:  # Inception costs ~100x the classifier per image (docs/quality.md)
+        flat["eval.every"] = INCEPTION_EVERY if flat["eval.features"] == "inception" else 1
+    weights = flat["eval.inception_weights"]
+    if weights is not None and not os.path.isfile(os.path.expanduser(weights)):
+        raise ConfigError(f"eval.inception_weights {weights} is not a file; point it at InceptionV3's weights "
+                          f"(inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5), or leave it empty to download")
     size, _ = image_shape(flat)
     if size is not None:
         check_image_size(size, "data.image_size")

@@ -128,19 +128,26 @@ def folder_shape(path, size_given):
     return side, channels
 
 
-def folder_classes(path):
-    """The class names of a folder for a conditional run: its first-level subfolders that hold images, sorted
-    (Keras' labels="inferred" convention: pictures/cats/..., pictures/dogs/...)."""
-    loose = [p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
+# Why a folder's classes are needed, and the way out if it has none: for a conditional run, or for a classifier.
+CONDITIONAL = ("with model.conditional each image's class is the subfolder it is in", "set model.conditional=false")
+CLASSIFIER = ("a classifier for the quality numbers learns each image's class from the subfolder it is in",
+              "score any images with eval.features=inception")
+
+
+def folder_classes(path, purpose=CONDITIONAL):
+    """The class names of a folder: its first-level subfolders that hold images, sorted (Keras'
+    labels="inferred" convention: pictures/cats/..., pictures/dogs/...). `purpose` says in the error why
+    they are needed and what to do instead."""
+    why, instead = purpose
+    loose = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if loose:
-        raise ConfigError(f"{loose[0]} is not in a class subfolder: with model.conditional each image's class is the "
-                          f"subfolder it is in ({path}/CLASS/...); move the images into subfolders, or set "
-                          f"model.conditional=false")
+        raise ConfigError(f"{loose[0]} is not in a class subfolder: {why} ({path}/CLASS/...); move the images into "
+                          f"subfolders, or {instead}")
     names = sorted(sub.name for sub in path.iterdir() if sub.is_dir() and any(
         p.suffix.lower() in IMAGE_SUFFIXES for p in sub.rglob("*")))
     if len(names) < 2:
-        raise ConfigError(f"model.conditional needs images in at least 2 class subfolders of {path} "
-                          f"({path}/CLASS/...), found {len(names)}; add them, or set model.conditional=false")
+        raise ConfigError(f"{why}, so it needs images in at least 2 class subfolders of {path} ({path}/CLASS/...), "
+                          f"found {len(names)}; add them, or {instead}")
     return names
 
 
@@ -196,14 +203,15 @@ def load_mnist(cfg, warn):
         return load_sample(), load_sample_labels(), "mnist_sample"
 
 
-def load_images(cfg, warn=print):
-    """The training images as uint8 (N, image_size, image_size, channels), for a conditional run their
-    classes (int (N,), numbers into class_names(...); else None), and the dataset really used.
+def load_images(cfg, warn=print, labelled=None):
+    """The training images as uint8 (N, image_size, image_size, channels), their classes if `labelled` (by
+    default for a conditional run; int (N,), numbers into class_names(...); else None), and the dataset
+    really used.
 
     Fills in cfg's data.image_size and data.channels when they are empty, so the run's saved config
     says what the models were built for.
     """
-    dataset = cfg["data.dataset"]
+    dataset, labelled = cfg["data.dataset"], cfg["model.conditional"] if labelled is None else labelled
     if dataset == "folder":
         path = Path(os.path.expanduser(cfg["data.path"]))
         if not path.is_dir():
@@ -212,15 +220,16 @@ def load_images(cfg, warn=print):
             folder_shape(path, size_given=cfg["data.image_size"] is not None)
         cfg["data.image_size"], cfg["data.channels"] = config.image_shape(cfg, native)
         images, labels = load_folder(path, cfg["data.image_size"], cfg["data.channels"],
-                                     folder_classes(path) if cfg["model.conditional"] else None)
+                                     class_names(cfg, CONDITIONAL if cfg["model.conditional"] else CLASSIFIER)
+                                     if labelled else None)
     elif dataset in ("mnist", "mnist_sample"):
         images, labels, dataset = load_mnist(cfg, warn)
     else:
         images, labels = download_keras_dataset(dataset)
-    if cfg["model.conditional"] and labels is None:
+    if labelled and labels is None:
         raise ConfigError(f"model.conditional needs labels, and {cfg['data.path']} has none (a mnist.npz needs "
                           f"y_train, an IDX folder train-labels-idx1-ubyte); add them, or set model.conditional=false")
-    if not cfg["model.conditional"]:
+    if not labelled:
         labels = None
     elif len(labels) != len(images):
         raise ConfigError(f"{cfg['data.path']} has {len(labels)} labels for {len(images)} images; use a matching "
@@ -238,11 +247,11 @@ def load_images(cfg, warn=print):
     return images, labels, dataset
 
 
-def class_names(cfg):
-    """The names of a conditional run's classes, in label order: the digits, Fashion-MNIST's and CIFAR-10's
-    names, or a folder's class subfolders."""
+def class_names(cfg, purpose=CONDITIONAL):
+    """The names of the data's classes, in label order: the digits, Fashion-MNIST's and CIFAR-10's names, or
+    a folder's class subfolders."""
     if cfg["data.dataset"] == "folder":
-        return folder_classes(Path(os.path.expanduser(cfg["data.path"])))
+        return folder_classes(Path(os.path.expanduser(cfg["data.path"])), purpose)
     return CLASS_NAMES[cfg["data.dataset"]]
 
 

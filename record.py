@@ -15,11 +15,9 @@ The trade-off: on a machine without a spare core the threads' work slows the ste
 """
 
 import concurrent.futures
-import sys
 import time
 
 import images
-import metrics
 import models
 import runlog
 
@@ -33,17 +31,13 @@ def save_generator(generator, path, class_names):
 class EpochRecord:
     """Used as a context manager: leaving it waits for the threads and draws metrics.png a last time."""
 
-    def __init__(self, cfg, run_dir, run, class_names):
+    def __init__(self, cfg, run_dir, run, class_names, evaluator):
+        """`evaluator` (a metrics.Evaluator, or None) scores the run's sampler when eval.every says so."""
         self.cfg, self.run_dir, self.class_names, self.sampler = cfg, run_dir, class_names, run.sampler
-        self.evaluator = None
-        if cfg["eval.every"] and metrics.can_score(cfg):
-            self.evaluator = metrics.Evaluator(cfg["eval.num_samples"], conditional=bool(class_names))
-        elif cfg["eval.every"]:
-            print(f"note: the quality numbers (Frechet distance, class coverage) come from a classifier that knows "
-                  f"MNIST digits only, so they are skipped for {cfg['data.dataset']}; the balance diagnostics still "
-                  f"run", file=sys.stderr)
+        self.evaluator = evaluator
         self.log = runlog.RunLog(run_dir, run.epoch, class_names=class_names,
-                                 real_frechet=self.evaluator.score_real()["frechet_distance"] if self.evaluator else None)
+                                 real_scores=evaluator.score_real() if evaluator else {},
+                                 classes=len(evaluator.reference.class_names or []) if evaluator else 0)
         background = cfg["output.write_in_background"]
         self.files = concurrent.futures.ThreadPoolExecutor(1, "epoch-files") if background else None
         self.plots = concurrent.futures.ThreadPoolExecutor(1, "metrics-plot") if background else None

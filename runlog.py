@@ -17,25 +17,25 @@ import images
 
 TIMING_COLUMNS = ["seconds", "train_seconds"]  # the only columns that differ between two runs of one seed
 TRAINING_COLUMNS = ["gen_loss", "disc_loss", "d_real", "d_fake", "real_accuracy", "fake_accuracy", "gen_grad_norm"]
-QUALITY_COLUMNS = ["frechet_distance", "class_entropy", "min_class_share", "classifier_score",
-                   "label_accuracy", "min_label_accuracy"]  # the last two for conditional runs
+QUALITY_COLUMNS = ["frechet_distance", "kernel_distance", "class_entropy", "min_class_share", "classifier_score",
+                   "label_accuracy", "min_label_accuracy"]  # class numbers need a classifier; label ones, a conditional run
 COLUMNS = ["epoch"] + TIMING_COLUMNS + TRAINING_COLUMNS + QUALITY_COLUMNS
 
 PATIENCE = 3              # epochs in a row before "the discriminator wins" is said
-DISCRIMINATOR_WINS = 0.1  # ... when mean D(G(z)) stays below this: it rejects nearly every generated digit
-# Coverage is judged only once the samples look like digits to the classifier (score >= 2), so the
-# first epochs, when they are noise and the classifier calls most of them one digit, stay quiet.
-LOOKS_LIKE_DIGITS = 2.0
-LOW_ENTROPY = 0.8         # class entropy below this: a few digits dominate
-RARE_CLASS = 0.01         # a digit in fewer than 1% of samples has all but disappeared
-WRONG_LABEL = 0.5         # a conditional generator's digit read as another one this often or more is drawn wrongly
+DISCRIMINATOR_WINS = 0.1  # ... when mean D(G(z)) stays below this: it rejects nearly every generated image
+# Coverage is judged only once the samples look like real images to the classifier (score >= 2), so the
+# first epochs, when they are noise and the classifier calls most of them one class, stay quiet.
+LOOKS_LIKE_IMAGES = 2.0
+LOW_ENTROPY = 0.8         # class entropy below this: a few classes dominate
+RARE_CLASS = 0.01         # a class in fewer than 1% of samples has all but disappeared
+WRONG_LABEL = 0.5         # a conditional generator's class read as another one this often or more is drawn wrongly
 
 
 def label_warnings(rows, worst_label, class_names):
     """A conditional generator that has drawn one class wrongly most of the time for PATIENCE evaluations
     (`worst_label`: the class worst drawn in the latest, as metrics.label_scores names it)."""
     scored = [row for row in rows if row["min_label_accuracy"] is not None][-PATIENCE:]
-    if len(scored) < PATIENCE or not all(row["classifier_score"] >= LOOKS_LIKE_DIGITS
+    if len(scored) < PATIENCE or not all(row["classifier_score"] >= LOOKS_LIKE_IMAGES
                                          and row["min_label_accuracy"] <= WRONG_LABEL for row in scored):
         return []
     name, last = class_names[worst_label], scored[-1]
@@ -52,17 +52,17 @@ def balance_warnings(rows):
     if len(recent) == PATIENCE and all(row["d_fake"] < DISCRIMINATOR_WINS for row in recent):
         found.append(("discriminator_wins",
                       f"the discriminator has won for {PATIENCE} epochs: mean D(G(z)) {recent[-1]['d_fake']:.3f}, "
-                      f"it rejects {recent[-1]['fake_accuracy']:.0%} of generated digits, so the generator's "
+                      f"it rejects {recent[-1]['fake_accuracy']:.0%} of generated images, so the generator's "
                       f"gradients fade. Try a lower train.discriminator_lr or a higher train.generator_lr (README: "
                       f"Is it learning?)"))
-    scored = [row for row in rows if row["class_entropy"] is not None][-PATIENCE:]
-    if len(scored) == PATIENCE and all(row["classifier_score"] >= LOOKS_LIKE_DIGITS and (
+    scored = [row for row in rows if row["class_entropy"] is not None][-PATIENCE:]  # a classifier's numbers
+    if len(scored) == PATIENCE and all(row["classifier_score"] >= LOOKS_LIKE_IMAGES and (
             row["class_entropy"] < LOW_ENTROPY or row["min_class_share"] < RARE_CLASS) for row in scored):
         last = scored[-1]
         found.append(("coverage_collapse",
                       f"class coverage is poor for {PATIENCE} evaluations: entropy {last['class_entropy']:.2f} (1.0 = "
-                      f"all ten digits equally often), the rarest digit is {last['min_class_share']:.1%} of samples: "
-                      f"the generator draws only some digits (mode collapse). If Adam's beta_1 is still the tutorial's "
+                      f"all classes equally often), the rarest class is {last['min_class_share']:.1%} of samples: "
+                      f"the generator draws only some classes (mode collapse). If Adam's beta_1 is still the tutorial's "
                       f"0.9, try train.generator_beta1=0.5 and train.discriminator_beta1=0.5, or the recipe in "
                       f"configs/fast.yaml (README: Is it learning?)"))
     return found
@@ -75,13 +75,14 @@ def parse_row(row):
 
 
 class RunLog:
-    def __init__(self, run_dir, last_epoch, real_frechet=None, class_names=()):
-        """Continue the record of `run_dir` after `last_epoch` (0 for a new run); `class_names` name a
-        conditional run's classes in its warnings."""
+    def __init__(self, run_dir, last_epoch, real_scores=None, classes=10, class_names=()):
+        """Continue the record of `run_dir` after `last_epoch` (0 for a new run); `real_scores`, the numbers
+        of real images, are drawn as the floor, and `classes` is how many the scoring classifier knows;
+        `class_names` name a conditional run's classes in its warnings."""
         self.class_names = class_names
         self.csv_path, self.plot_path = run_dir / "metrics.csv", run_dir / "metrics.png"
         self.warnings_path = run_dir / "warnings.log"  # written once there is a warning
-        self.real_frechet = real_frechet
+        self.real_scores, self.classes = real_scores or {}, classes
         self.rows, self.warnings = [], []
         if self.csv_path.exists():
             with open(self.csv_path, newline="") as f:
@@ -163,23 +164,29 @@ class RunLog:
         balance.set_ylim(0, 1)
         balance.set_title("balance: the discriminator's mean belief 'real'")
         if scored:
-            distance.plot([r["epoch"] for r in scored], [r["frechet_distance"] for r in scored], "o-",
-                          label="generated", markersize=3)
-            coverage.plot([r["epoch"] for r in scored], [r["class_entropy"] for r in scored], "o-",
-                          label="class entropy", markersize=3)
-            coverage.plot([r["epoch"] for r in scored], [r["classifier_score"] / 10 for r in scored], "o-",
-                          label="classifier score / 10", markersize=3)
-            coverage.plot([r["epoch"] for r in scored], [r["min_class_share"] * 10 for r in scored], "o-",
-                          label="rarest digit's share x 10 (1 = fair)", markersize=3)
-            if scored[-1]["label_accuracy"] is not None:
-                coverage.plot([r["epoch"] for r in scored], [r["label_accuracy"] for r in scored], "o-",
-                              label="label accuracy (drawn as asked)", markersize=3)
+            epochs_scored = [r["epoch"] for r in scored]
+            distance.plot(epochs_scored, [r["frechet_distance"] for r in scored], "o-", label="generated", markersize=3)
             distance.set_yscale("log")
-        if self.real_frechet is not None:
-            distance.axhline(self.real_frechet, color="gray", linestyle=":", label="real digits")
-        distance.set_title("Fréchet distance to real digits (lower is better)")
+            with_kernel = [r for r in scored if r["kernel_distance"] is not None]  # empty in a metrics.csv without the column
+            if with_kernel:
+                kernel = distance.twinx()  # KID: linear, as it is about 0 (and can dip below) for real images
+                kernel.plot([r["epoch"] for r in with_kernel], [r["kernel_distance"] for r in with_kernel], "s--",
+                            color="tab:green", label="kernel distance (right axis)", markersize=2, alpha=0.7)
+                kernel.legend(fontsize=8, loc="upper center")
+        if scored and scored[-1]["class_entropy"] is not None:
+            coverage.plot(epochs_scored, [r["class_entropy"] for r in scored], "o-", label="class entropy", markersize=3)
+            coverage.plot(epochs_scored, [r["classifier_score"] / self.classes for r in scored], "o-",
+                          label=f"classifier score / {self.classes}", markersize=3)
+            coverage.plot(epochs_scored, [r["min_class_share"] * self.classes for r in scored], "o-",
+                          label=f"rarest class's share x {self.classes} (1 = fair)", markersize=3)
+            if scored[-1]["label_accuracy"] is not None:
+                coverage.plot(epochs_scored, [r["label_accuracy"] for r in scored], "o-",
+                              label="label accuracy (drawn as asked)", markersize=3)
+        if "frechet_distance" in self.real_scores:
+            distance.axhline(self.real_scores["frechet_distance"], color="gray", linestyle=":", label="real images")
+        distance.set_title("Fréchet distance to real images (lower is better)")
         coverage.set_ylim(0, 1.05)
-        coverage.set_title("which digits it draws (1 is best)")
+        coverage.set_title("which classes it draws (1 is best; needs a classifier)")
         for axis in axes.flat:
             if axis.get_legend_handles_labels()[0]:
                 axis.legend(fontsize=8)

@@ -23,9 +23,6 @@ import config
 import distribute
 from config import ConfigError
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent / "config.yaml"
-
-
 def parse_args(argv=None):
     parser = config.argument_parser(__doc__)
     parser.add_argument("--config", type=Path, metavar="FILE",
@@ -52,7 +49,7 @@ def resolve(args):
 
 def resolve_run(args):
     if args.resume is None:
-        cfg = config.load(args.config or DEFAULT_CONFIG, args.overrides)
+        cfg = config.load(args.config or config.DEFAULT_FILE, args.overrides)
         output_dir = Path(cfg["output.dir"])
         name = cfg["output.run_name"] or datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         run_dir = output_dir / name
@@ -82,6 +79,9 @@ def resolve_run(args):
     if (cfg["train.mixed_precision"] == "mixed_float16") != (saved["train.mixed_precision"] == "mixed_float16"):
         raise ConfigError("train.mixed_precision cannot switch to or from mixed_float16 when resuming (its optimizers "
                           "carry a loss scale the checkpoint must match); start a new run to change it")
+    if cfg["eval.features"] != saved["eval.features"]:
+        raise ConfigError(f"eval.features cannot change when resuming: the run's distances so far were measured with "
+                          f"{saved['eval.features']} features; start a new run to change it")
     if bool(cfg["train.ema_decay"]) != bool(saved["train.ema_decay"]):
         raise ConfigError(f"train.ema_decay cannot be switched {'on' if cfg['train.ema_decay'] else 'off'} when "
                           f"resuming (the checkpoint {'lacks' if cfg['train.ema_decay'] else 'holds'} the averaged "
@@ -189,12 +189,9 @@ def draw_checked(row, run, grid_inputs, epoch, run_dir):
 def summary(row, epochs):
     line = (f"epoch {row['epoch']}/{epochs}  {row['seconds']:.1f}s  gen_loss {row['gen_loss']:.4f}  "
             f"disc_loss {row['disc_loss']:.4f}  D(x) {row['d_real']:.2f}  D(G(z)) {row['d_fake']:.2f}")
-    if row.get("frechet_distance") is not None:  # named as in metrics.csv
-        line += (f"  frechet_distance {row['frechet_distance']:.1f}  class_entropy {row['class_entropy']:.2f}  "
-                 f"min_class_share {row['min_class_share']:.1%}")
-    if row.get("label_accuracy") is not None:
-        line += f"  label_accuracy {row['label_accuracy']:.1%}"
-    return line
+    shown = {"frechet_distance": ".1f", "kernel_distance": ".2f", "class_entropy": ".2f", "min_class_share": ".1%",
+             "label_accuracy": ".1%"}  # named as in metrics.csv
+    return line + "".join(f"  {name} {row[name]:{style}}" for name, style in shown.items() if row.get(name) is not None)
 
 
 def start_tensorflow(cfg):
@@ -293,6 +290,7 @@ def train(cfg, run_dir, saved, stop):
     print(f"{'resuming' if saved else 'starting'} {run_dir}: loading TensorFlow", flush=True)
     # Imported here, not at the top, so --help and config mistakes answer before TensorFlow's start-up.
     import data
+    import evaluators
     import record
     import state
 
@@ -306,6 +304,9 @@ def train(cfg, run_dir, saved, stop):
             return
     real_images, labels, class_names = load_training_data(cfg, run_dir, resuming)
     chief = distribute.is_chief(cfg)
+    # Before the run's folder is made: a classifier trained first (eval.classifier=auto) or a weights file that
+    # will not load does not leave a half-begun run.
+    evaluator = evaluators.for_run(cfg, real_images, bool(class_names)) if chief else None
     run_dir = prepare_run_dir(cfg, run_dir, resuming, class_names)
 
     run = state.TrainingState(cfg, strategy, class_names, run_dir / "checkpoints")
@@ -321,7 +322,7 @@ def train(cfg, run_dir, saved, stop):
     grid_inputs = run.grid_inputs(shown_classes)
     dataset = data.make_dataset(real_images, labels)
     steps_per_epoch = math.ceil(len(real_images) / cfg["train.batch_size"])
-    with record.EpochRecord(cfg, run_dir, run, class_names) as epoch_record:
+    with record.EpochRecord(cfg, run_dir, run, class_names, evaluator) as epoch_record:
         print(f"training on {len(real_images)} {cfg['data.dataset']} images, {steps_per_epoch} "
               f"step{'s' if steps_per_epoch > 1 else ''} per epoch, writing to {run_dir}", flush=True)
         if stop.signal_number is not None:  # asked during start-up: no step taken, nothing new to save

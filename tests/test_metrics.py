@@ -6,14 +6,19 @@ import sys
 import numpy as np
 import pytest
 
+import config
 import data
+import evaluators
 import metrics
+import train_classifier
 from conftest import ROOT
+
+MNIST = config.load(overrides=["data.dataset=mnist_sample", "data.image_size=28", "data.channels=1"])
 
 
 @pytest.fixture(scope="module")
 def evaluator():
-    return metrics.Evaluator(num_samples=500)
+    return metrics.Evaluator(*evaluators.load_classifier(MNIST), num_samples=500)
 
 
 def test_distance_of_a_set_to_itself_is_zero_and_grows_with_a_shift():
@@ -58,15 +63,16 @@ def test_distance_between_full_covariances_matches_the_eigenvalues_of_their_prod
 
 def test_real_digits_score_near_perfect(evaluator):
     real = evaluator.score_real()
-    assert real["frechet_distance"] < 5
+    assert real["frechet_distance"] < 5 and abs(real["kernel_distance"]) < 2
     assert real["class_entropy"] > 0.99 and real["min_class_share"] > 0.07
     assert real["classifier_score"] > 9
 
 
 def test_noise_is_far_from_real_digits(evaluator):
     noise = np.random.default_rng(0).uniform(-1, 1, size=(500, 28, 28, 1)).astype("float32")
-    real = evaluator.score_real()["frechet_distance"]
-    assert evaluator.score_images(noise)["frechet_distance"] > 50 * real
+    real, scores = evaluator.score_real(), evaluator.score_images(noise)
+    assert scores["frechet_distance"] > 50 * real["frechet_distance"]
+    assert scores["kernel_distance"] > 1000 * abs(real["kernel_distance"])
 
 
 def test_one_repeated_digit_has_no_coverage(evaluator):
@@ -86,27 +92,39 @@ def test_classifier_score_ranges_from_one_to_ten():
 def test_the_committed_classifier_has_the_accuracy_the_readme_states(evaluator):
     held_out = slice(6000, 10000)
     images, labels = data.scale(data.load_sample()[held_out]), data.load_sample_labels()[held_out]
-    _, probabilities = evaluator.embed(images)
+    _, probabilities = metrics.embed(evaluator.network, images)
     assert round(100 * np.mean(np.argmax(probabilities, axis=1) == labels), 1) == 98.9  # README: 98.9%
+    with np.load(evaluators.classifier_paths(MNIST)[1]) as saved:
+        assert round(100 * float(saved["accuracy"]), 1) == 98.9
 
 
-def test_train_classifier_refuses_settings_it_does_not_take_and_keeps_the_committed_evaluator():
-    before = metrics.CLASSIFIER_PATH.read_bytes()
-    result = subprocess.run([sys.executable, str(ROOT / "train_classifier.py"), "data.dataset=folder",
-                             "data.path=pictures"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "unrecognized arguments: data.dataset=folder" in result.stderr
-    assert metrics.CLASSIFIER_PATH.read_bytes() == before
+def test_train_classifier_refuses_mistakes_and_keeps_the_committed_evaluator():
+    classifier, reference = evaluators.classifier_paths(MNIST)
+    before = classifier.read_bytes(), reference.read_bytes()
+    for mistake, said in ((["--bogus"], "unrecognized arguments: --bogus"),
+                          (["data.datset=folder"], "unknown key data.datset in the command line (did you mean data.dataset?)")):
+        result = subprocess.run([sys.executable, str(ROOT / "train_classifier.py"), *mistake], capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 2 and said in result.stderr.splitlines()[-1]
+    kept = subprocess.run([sys.executable, str(ROOT / "train_classifier.py")], capture_output=True, text=True,
+                          timeout=120)
+    assert kept.returncode == 0 and "exist already" in kept.stdout and "--replace" in kept.stdout
+    assert (classifier.read_bytes(), reference.read_bytes()) == before
 
 
-def test_the_saved_reference_statistics_are_what_a_fresh_computation_gives(evaluator, tmp_path, monkeypatch):
-    monkeypatch.setattr(metrics, "REFERENCE_PATH", tmp_path / "reference.npz")
-    fresh = metrics.Evaluator(num_samples=500)  # nothing saved at that path: computed, then saved there
-    assert (tmp_path / "reference.npz").is_file()
+def test_the_committed_reference_is_what_a_fresh_computation_gives(evaluator, tmp_path):
+    # A copy of the committed classifier without its reference: train_classifier.py computes only the reference.
+    cfg = config.load(base=MNIST, overrides=[f"eval.evaluator_dir={tmp_path}"])
+    (tmp_path / "mnist_classifier.keras").write_bytes(evaluators.classifier_paths(MNIST)[0].read_bytes())
+    train_classifier.make_evaluator(cfg)
+    fresh = metrics.Evaluator(*evaluators.load_classifier(cfg), num_samples=500)
     assert fresh.score_real() == evaluator.score_real()  # the committed file's numbers, to the last digit
-    assert all(np.array_equal(a, b) for a, b in zip(fresh.reference, evaluator.reference))
-    with np.load(tmp_path / "reference.npz") as saved:  # made from another classifier or other digits: not used
-        np.savez(tmp_path / "reference.npz", **{**saved, "key": "another", "frechet_distance": 99.0})
-    assert metrics.Evaluator(num_samples=500).score_real() == evaluator.score_real()
+    assert np.array_equal(fresh.reference.features, evaluator.reference.features)
+    assert fresh.reference.class_names == data.DIGITS and np.array_equal(
+        fresh.reference.labels, data.load_sample_labels()[8000:])
+    with np.load(tmp_path / "mnist_reference.npz") as saved:  # made for another classifier: not used
+        np.savez(tmp_path / "mnist_reference.npz", **{**saved, "key": "another"})
+    assert evaluators.load_classifier(cfg) == (None, None)
 
 
 def test_a_generator_is_scored_as_its_images_are(evaluator):

@@ -42,7 +42,7 @@ def test_poor_coverage_is_said_once_samples_look_like_digits_for_patience_evalua
 
 def test_metrics_csv_is_rewritten_without_duplicates_on_resume_and_warnings_are_said_once(tmp_path):
     picture = np.zeros((10, 10), np.uint8)
-    log = runlog.RunLog(tmp_path, last_epoch=0, real_frechet=2.0)
+    log = runlog.RunLog(tmp_path, last_epoch=0, real_scores={"frechet_distance": 2.0})
     said = [log.add(row(n, d_fake=0.05, entropy=0.9, min_share=0.05, frechet=100 - n)) for n in (1, 2, 3, 4)]
     assert [len(s) for s in said] == [0, 0, 1, 0]  # discriminator_wins said at epoch 3 only
     assert "train.discriminator_lr" in said[2][0]

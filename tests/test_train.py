@@ -29,8 +29,8 @@ def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_pat
     run = tmp_path / "demo"
     assert [line.split()[1] for line in epoch_lines(result.stdout)] == ["1/2", "2/2"]
     assert re.fullmatch(r"epoch 1/2  \d+\.\ds  gen_loss \d+\.\d{4}  disc_loss \d+\.\d{4}  D\(x\) [\d.]+  "
-                        r"D\(G\(z\)\) [\d.]+  frechet_distance [\d.]+  class_entropy [\d.]+  min_class_share "
-                        r"[\d.]+%", epoch_lines(result.stdout)[0])
+                        r"D\(G\(z\)\) [\d.]+  frechet_distance [\d.]+  kernel_distance -?\d+\.\d\d  "
+                        r"class_entropy [\d.]+  min_class_share [\d.]+%", epoch_lines(result.stdout)[0])
     assert result.stdout.startswith(f"starting {run}: loading TensorFlow")  # the program's word comes first
     assert sorted(p.name for p in (run / "images").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
     assert len(iio.imread(run / "progress.gif", index=None)) == 2
@@ -182,7 +182,8 @@ def test_a_folder_of_colour_pngs_trains_and_writes_colour_grids(tmp_path):
                        "output.run_name=colour")
     assert result.returncode == 0, result.stderr
     assert "training on 64 folder images" in result.stdout
-    assert "knows MNIST digits only, so they are skipped for folder" in result.stderr
+    assert "note: no quality numbers (the balance diagnostics still run): " in result.stderr
+    assert "has 64 labelled images; a classifier for the quality numbers needs at least 250" in result.stderr
     run = tmp_path / "colour"
     grid = iio.imread(run / "images" / "epoch_0001.png")
     assert grid.shape == (3 * (4 * 33 + 1), 3 * (4 * 33 + 1), 3)  # 4x4 images of 32 pixels and gaps, 3x

@@ -1,0 +1,214 @@
+"""Which network scores a run's images, and against which real images (metrics.py does the scoring).
+
+With eval.features=classifier, an evaluator is two files in eval.evaluator_dir (default evaluator/):
+NAME_classifier.keras, a small classifier trained on the data's classes by train_classifier.py, and
+NAME_reference.npz, the features and classes of real images it never saw (the reference), the numbers of
+other unseen real images (real vs real), its held-out accuracy and its class names, with the classifier's
+sha256: the two are made together and used only together. NAME says which data they are for: `mnist` for
+28x28 greyscale MNIST digits (the committed one), else the dataset, for a folder its name and a fingerprint
+of its files, and the image shape. With eval.features=inception, InceptionV3's pool features score any
+images against the run's own training images; their features are computed once and kept in
+inception-NAME_reference.npz.
+
+The trade-off: a folder's fingerprint is its list of files and their sizes, read in milliseconds, not their
+contents: a picture edited in place to the same number of bytes keeps the evaluator made before.
+"""
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import data
+import images
+import metrics
+from config import ConfigError
+
+DEFAULT_DIR = Path(__file__).resolve().parent / "evaluator"
+MNIST = "mnist"  # the committed evaluator: mnist and mnist_sample digits, 28x28 greyscale
+FEATURES = 64  # the classifier's feature layer: where its distances are taken
+FEATURE_LAYER = "features"
+HELD_OUT = 0.4  # of the labelled images, the share the classifier never sees: half reference, half baseline
+HELD_OUT_MAX = 4000  # ... at most: 2,000 real images each are plenty for the numbers
+MIN_IMAGES = 250  # fewer, and the held-out halves (50 images) say little
+INCEPTION_SIZE = 299  # InceptionV3's input side: images are resized to it, as FID's reference code does
+INCEPTION_BATCH = 50  # images per pass through InceptionV3: its activations take ~20 MB an image
+
+
+class Unavailable(Exception):
+    """No evaluator for the run's data: said in one line, and the run goes on without the quality numbers."""
+
+
+def directory(cfg):
+    return Path(os.path.expanduser(cfg["eval.evaluator_dir"])) if cfg["eval.evaluator_dir"] else DEFAULT_DIR
+
+
+def fingerprint(path):
+    """12 hex digits that change when a file under `path` is added, removed, renamed or changes size."""
+    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in data.IMAGE_SUFFIXES and p.is_file())
+    listing = "".join(f"{p.relative_to(path).as_posix()}\t{p.stat().st_size}\n" for p in files)
+    return hashlib.sha256(listing.encode()).hexdigest()[:12]
+
+
+def name(cfg):
+    """The name of the run's data and image shape (data.image_size and data.channels filled in): `mnist`, or
+    like `fashion_mnist-28x28x1`, `folder-pictures-3f09a1c2b4d5-64x64x3`."""
+    dataset, size, channels = cfg["data.dataset"], cfg["data.image_size"], cfg["data.channels"]
+    if dataset in ("mnist", "mnist_sample"):
+        if (size, channels) == (28, 1):
+            return MNIST
+        dataset = "mnist"
+    elif dataset == "folder":
+        path = Path(os.path.expanduser(cfg["data.path"])).resolve()
+        dataset = f"folder-{path.name}-{fingerprint(path)}"
+    return f"{dataset}-{size}x{size}x{channels}"
+
+
+def classifier_paths(cfg):
+    """Where the run's data's classifier and its reference are, or would be saved."""
+    stem = directory(cfg) / name(cfg)
+    return Path(f"{stem}_classifier.keras"), Path(f"{stem}_reference.npz")
+
+
+def split(count, dataset):
+    """The indices a classifier trains on, and the held-out ones: baseline (real vs real) and reference.
+    A seeded shuffle first, as a folder comes sorted by class; MNIST's bundled digits are already in random
+    order and keep the committed evaluator's split: 0-5,999 to train, 6,000-7,999, 8,000-9,999."""
+    order = np.arange(count) if dataset in ("mnist", "mnist_sample") else np.random.default_rng(0).permutation(count)
+    held = min(round(HELD_OUT * count), HELD_OUT_MAX)
+    train, baseline = order[:count - held], order[count - held:count - held // 2]
+    return train, baseline, order[count - held // 2:]
+
+
+def sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def save_reference(path, key, reference, **extra):
+    """A Reference (with its `key`, and `extra` arrays) to `path`, written whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    optional = {"labels": reference.labels, "class_names": reference.class_names}
+    images.write_atomically(path, lambda temporary: np.savez(
+        temporary, key=key, features=reference.features, **reference.real_scores, **extra,
+        **{field: np.asarray(value) for field, value in optional.items() if value is not None}))
+
+
+def load_reference(path, key):
+    """The Reference saved at `path` with this `key`, or None (none there, unreadable, or another key's)."""
+    try:
+        with np.load(path) as saved:
+            if str(saved["key"]) != key:
+                return None
+            return metrics.Reference(
+                saved["features"], {score: float(saved[score]) for score in metrics.SCORES if score in saved},
+                labels=saved["labels"] if "labels" in saved else None,
+                class_names=saved["class_names"].tolist() if "class_names" in saved else None)
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def classifier_network(path):
+    """The classifier at `path` as a network from images to [features, logits]."""
+    import keras
+    classifier = keras.models.load_model(path, compile=False, safe_mode=True)
+    return keras.Model(classifier.inputs[0], [classifier.get_layer(FEATURE_LAYER).output, classifier.outputs[0]])
+
+
+def load_classifier(cfg):
+    """The run's data's classifier network and Reference, or (None, None) if it has not been made (or its
+    two files do not belong together)."""
+    classifier_path, reference_path = classifier_paths(cfg)
+    if not classifier_path.is_file():
+        return None, None
+    reference = load_reference(reference_path, sha256(classifier_path))
+    return (None, None) if reference is None else (classifier_network(classifier_path), reference)
+
+
+def inception_network(weights, channels):
+    """InceptionV3's 2,048 pool features of images in [-1, 1] (the range its ImageNet weights expect) of any
+    size, resized to 299x299 (bilinear), greyscale repeated to three channels, as FID's reference code does.
+    `weights`: a file, "imagenet" (Keras downloads them once) or None (random, for tests)."""
+    import keras
+    inception = keras.applications.InceptionV3(include_top=False, pooling="avg", weights=weights,
+                                               input_shape=(INCEPTION_SIZE, INCEPTION_SIZE, 3))
+    images = keras.Input(shape=(None, None, channels))
+    resized = keras.layers.Resizing(INCEPTION_SIZE, INCEPTION_SIZE, interpolation="bilinear")(images)
+    coloured = keras.layers.Concatenate()([resized] * 3) if channels == 1 else resized
+    return keras.Model(images, inception(coloured), name="inception_features")
+
+
+def inception_reference(cfg, network, real_images, weights_key):
+    """Features of num_samples of the run's training images (seeded pick) as the reference, and the numbers
+    of as many others (real vs real; with fewer images, the two halves), kept in inception-NAME_reference.npz
+    under a key of the weights and those images' bytes, so a second run does not compute them again."""
+    count = min(cfg["eval.num_samples"], len(real_images) // 2)
+    picked = np.random.default_rng(0).permutation(len(real_images))[:2 * count]
+    reference_images, baseline_images = real_images[picked[:count]], real_images[picked[count:]]
+    key = hashlib.sha256(weights_key.encode() + reference_images.tobytes() + baseline_images.tobytes()).hexdigest()
+    path = directory(cfg) / f"inception-{name(cfg)}_reference.npz"
+    reference = load_reference(path, key)
+    if reference is None:
+        print(f"computing the Inception features of {2 * count} real images (once; kept in {path})", flush=True)
+        features, _ = metrics.embed(network, data.scale(reference_images), INCEPTION_BATCH)
+        baseline, _ = metrics.embed(network, data.scale(baseline_images), INCEPTION_BATCH)
+        reference = metrics.Reference(features, {})
+        reference.real_scores = metrics.scores(baseline, None, reference)
+        try:
+            save_reference(path, key, reference)
+        except OSError:
+            pass  # a read-only folder: computed again next time
+    return reference
+
+
+def for_inception(cfg, real_images):
+    """InceptionV3's network and the run's Reference; Unavailable if the ImageNet weights cannot be had, a
+    ConfigError if the weights file given cannot be loaded."""
+    weights = cfg["eval.inception_weights"]
+    try:
+        network = inception_network(os.path.expanduser(weights) if weights else "imagenet", cfg["data.channels"])
+    except Exception as e:  # Keras raises a bare Exception for a failed download, ValueError for a bad file
+        reason = str(e).splitlines()[0][:160]
+        if weights:
+            raise ConfigError(f"eval.inception_weights {weights} cannot be loaded ({reason}); point it at "
+                              f"InceptionV3's no-top weights, or leave it empty to download them") from None
+        raise Unavailable(f"InceptionV3's weights are not here and cannot be downloaded ({reason}); download "
+                          f"inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5 once into ~/.keras/models, or "
+                          f"set eval.inception_weights to a copy") from None
+    return network, inception_reference(cfg, network, real_images, sha256(weights) if weights else "imagenet")
+
+
+def for_classifier(cfg):
+    """The run's data's classifier network and Reference, made first if eval.classifier=auto; Unavailable
+    says how to make them."""
+    network, reference = load_classifier(cfg)
+    if network is None and cfg["eval.classifier"] == "auto":
+        import train_classifier
+        try:  # the run's data loaded, so what stops a classifier is the data's: no classes, too few images
+            data.class_names(cfg, data.CLASSIFIER)  # said before loading it again
+            print(f"no classifier for {name(cfg)} in {directory(cfg)} yet: training one first "
+                  f"(eval.classifier=auto)", flush=True)
+            train_classifier.make_evaluator(cfg)
+        except ConfigError as e:
+            raise Unavailable(str(e)) from None
+        network, reference = load_classifier(cfg)
+    if network is None:
+        command = " ".join(["python train_classifier.py"] + [f"{key}={cfg[key]}" for key in (
+            "data.dataset", "data.path", "data.image_size", "data.channels", "eval.evaluator_dir") if cfg[key]])
+        raise Unavailable(f"no classifier for {name(cfg)} in {directory(cfg)}; make one with: {command}")
+    return network, reference
+
+
+def for_run(cfg, real_images, conditional):
+    """The run's metrics.Evaluator, or None after one line saying why there is none: the balance diagnostics
+    go on without it."""
+    if not cfg["eval.every"]:
+        return None
+    try:
+        if cfg["eval.features"] == "inception":
+            return metrics.Evaluator(*for_inception(cfg, real_images), cfg["eval.num_samples"], batch=INCEPTION_BATCH)
+        return metrics.Evaluator(*for_classifier(cfg), cfg["eval.num_samples"], conditional=conditional)
+    except Unavailable as e:
+        print(f"note: no quality numbers (the balance diagnostics still run): {e}", file=sys.stderr, flush=True)
+        return None

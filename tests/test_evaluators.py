@@ -1,0 +1,158 @@
+"""Quality numbers for other data: a classifier made for a labelled folder, and InceptionV3's features."""
+
+import csv
+import os
+import subprocess
+import sys
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+import config
+import data
+import evaluators
+import metrics
+from conftest import ROOT, run_train
+
+
+def digit_folder(path, count, start=0):
+    """`count` bundled digits as PNGs in one subfolder per digit: a labelled folder of the user's kind."""
+    images, labels = data.load_sample()[start:start + count], data.load_sample_labels()[start:start + count]
+    for number, (image, label) in enumerate(zip(images, labels)):
+        (path / str(label)).mkdir(parents=True, exist_ok=True)
+        iio.imwrite(path / str(label) / f"{start + number:05d}.png", image)
+    return path
+
+
+def quality_rows(run):
+    with open(run / "metrics.csv", newline="") as f:
+        return [{key: row[key] for key in ("frechet_distance", "kernel_distance", "class_entropy", "label_accuracy")}
+                for row in csv.DictReader(f)]
+
+
+def test_a_labelled_folder_gets_its_own_evaluator_made_once_and_not_reused_when_the_folder_changes(tmp_path, capsys):
+    pictures, kept = digit_folder(tmp_path / "pictures", 600), tmp_path / "evaluators"
+    settings = ["data.dataset=folder", f"data.path={pictures}", f"eval.evaluator_dir={kept}", "train.epochs=1",
+                "eval.num_samples=200", f"output.dir={tmp_path}"]
+    first = run_train(*settings, "output.run_name=first", "model.conditional=true")  # eval.classifier=auto
+    assert first.returncode == 0, first.stderr
+    assert "training one first (eval.classifier=auto)" in first.stdout
+    cfg = config.load(overrides=settings[:3] + ["data.image_size=28", "data.channels=1"])
+    network, reference = evaluators.load_classifier(cfg)
+    assert reference.class_names == data.DIGITS and len(reference.features) == 120  # 240 held out: two halves
+    # The real-vs-real floor is far below what noise scores.
+    noise = np.random.default_rng(0).uniform(-1, 1, size=(200, 28, 28, 1)).astype("float32")
+    noise_scores = metrics.Evaluator(network, reference).score_images(noise)
+    assert noise_scores["frechet_distance"] > 20 * reference.real_scores["frechet_distance"]
+    assert noise_scores["kernel_distance"] > 20 * abs(reference.real_scores["kernel_distance"])
+    assert all(value != "" for value in quality_rows(tmp_path / "first")[0].values())  # label_accuracy too
+
+    made, stale = {path.name: path.read_bytes() for path in kept.iterdir()}, evaluators.name(cfg)
+    again = run_train(*settings, "output.run_name=again", "model.conditional=true")
+    assert again.returncode == 0 and "training one" not in again.stdout  # found, not trained again
+    assert {path.name: path.read_bytes() for path in kept.iterdir()} == made
+    assert quality_rows(tmp_path / "again") == quality_rows(tmp_path / "first")
+
+    digit_folder(pictures, 1, start=600)  # one more picture: another folder, whose evaluator is not made yet
+    changed = config.load(base=cfg, overrides=["eval.classifier=existing"])
+    assert evaluators.for_run(changed, None, conditional=False) is None
+    note = capsys.readouterr().err.strip()
+    assert note.startswith("note: no quality numbers") and "\n" not in note
+    assert f"make one with: python train_classifier.py data.dataset=folder data.path={pictures}" in note
+    assert stale not in note and evaluators.name(cfg) in note  # the changed folder's name
+
+
+def test_train_classifier_says_in_one_line_that_a_folder_without_classes_cannot_have_a_classifier(tmp_path):
+    for number, image in enumerate(data.load_sample()[:300]):
+        iio.imwrite(tmp_path / f"{number}.png", image)
+    result = subprocess.run([sys.executable, str(ROOT / "train_classifier.py"), "data.dataset=folder",
+                             f"data.path={tmp_path}", f"eval.evaluator_dir={tmp_path / 'kept'}"],
+                            capture_output=True, text=True, timeout=120, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert result.returncode == 2 and not (tmp_path / "kept").exists()
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: {tmp_path / '0.png'} is not in a class subfolder") and "eval.features=inception" in last
+
+
+@pytest.fixture(scope="module")
+def random_inception():
+    return evaluators.inception_network(None, channels=1)
+
+
+def test_inception_features_resize_and_colour_small_greyscale_images(random_inception):
+    digits = data.scale(data.load_sample()[:6])
+    features, probabilities = metrics.embed(random_inception, digits)
+    assert features.shape == (6, 2048) and probabilities is None
+    import tensorflow as tf
+    by_hand = tf.image.resize(np.repeat(digits, 3, axis=-1), (299, 299), method="bilinear")
+    inception = random_inception.get_layer("inception_v3")
+    np.testing.assert_allclose(features, inception(by_hand, training=False), rtol=1e-4, atol=1e-5)
+
+
+def test_inception_distances_of_a_set_with_itself_are_zero(random_inception):
+    features, _ = metrics.embed(random_inception, data.scale(data.load_sample()[:24]))
+    reference = metrics.Reference(features, {})
+    itself, other = (metrics.scores(features[rows], None, reference) for rows in (slice(None), slice(12)))
+    assert abs(itself["frechet_distance"]) < 1e-4 * other["frechet_distance"]  # rounding only; half the set is not it
+
+
+def test_the_kernel_distance_is_unbiased_on_two_halves_of_one_set():
+    rows = np.random.default_rng(0).normal(size=(400, 16))
+    splits = [np.random.default_rng(seed).permutation(400) for seed in range(200)]
+    halves = [metrics.kernel_distance(rows[order[:200]], rows[order[200:]]) for order in splits]
+    spread = np.std(halves) / np.sqrt(len(halves))
+    assert abs(np.mean(halves)) < 3 * spread and min(halves) < 0  # about 0: no positive bias
+
+    def counting_each_row_with_itself(a, b):  # the biased estimate, for contrast
+        kernel = lambda x, y: (x @ y.T / x.shape[1] + 1) ** 3  # noqa: E731
+        return kernel(a, a).mean() + kernel(b, b).mean() - 2 * kernel(a, b).mean()
+    assert np.mean([counting_each_row_with_itself(rows[o[:200]], rows[o[200:]]) for o in splits[:20]]) > 20 * spread
+    assert metrics.kernel_distance(rows[:200], rows[200:] + 0.5) > 20 * spread  # another distribution
+
+
+def test_inception_scores_a_run_with_a_local_weights_file(random_inception, tmp_path):
+    weights = tmp_path / "inception.weights.h5"
+    random_inception.get_layer("inception_v3").save_weights(weights)
+    result = run_train("data.dataset=mnist_sample", "data.limit=40", "train.epochs=1", "eval.features=inception",
+                       f"eval.inception_weights={weights}", "eval.num_samples=100", f"eval.evaluator_dir={tmp_path}",
+                       f"output.dir={tmp_path}", "output.run_name=run")
+    assert result.returncode == 0, result.stderr
+    assert "computing the Inception features of 40 real images" in result.stdout  # 20 reference, 20 baseline
+    row = quality_rows(tmp_path / "run")[0]
+    assert row["frechet_distance"] and row["kernel_distance"] and row["class_entropy"] == ""  # no classifier here
+
+
+def test_the_inception_reference_is_computed_once_for_the_same_images(random_inception, tmp_path, monkeypatch):
+    cfg = config.load(overrides=["data.dataset=mnist_sample", "data.image_size=28", "data.channels=1",
+                                 "eval.num_samples=100", f"eval.evaluator_dir={tmp_path}"])
+    digits = data.load_sample()[:24]
+    first = evaluators.inception_reference(cfg, random_inception, digits, "weights")
+    assert len(first.features) == 12 and set(first.real_scores) == {"frechet_distance", "kernel_distance"}
+
+    def embed_again(*args):
+        raise AssertionError("the reference was computed again")
+    monkeypatch.setattr(metrics, "embed", embed_again)
+    kept = evaluators.inception_reference(cfg, random_inception, digits, "weights")
+    assert np.array_equal(kept.features, first.features) and kept.real_scores == first.real_scores
+    with pytest.raises(AssertionError, match="computed again"):  # other images, or other weights: not reused
+        evaluators.inception_reference(cfg, random_inception, digits[::-1], "weights")
+    with pytest.raises(AssertionError, match="computed again"):
+        evaluators.inception_reference(cfg, random_inception, digits, "other weights")
+
+
+def test_inception_weights_missing_is_one_line_before_tensorflow_and_offline_the_run_goes_on(tmp_path):
+    missing = run_train("eval.features=inception", f"eval.inception_weights={tmp_path / 'nope.h5'}")
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == (f"error: eval.inception_weights {tmp_path / 'nope.h5'} is not a file; point it "
+                                      f"at InceptionV3's weights (inception_v3_weights_tf_dim_ordering_tf_kernels_"
+                                      f"notop.h5), or leave it empty to download")
+    # No weights in Keras' cache, and a download that fails (a proxy nobody listens on): a note, then training.
+    offline = dict(os.environ, KERAS_HOME=str(tmp_path / "keras"), https_proxy="http://127.0.0.1:9",
+                   HTTPS_PROXY="http://127.0.0.1:9", TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run([sys.executable, str(ROOT / "train.py"), "data.dataset=mnist_sample", "data.limit=64",
+                             "train.epochs=1", "eval.features=inception", f"output.dir={tmp_path}"],
+                            capture_output=True, text=True, env=offline, timeout=300)
+    assert result.returncode == 0, result.stderr
+    [note] = [line for line in result.stderr.splitlines() if line.startswith("note:")]
+    assert "InceptionV3's weights are not here and cannot be downloaded" in note
+    assert "eval.inception_weights" in note
