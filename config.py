@@ -211,7 +211,8 @@ SETTINGS = {
                                       "(Keras' no-top .h5); empty = ImageNet weights downloaded once by Keras",
                                       optional=True),
     "eval.every": Setting(None, integer(0, optional=True), "score image quality every N epochs (and after the "
-                          "last); 0 = never; empty = 1 with the classifier, 10 with inception", optional=True),
+                          "last); 0 = never; empty = 1 with the classifier; with inception, often enough for 10% of the "
+                          "training time (9 for 60,000 images)", optional=True),
     "eval.num_samples": Setting(2000, integer(100), "generated images scored each time (as many real ones are "
                                 "the reference)"),
     "output.dir": Setting("outputs", text(), "where run directories are created"),
@@ -317,12 +318,8 @@ def load(path=None, overrides=(), base=None):
     return flat
 
 
-INCEPTION_EVERY = 10  # eval.every's default with Inception features
-
-
 def check_combination(flat):
-    """Mistakes no single setting shows (a folder without a path, a size the models cannot be built for),
-    and eval.every's default, which depends on eval.features."""
+    """Mistakes no single setting shows: a folder without a path, a size the models cannot be built for."""
     if flat["data.dataset"] == "folder" and flat["data.path"] is None:
         raise ConfigError("data.dataset=folder needs data.path, the directory holding your images")
     if flat["data.path"] is not None and flat["data.dataset"] not in ("mnist", "folder"):
@@ -332,8 +329,6 @@ def check_combination(flat):
     if known is not None and flat["data.limit"] is not None and flat["data.limit"] > known:
         raise ConfigError(f"data.limit={flat['data.limit']} is larger than the {known} images of "
                           f"{flat['data.dataset']}; lower it or leave it empty for all")
-    if flat["eval.every"] is None:  # Inception costs ~100x the classifier per image (docs/quality.md)
-        flat["eval.every"] = INCEPTION_EVERY if flat["eval.features"] == "inception" else 1
     weights = flat["eval.inception_weights"]
     if weights is not None and not os.path.isfile(os.path.expanduser(weights)):
         raise ConfigError(f"eval.inception_weights {weights} is not a file; point it at InceptionV3's weights "
@@ -346,6 +341,19 @@ def check_combination(flat):
             raise ConfigError(f"model.generator_widths has {len(flat['model.generator_widths'])} widths, but "
                               f"{size}x{size} images need {needed} (the dense block, the stride-1 convolution and "
                               f"one per upsampling but the last); shorten the list")
+
+
+INCEPTION_COST = 25  # InceptionV3's features of one image: the arithmetic of 25 images' training steps
+EVALUATION_SHARE = 0.1  # with Inception, evaluations take at most this share of the training's arithmetic
+
+
+def evaluation_interval(features, num_samples, image_count):
+    """eval.every's default: every epoch with the classifier (scoring costs ~5% of a 10,000-digit epoch); with
+    Inception (bench/quality_cost.py), the fewest epochs between evaluations that keep them within
+    EVALUATION_SHARE of the training: 9 for 60,000 images, 50 for 10,000 (and the last epoch is always scored)."""
+    if features == "classifier":
+        return 1
+    return math.ceil(num_samples * INCEPTION_COST / (EVALUATION_SHARE * image_count))
 
 
 def check_image_size(size, source):

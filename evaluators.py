@@ -34,7 +34,7 @@ HELD_OUT = 0.4  # of the labelled images, the share the classifier never sees: h
 HELD_OUT_MAX = 4000  # ... at most: 2,000 real images each are plenty for the numbers
 MIN_IMAGES = 250  # fewer, and the held-out halves (50 images) say little
 INCEPTION_SIZE = 299  # InceptionV3's input side: images are resized to it, as FID's reference code does
-INCEPTION_BATCH = 50  # images per pass through InceptionV3: its activations take ~20 MB an image
+INCEPTION_BATCH = 50  # images per pass through InceptionV3, whose activations at 299x299 are large
 
 
 class Unavailable(Exception):
@@ -200,15 +200,15 @@ def for_classifier(cfg):
     return network, reference
 
 
-def for_run(cfg, real_images, conditional):
+def for_run(cfg, real_images):
     """The run's metrics.Evaluator, or None after one line saying why there is none: the balance diagnostics
     go on without it."""
-    if not cfg["eval.every"]:
+    if cfg["eval.every"] == 0:
         return None
     try:
         if cfg["eval.features"] == "inception":
             return metrics.Evaluator(*for_inception(cfg, real_images), cfg["eval.num_samples"], batch=INCEPTION_BATCH)
-        return metrics.Evaluator(*for_classifier(cfg), cfg["eval.num_samples"], conditional=conditional)
+        return metrics.Evaluator(*for_classifier(cfg), cfg["eval.num_samples"])
     except Unavailable as e:
         print(f"note: no quality numbers (the balance diagnostics still run): {e}", file=sys.stderr, flush=True)
         return None

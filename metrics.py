@@ -133,13 +133,13 @@ def joined(outputs):
 class Evaluator:
     """Scores a generator on the same `num_samples` noise vectors every time, so changes between epochs are
     the generator's, not the noise's. `network` maps images to features (and logits, a classifier); `reference`
-    is a Reference. A `conditional` generator is asked, for sample i, for the class of reference image i
-    (cycled), so its samples mix the classes as real ones do."""
+    is a Reference. A conditional generator is asked, for sample i, for the class of reference image i
+    (cycled), so its samples mix the classes as real ones do (without the reference's classes: each class
+    in turn)."""
 
-    def __init__(self, network, reference, num_samples=2000, seed=0, conditional=False, batch=BATCH):
+    def __init__(self, network, reference, num_samples=2000, seed=0, batch=BATCH):
         self.network, self.reference = network, reference
         self.num_samples, self.seed, self.batch = num_samples, seed, batch
-        self.conditional = conditional and reference.labels is not None
         self.compiled_for = None  # the generator score_generator last compiled its pass for
 
     def score_images(self, images, asked=None):
@@ -153,12 +153,14 @@ class Evaluator:
             self.compiled_for = generator
             self.generate_and_embed = tf.function(lambda inputs: self.network(
                 generator(inputs, training=False), training=False))
-        asked = None
-        if self.conditional:
-            asked = np.resize(self.reference.labels, self.num_samples)  # repeated if there are fewer
-            classes = np.eye(generator.inputs[1].shape[-1], dtype="float32")[asked]
+        conditional, asked = len(generator.inputs) > 1, None
+        if conditional:
+            num_classes = generator.inputs[1].shape[-1]
+            labels = np.arange(num_classes) if self.reference.labels is None else self.reference.labels
+            asked = np.resize(labels, self.num_samples)  # repeated if there are fewer
+            classes = np.eye(num_classes, dtype="float32")[asked]
         batch = self.batch
-        outputs = [self.generate_and_embed([noise[i:i + batch], classes[i:i + batch]] if self.conditional
+        outputs = [self.generate_and_embed([noise[i:i + batch], classes[i:i + batch]] if conditional
                                            else noise[i:i + batch]) for i in range(0, len(noise), batch)]
         return scores(*joined(outputs), self.reference, asked)
 

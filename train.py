@@ -23,6 +23,7 @@ import config
 import distribute
 from config import ConfigError
 
+
 def parse_args(argv=None):
     parser = config.argument_parser(__doc__)
     parser.add_argument("--config", type=Path, metavar="FILE",
@@ -214,6 +215,8 @@ def load_training_data(cfg, run_dir, resuming):
     if dataset_used != cfg["data.dataset"]:
         cfg["data.dataset"], cfg["data.path"] = dataset_used, None  # the saved config says what was really used
     config.check_combination(cfg)  # again, now that a folder's image size is known
+    if cfg["eval.every"] is None:  # its default depends on what scoring costs against an epoch of these images
+        cfg["eval.every"] = config.evaluation_interval(cfg["eval.features"], cfg["eval.num_samples"], len(real_images))
     class_names = data.class_names(cfg) if cfg["model.conditional"] else []
     if resuming and class_names:
         check_classes(run_dir, class_names)
@@ -306,7 +309,7 @@ def train(cfg, run_dir, saved, stop):
     chief = distribute.is_chief(cfg)
     # Before the run's folder is made: a classifier trained first (eval.classifier=auto) or a weights file that
     # will not load does not leave a half-begun run.
-    evaluator = evaluators.for_run(cfg, real_images, bool(class_names)) if chief else None
+    evaluator = evaluators.for_run(cfg, real_images) if chief else None
     run_dir = prepare_run_dir(cfg, run_dir, resuming, class_names)
 
     run = state.TrainingState(cfg, strategy, class_names, run_dir / "checkpoints")

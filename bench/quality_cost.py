@@ -34,13 +34,8 @@ BATCH = 256  # the tutorial's batch
 
 
 def classifier_cost(scratch):
-    import imageio.v3 as iio
-
-    import data
-    images, labels = data.load_sample(), data.load_sample_labels()
-    for number, (image, label) in enumerate(zip(images, labels)):
-        (scratch / "digits" / str(label)).mkdir(parents=True, exist_ok=True)
-        iio.imwrite(scratch / "digits" / str(label) / f"{number:05d}.png", image)
+    from digit_folder import write_digit_folder
+    write_digit_folder(scratch / "digits")
     started = time.perf_counter()
     result = subprocess.run([sys.executable, str(ROOT / "train_classifier.py"), "data.dataset=folder",
                              f"data.path={scratch / 'digits'}", f"eval.evaluator_dir={scratch / 'evaluators'}"],

@@ -1,6 +1,7 @@
 """Quality numbers for other data: a classifier made for a labelled folder, and InceptionV3's features."""
 
 import csv
+import math
 import os
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import sys
 import imageio.v3 as iio
 import numpy as np
 import pytest
+import yaml
 
 import config
 import data
@@ -56,7 +58,7 @@ def test_a_labelled_folder_gets_its_own_evaluator_made_once_and_not_reused_when_
 
     digit_folder(pictures, 1, start=600)  # one more picture: another folder, whose evaluator is not made yet
     changed = config.load(base=cfg, overrides=["eval.classifier=existing"])
-    assert evaluators.for_run(changed, None, conditional=False) is None
+    assert evaluators.for_run(changed, None) is None
     note = capsys.readouterr().err.strip()
     assert note.startswith("note: no quality numbers") and "\n" not in note
     assert f"make one with: python train_classifier.py data.dataset=folder data.path={pictures}" in note
@@ -110,16 +112,20 @@ def test_the_kernel_distance_is_unbiased_on_two_halves_of_one_set():
     assert metrics.kernel_distance(rows[:200], rows[200:] + 0.5) > 20 * spread  # another distribution
 
 
-def test_inception_scores_a_run_with_a_local_weights_file(random_inception, tmp_path):
+def test_inception_scores_a_conditional_run_with_a_local_weights_file(random_inception, tmp_path):
     weights = tmp_path / "inception.weights.h5"
     random_inception.get_layer("inception_v3").save_weights(weights)
     result = run_train("data.dataset=mnist_sample", "data.limit=40", "train.epochs=1", "eval.features=inception",
                        f"eval.inception_weights={weights}", "eval.num_samples=100", f"eval.evaluator_dir={tmp_path}",
-                       f"output.dir={tmp_path}", "output.run_name=run")
+                       "model.conditional=true", f"output.dir={tmp_path}", "output.run_name=run")  # asked each class
     assert result.returncode == 0, result.stderr
     assert "computing the Inception features of 40 real images" in result.stdout  # 20 reference, 20 baseline
     row = quality_rows(tmp_path / "run")[0]
-    assert row["frechet_distance"] and row["kernel_distance"] and row["class_entropy"] == ""  # no classifier here
+    assert row["frechet_distance"] and row["kernel_distance"]
+    assert row["class_entropy"] == row["label_accuracy"] == ""  # no classifier here
+    # eval.every left empty: as seldom as keeps Inception (25 trained images' cost each) to 10% of the training
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["eval"]
+    assert saved["every"] == math.ceil(100 * 25 / (0.1 * 40))
 
 
 def test_the_inception_reference_is_computed_once_for_the_same_images(random_inception, tmp_path, monkeypatch):
@@ -156,3 +162,32 @@ def test_inception_weights_missing_is_one_line_before_tensorflow_and_offline_the
     [note] = [line for line in result.stderr.splitlines() if line.startswith("note:")]
     assert "InceptionV3's weights are not here and cannot be downloaded" in note
     assert "eval.inception_weights" in note
+
+
+def test_each_dataset_and_shape_has_its_own_evaluator_name_and_a_folder_is_named_by_its_files(tmp_path):
+    def name(*settings):
+        return evaluators.name(config.load(overrides=list(settings)))
+    assert name("data.dataset=mnist_sample", "data.image_size=28", "data.channels=1") == "mnist"  # the committed one
+    assert name("data.dataset=mnist", "data.image_size=28", "data.channels=1") == "mnist"
+    assert name("data.dataset=mnist_sample", "data.image_size=32", "data.channels=3") == "mnist-32x32x3"
+    assert name("data.dataset=cifar10", "data.image_size=32", "data.channels=3") == "cifar10-32x32x3"
+    folder = digit_folder(tmp_path / "pictures", 20)
+    settings = ["data.dataset=folder", f"data.path={folder}", "data.image_size=28", "data.channels=1"]
+    before = name(*settings)
+    assert before.startswith("folder-pictures-") and before.endswith("-28x28x1")
+    os.utime(next(folder.rglob("*.png")), (0, 0))
+    assert name(*settings) == before  # touched, not changed
+    first = next(folder.rglob("*.png"))
+    first.write_bytes(first.read_bytes() + b"\0")
+    assert name(*settings) != before  # another size: another folder
+
+
+def test_the_held_out_split_is_disjoint_and_keeps_mnists_committed_one():
+    train, baseline, reference = evaluators.split(10000, "mnist_sample")
+    assert (train.tolist(), baseline.tolist(), reference.tolist()) == (
+        list(range(6000)), list(range(6000, 8000)), list(range(8000, 10000)))
+    for count, held in ((1000, 400), (60000, 4000)):
+        parts = evaluators.split(count, "folder")
+        assert sorted(np.concatenate(parts).tolist()) == list(range(count))  # each image in one part only
+        assert [len(part) for part in parts] == [count - held, held // 2, held // 2]
+        assert not np.array_equal(parts[0], np.arange(count - held))  # shuffled: a folder comes sorted by class
