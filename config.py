@@ -211,10 +211,10 @@ SETTINGS = {
                                       "(Keras' no-top .h5); empty = ImageNet weights downloaded once by Keras",
                                       optional=True),
     "eval.every": Setting(None, integer(0, optional=True), "score image quality every N epochs (and after the "
-                          "last); 0 = never; empty = 1 with the classifier; with inception, often enough for 10% of the "
+                          "last); 0 = never; empty = 1 with the classifier; with inception, as seldom as keeps it to 10% of the "
                           "training time (9 for 60,000 images)", optional=True),
-    "eval.num_samples": Setting(2000, integer(100), "generated images scored each time (as many real ones are "
-                                "the reference)"),
+    "eval.num_samples": Setting(2000, integer(100), "generated images scored each time (with inception, as many "
+                                "of the training images are the reference)"),
     "output.dir": Setting("outputs", text(), "where run directories are created"),
     "output.run_name": Setting(None, run_name(), "this run's directory name; empty = a timestamp", optional=True),
     "output.grid_size": Setting(4, integer(1), "the per-epoch image is a grid_size x grid_size grid "
