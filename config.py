@@ -211,8 +211,8 @@ SETTINGS = {
                                       "(Keras' no-top .h5); empty = ImageNet weights downloaded once by Keras",
                                       optional=True),
     "eval.every": Setting(None, integer(0, optional=True), "score image quality every N epochs (and after the "
-                          "last); 0 = never; empty = 1 with the classifier; with inception, as seldom as keeps it to 10% of the "
-                          "training time (9 for 60,000 images)", optional=True),
+                          "last); 0 = never; empty = 1 with the classifier; with inception, as seldom as keeps it to "
+                          "10% of the training time (9 for 60,000 images)", optional=True),
     "eval.num_samples": Setting(2000, integer(100), "generated images scored each time (with inception, as many "
                                 "of the training images are the reference)"),
     "output.dir": Setting("outputs", text(), "where run directories are created"),

@@ -17,8 +17,9 @@ import images
 
 TIMING_COLUMNS = ["seconds", "train_seconds"]  # the only columns that differ between two runs of one seed
 TRAINING_COLUMNS = ["gen_loss", "disc_loss", "d_real", "d_fake", "real_accuracy", "fake_accuracy", "gen_grad_norm"]
+# The class numbers need a classifier (not Inception's features); the label ones, a conditional run too.
 QUALITY_COLUMNS = ["frechet_distance", "kernel_distance", "class_entropy", "min_class_share", "classifier_score",
-                   "label_accuracy", "min_label_accuracy"]  # class numbers need a classifier; label ones, a conditional run
+                   "label_accuracy", "min_label_accuracy"]
 COLUMNS = ["epoch"] + TIMING_COLUMNS + TRAINING_COLUMNS + QUALITY_COLUMNS
 
 PATIENCE = 3              # epochs in a row before "the discriminator wins" is said
@@ -167,14 +168,15 @@ class RunLog:
             epochs_scored = [r["epoch"] for r in scored]
             distance.plot(epochs_scored, [r["frechet_distance"] for r in scored], "o-", label="generated", markersize=3)
             distance.set_yscale("log")
-            with_kernel = [r for r in scored if r["kernel_distance"] is not None]  # empty in a metrics.csv without the column
+            with_kernel = [r for r in scored if r["kernel_distance"] is not None]  # a metrics.csv may lack it
             if with_kernel:
                 kernel = distance.twinx()  # KID: linear, as it is about 0 (and can dip below) for real images
                 kernel.plot([r["epoch"] for r in with_kernel], [r["kernel_distance"] for r in with_kernel], "s--",
                             color="tab:green", label="kernel distance (right axis)", markersize=2, alpha=0.7)
                 kernel.legend(fontsize=8, loc="upper center")
         if scored and scored[-1]["class_entropy"] is not None:
-            coverage.plot(epochs_scored, [r["class_entropy"] for r in scored], "o-", label="class entropy", markersize=3)
+            coverage.plot(epochs_scored, [r["class_entropy"] for r in scored], "o-", label="class entropy",
+                          markersize=3)
             coverage.plot(epochs_scored, [r["classifier_score"] / self.classes for r in scored], "o-",
                           label=f"classifier score / {self.classes}", markersize=3)
             coverage.plot(epochs_scored, [r["min_class_share"] * self.classes for r in scored], "o-",

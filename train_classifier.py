@@ -7,11 +7,12 @@ labelled data the program can load, chosen with the same --config and key=value 
 
 It holds out 40% of the labelled images, at most 4,000 (MNIST: the bundled digits 6,000-9,999), and learns
 from the rest (data.limit does not apply); half the held-out images are the real reference generated ones
-are compared with, half are scored as real vs real, and its accuracy is measured on all of them. The classifier and the reference are
-saved in eval.evaluator_dir under the data's name, where train.py finds them for the same data settings
-(with eval.classifier=auto it runs this itself when they are missing). An existing evaluator is replaced
-only with --replace, since every later run's numbers change with it; without, this reports it and stops.
-A classifier whose reference file is missing or stale only has its reference computed again.
+are compared with, half are scored as real vs real, and its accuracy is measured on all of them. The
+classifier and the reference are saved in eval.evaluator_dir under the data's name, where train.py finds
+them for the same data settings (with eval.classifier=auto it runs this itself when they are missing). An
+existing evaluator is replaced only with --replace, since every later run's numbers change with it;
+without, this reports it and stops. A classifier whose reference file is missing or stale only has its
+reference computed again.
 """
 
 import os

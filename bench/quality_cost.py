@@ -1,7 +1,7 @@
 """What the quality numbers for other data cost: making a labelled folder's classifier (eval.classifier=auto
 does it once, before the first epoch), and scoring with InceptionV3 (eval.features=inception).
 
-  python bench/quality_cost.py      # about 6 minutes on 2 CPU cores
+  python bench/quality_cost.py      # about 2 minutes on 2 CPU cores
 
 1. The bundled 10,000 digits written out as a folder with one subfolder per digit, as a user's labelled
    pictures would be, and `python train_classifier.py data.dataset=folder data.path=THAT` timed as a fresh

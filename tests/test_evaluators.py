@@ -73,7 +73,8 @@ def test_train_classifier_says_in_one_line_that_a_folder_without_classes_cannot_
                             capture_output=True, text=True, timeout=120, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     assert result.returncode == 2 and not (tmp_path / "kept").exists()
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"error: {tmp_path / '0.png'} is not in a class subfolder") and "eval.features=inception" in last
+    assert last.startswith(f"error: {tmp_path / '0.png'} is not in a class subfolder")
+    assert "eval.features=inception" in last
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +192,14 @@ def test_the_held_out_split_is_disjoint_and_keeps_mnists_committed_one():
         assert sorted(np.concatenate(parts).tolist()) == list(range(count))  # each image in one part only
         assert [len(part) for part in parts] == [count - held, held // 2, held // 2]
         assert not np.array_equal(parts[0], np.arange(count - held))  # shuffled: a folder comes sorted by class
+
+
+def test_a_run_resumes_only_with_the_features_its_distances_were_measured_with(tmp_path):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "checkpoint").write_text("")  # refused before the checkpoint is read
+    config.dump(config.load(), run / "config.yaml")
+    result = run_train("--resume", run, "eval.features=inception")
+    assert result.returncode == 2 and result.stderr.strip() == (
+        "error: eval.features cannot change when resuming: the run's distances so far were measured with classifier "
+        "features; start a new run to change it")

@@ -102,7 +102,8 @@ def test_train_classifier_refuses_mistakes_and_keeps_the_committed_evaluator():
     classifier, reference = evaluators.classifier_paths(MNIST)
     before = classifier.read_bytes(), reference.read_bytes()
     for mistake, said in ((["--bogus"], "unrecognized arguments: --bogus"),
-                          (["data.datset=folder"], "unknown key data.datset in the command line (did you mean data.dataset?)")):
+                          (["data.datset=folder"],
+                           "unknown key data.datset in the command line (did you mean data.dataset?)")):
         result = subprocess.run([sys.executable, str(ROOT / "train_classifier.py"), *mistake], capture_output=True,
                                 text=True, timeout=60)
         assert result.returncode == 2 and said in result.stderr.splitlines()[-1]
