@@ -152,9 +152,8 @@ def inception_reference(cfg, network, real_images, weights_key):
     if reference is None:
         print(f"computing the Inception features of {2 * count} real images (once; kept in {path})", flush=True)
         features, _ = metrics.embed(network, data.scale(reference_images), INCEPTION_BATCH)
-        baseline, _ = metrics.embed(network, data.scale(baseline_images), INCEPTION_BATCH)
-        reference = metrics.Reference(features, {})
-        reference.real_scores = metrics.scores(baseline, None, reference)
+        reference = metrics.measured_reference(features, metrics.embed(network, data.scale(baseline_images),
+                                                                        INCEPTION_BATCH))
         try:
             save_reference(path, key, reference)
         except OSError:

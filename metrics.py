@@ -102,6 +102,14 @@ class Reference:
         self.statistics = statistics(features)
 
 
+def measured_reference(features, baseline, labels=None, class_names=None):
+    """A Reference of real images' `features` whose real_scores are those of other real images, `baseline`
+    (their features, and class probabilities or None), scored against it."""
+    reference = Reference(features, {}, labels, class_names)
+    reference.real_scores = scores(*baseline, reference)
+    return reference
+
+
 def scores(features, probabilities, reference, asked=None):
     """The quality numbers of a set of images from their features and, with a classifier, class probabilities;
     with `asked` (the class each was asked to be), the label ones too."""

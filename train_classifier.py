@@ -107,12 +107,11 @@ def make_evaluator(cfg, replace=False, verbose=0):
         classifier = train(scaled[train_part], labels[train_part], len(names), verbose)
         pictures.write_atomically(classifier_path, classifier.save)
     network = evaluators.classifier_network(classifier_path)
-    held_out = np.concatenate([baseline, reference_part])
-    _, probabilities = metrics.embed(network, scaled[held_out])
-    accuracy = float(np.mean(np.argmax(probabilities, axis=1) == labels[held_out]))
-    features, _ = metrics.embed(network, scaled[reference_part])
-    reference = metrics.Reference(features, {}, labels=labels[reference_part], class_names=names)
-    reference.real_scores = metrics.scores(*metrics.embed(network, scaled[baseline]), reference)
+    features, probabilities = metrics.embed(network, scaled[reference_part])
+    real = metrics.embed(network, scaled[baseline])  # the other held-out images: real vs real
+    held_out = np.concatenate([reference_part, baseline])  # each embedded once, for the accuracy too
+    accuracy = float(np.mean(np.argmax(np.concatenate([probabilities, real[1]]), axis=1) == labels[held_out]))
+    reference = metrics.measured_reference(features, real, labels=labels[reference_part], class_names=names)
     evaluators.save_reference(reference_path, evaluators.sha256(classifier_path), reference, accuracy=accuracy)
     print(f"held-out accuracy {accuracy:.4f} on {len(held_out)} images; saved {classifier_path} and "
           f"{reference_path.name} in {time.perf_counter() - started:.0f} s")
