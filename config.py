@@ -147,9 +147,15 @@ SETTINGS = {
     "data.channels": Setting(None, one_of((1, 3)), "1 = greyscale, 3 = colour (converted if needed); empty = "
                              "the data's own (1 MNIST, 3 CIFAR-10, a folder's: 1 if all its images are grey)",
                              optional=True),
-    "data.limit": Setting(None, integer(1, optional=True), "use only the first N training images; empty = all",
-                          optional=True),
-    "data.shuffle_buffer": Setting(60000, integer(1), "tf.data shuffle buffer (the tutorial's BUFFER_SIZE)"),
+    "data.limit": Setting(None, integer(1, optional=True), "use only N training images: a folder's are a fixed "
+                          "sample spread evenly over its subfolders, chosen before decoding; the Keras datasets' "
+                          "first N (already in random order); empty = all", optional=True),
+    "data.shuffle_buffer": Setting(60000, integer(1), "every epoch is an exact seeded permutation of the images; up "
+                                   "to this many, tf.data's shuffle (the tutorial's BUFFER_SIZE and order), beyond, "
+                                   "a shuffle of all image numbers at once (8 bytes an image)"),
+    "data.cache_dir": Setting(None, text(optional=True), "where a folder's decoded images are cached; empty = a "
+                              ".dcgan_cache folder inside data.path (the user's ~/.cache/dcgan if it is read-only)",
+                              optional=True),
     "model.noise_dim": Setting(100, integer(1), "length of the generator's input noise vector"),
     "model.generator_widths": Setting([256, 128, 64], widths(), "channels of the dense block, the stride-1 "
                                       "transposed convolution and each stride-2 one but the last; a list too short "

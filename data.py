@@ -1,15 +1,25 @@
 """Training images: MNIST (from Keras, a local copy, or the sample bundled for offline machines),
 Fashion-MNIST, CIFAR-10 or a folder of your own, resized and colour-converted to one shape, and for a
-conditional run their labels (a folder's: the subfolder each image is in)."""
+conditional run their labels (a folder's: the subfolder each image is in); then each epoch's batches.
+
+The path is source -> (a folder's cache) -> batches, uint8 all the way: a folder is decoded once into a cache
+file that later runs open in a fraction of a second and read by index, and an epoch shuffles image numbers,
+reading each batch's images as it is made. Memory holds a few batches, not the dataset.
+"""
 
 import gzip
+import hashlib
+import json
 import os
+import sys
+import tempfile
+import time
 from pathlib import Path
 
-import imageio.v3 as iio
 import keras
 import numpy as np
 import tensorflow as tf
+from PIL import Image
 
 import config
 from config import ConfigError
@@ -97,26 +107,101 @@ def download_keras_dataset(name):
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # what Keras' image-directory loader reads
+GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")  # Pillow's modes without colour (palette images may have it)
+CACHE_FOLDER = ".dcgan_cache"  # inside data.path, unless data.cache_dir says otherwise or the folder is read-only
 
 
-def folder_shape(path, size_given):
-    """(side, channels) the folder's images have on their own: one square size shared by all (unless
-    `size_given`, as they will be resized anyway), and 1 channel if every image is greyscale. Reads only
-    the files' headers; a ConfigError names the first problem."""
-    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if not files:
+def list_folder(path):
+    """Every image file under `path` as (path relative to it, size, modification time in ns), in the order
+    Keras' image_dataset_from_directory reads them (folders sorted by path, then files by name), so a folder
+    trains on the same images in the same order as when Keras loaded it."""
+    found = []
+    for root, _, names in sorted(os.walk(path), key=lambda walked: walked[0]):
+        for name in sorted(names):
+            if name.lower().endswith(IMAGE_SUFFIXES):
+                stat = os.stat(os.path.join(root, name))
+                found.append((os.path.relpath(os.path.join(root, name), path), stat.st_size, stat.st_mtime_ns))
+    if not found:
         raise ConfigError(f"data.path {path} has no images (PNG, JPEG, BMP or GIF, in it or its subfolders); "
                           f"point data.path at the folder holding them")
+    return found
+
+
+def listing_key(files, *extra):
+    """A hash of the files' names, sizes and modification times (and `extra`): it changes with the folder."""
+    text = "".join(f"{name}\t{size}\t{mtime}\n" for name, size, mtime in files) + repr(extra)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def group_of(name):
+    """The first-level subfolder an image is in (its class, for a labelled folder), or "" for a loose one."""
+    parts = Path(name).parts
+    return parts[0] if len(parts) > 1 else ""
+
+
+def spread_sample(files, limit):
+    """`limit` of `files`, spread evenly over their first-level subfolders (or over the folder when it has
+    none): each subfolder's files in a seeded random order, then taken one from each subfolder in turn. The
+    seed is fixed, so every run with this data.limit trains on the same images, kept in folder order."""
+    if limit > len(files):
+        raise ConfigError(f"data.limit={limit} is larger than the {len(files)} images of the folder; lower it or "
+                          f"leave it empty for all")
+    groups = {}
+    for number, (name, _, _) in enumerate(files):
+        groups.setdefault(group_of(name), []).append(number)
+    rng = np.random.default_rng(0)
+    turns = sorted((turn, group, number) for group, (_, members) in enumerate(sorted(groups.items()))
+                   for turn, number in enumerate(rng.permutation(members)))
+    return [files[number] for number in sorted(number for _, _, number in turns[:limit])]
+
+
+def cache_folder(cfg, path):
+    """Where a folder's decoded images are kept: data.cache_dir, else a .dcgan_cache folder inside it, else (a
+    folder that cannot be written) the user's cache directory; one subfolder per data folder."""
+    label = f"{path.name}-{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]}"
+    user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dcgan" / label
+    if cfg["data.cache_dir"]:
+        return Path(os.path.expanduser(cfg["data.cache_dir"])) / label
+    inside = path / CACHE_FOLDER
+    try:
+        inside.mkdir(exist_ok=True)
+        with tempfile.TemporaryFile(dir=inside):
+            return inside
+    except OSError:
+        print(f"note: {path} cannot be written into; its decoded images are cached in {user_cache}", flush=True)
+        return user_cache
+
+
+def header_shape(path, files, cache):
+    """The distinct (height, width) of the folder's images and their channels (1 if all are grey), read from
+    the files' headers once and kept in the cache, keyed by the file list."""
+    key, saved = listing_key(files), cache / "shapes.json"
+    try:
+        found = json.loads(saved.read_text())
+        if found["key"] == key:
+            return {tuple(size) for size in found["sizes"]}, found["channels"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     sizes, channels = set(), 1
-    for file in files:
+    for name, _, _ in files:
         try:
-            shape = iio.improps(file, plugin="pillow").shape
-        except Exception:  # imageio raises many types for a damaged file
-            raise ConfigError(f"{file} is not a readable image; remove or replace it") from None
-        # (H, W[, C]) of the first frame; C is 2 for greyscale with alpha (PNG mode LA), 3 or 4 for colour
-        shape = shape[-3:] if len(shape) > 2 and shape[-1] in (2, 3, 4) else shape[-2:]
-        sizes.add(shape[:2])
-        channels = 3 if len(shape) == 3 and shape[-1] > 2 else channels
+            with Image.open(path / name) as image:  # reads the header only
+                sizes.add(image.size[::-1])
+                channels = 3 if image.mode not in GREY_MODES else channels
+        except Exception:  # Pillow raises many types for a damaged file
+            raise ConfigError(f"{path / name} is not a readable image; remove or replace it") from None
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        saved.write_text(json.dumps({"key": key, "sizes": sorted(sizes), "channels": channels}))
+    except OSError:
+        pass  # read again next time
+    return sizes, channels
+
+
+def folder_shape(path, files, cache, size_given):
+    """(side, channels) the folder's images have on their own: one square size shared by all (unless
+    `size_given`, as they will be resized anyway), and 1 channel if every image is greyscale."""
+    sizes, channels = header_shape(path, files, cache)
     if size_given:
         return None, channels
     if len(sizes) > 1 or next(iter(sizes))[0] != next(iter(sizes))[1]:
@@ -151,22 +236,201 @@ def folder_classes(path, purpose=CONDITIONAL):
     return names
 
 
-def load_folder(path, image_size, channels, class_names=None):
-    """Every image under `path`, decoded, centre-cropped to square and resized by Keras' directory loader, and
-    with `class_names` each one's class: the number of its subfolder in that list (else None)."""
-    found = keras.utils.image_dataset_from_directory(
-        path, labels="inferred" if class_names else None, class_names=class_names,
-        color_mode="grayscale" if channels == 1 else "rgb", batch_size=None,
-        image_size=(image_size, image_size), shuffle=False, crop_to_aspect_ratio=True, verbose=False)
-    images, labels = [], []
+class ImageFile:
+    """A cache's images: uint8 (N, H, W, C) in a .npy file, read by index like an array. Each read is an
+    os.pread of the rows asked for, so the process holds only what it reads (the operating system's page
+    cache keeps the file's busy parts); a memory map would count every page it had touched as the
+    process's own, which grows to the whole file in an epoch."""
+
+    def __init__(self, path):
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                np.lib.format.read_array_header_2_0
+            self.shape, _, dtype = read_header(f)
+            self.offset = f.tell()
+        self.dtype, self.row = np.dtype(np.uint8), int(np.prod(self.shape[1:]))
+        if dtype != self.dtype or len(self.shape) != 4 or \
+                os.path.getsize(path) != self.offset + self.shape[0] * self.row:
+            raise ValueError(f"{path} is not a whole uint8 (N, H, W, C) array")
+        self.file = open(path, "rb")
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, index):
+        if isinstance(index, tuple):  # rows first, then the rest of the index on what was read
+            rows = self[index[0]]
+            return rows[index[1:]] if np.ndim(index[0]) == 0 and not isinstance(index[0], slice) else \
+                rows[(slice(None), *index[1:])]
+        if isinstance(index, slice) and index.step in (None, 1):  # a run of rows: one read
+            start, stop, _ = index.indices(len(self))
+            return self.read_run(start, max(stop - start, 0))
+        if np.ndim(index) == 0:
+            return self.read_run(int(np.arange(len(self))[index]), 1)[0]
+        numbers = np.arange(len(self))[index]
+        images = np.empty((len(numbers), *self.shape[1:]), np.uint8)
+        for row, number in zip(images, numbers):
+            os.preadv(self.file.fileno(), [row], self.offset + int(number) * self.row)
+        return images
+
+    def read_run(self, start, count):
+        images = np.empty((count, *self.shape[1:]), np.uint8)
+        if count and os.preadv(self.file.fileno(), [images], self.offset + start * self.row) != images.nbytes:
+            raise OSError(f"{self.file.name} is shorter than its header says")
+        return images
+
+
+class FolderCache:
+    """A folder's images decoded once, at one shape: NAME.npy (uint8 images), NAME.groups.npy (each image's
+    first-level subfolder, a number into the names in NAME.json) and NAME.json, written last, with the key of
+    the files it was made from. Anything missing, unreadable or made from other files is decoded again."""
+
+    def __init__(self, folder, path, name):
+        self.path, self.images_file = path, folder / f"{name}.npy"
+        self.groups_file, self.meta_file = folder / f"{name}.groups.npy", folder / f"{name}.json"
+
+    def open(self, key):
+        """(images, groups, group names) if the cache holds the files of `key`; else None, after a line
+        saying why when it holds other files."""
+        try:
+            meta = json.loads(self.meta_file.read_text())
+        except (OSError, ValueError):
+            return None
+        if meta.get("key") != key:
+            print(f"note: {self.path} changed since its images were cached: decoding it again", flush=True)
+            return None
+        try:
+            images, groups = ImageFile(self.images_file), np.load(self.groups_file)
+            if not len(groups) == len(images) == meta["count"]:
+                return None
+            return images, groups, meta["groups"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def build(self, files, whole, key, image_size, channels):
+        """Decode `files` into the cache, in parallel over the cores, with a progress line."""
+        self.meta_file.parent.mkdir(parents=True, exist_ok=True)
+        self.meta_file.unlink(missing_ok=True)  # first: a kill while the new files replace the old leaves no key
+        group_names = sorted({group_of(name) for name, _, _ in files})
+        number = {group: k for k, group in enumerate(group_names)}
+        groups = np.array([number[group_of(name)] for name, _, _ in files], np.int32)
+        shape = (len(files), image_size, image_size, channels)
+        partial = self.images_file.with_name(f".{self.images_file.name}.tmp")
+        try:
+            with open(partial, "wb") as f:
+                np.lib.format.write_array_header_2_0(f, {"descr": "|u1", "fortran_order": False, "shape": shape})
+                for images in decoded(self.path, files, image_size, channels):
+                    f.write(images.tobytes())
+                f.flush()
+                os.fsync(f.fileno())  # on disk before the key says it is whole
+            os.replace(partial, self.images_file)
+            np.save(self.groups_file, groups)
+        finally:
+            partial.unlink(missing_ok=True)
+        if not unchanged(self.path, files, whole):
+            raise ConfigError(f"{self.path} changed while its images were being decoded; run again once it "
+                              f"has stopped changing")
+        partial = self.meta_file.with_name(f".{self.meta_file.name}.tmp")
+        partial.write_text(json.dumps({"key": key, "count": len(files), "groups": group_names}))
+        os.replace(partial, self.meta_file)
+
+
+def unchanged(path, files, whole):
+    """Whether `files` (name, size, modification time) are still as they were, and for a `whole` folder's list,
+    whether the folder still holds just them."""
+    def now(name):
+        stat = os.stat(path / name)
+        return name, stat.st_size, stat.st_mtime_ns
     try:
-        for item in found.as_numpy_iterator():
-            image, label = item if class_names else (item, None)
-            images.append(np.clip(np.rint(image), 0, 255).astype(np.uint8))
-            labels.append(label)
+        return (list_folder(path) if whole else [now(name) for name, _, _ in files]) == files
+    except (OSError, ConfigError):
+        return False
+
+
+def decoded(path, files, image_size, channels, batch=256):
+    """The images of `files` in batches of uint8, decoded in parallel over the cores, each centre-cropped to
+    square and resized as Keras' image_dataset_from_directory(crop_to_aspect_ratio=True) does, then rounded.
+    A progress line says how far it is; a file that cannot be decoded is named."""
+    def load(file):
+        image = tf.image.decode_image(tf.io.read_file(file), channels=channels, expand_animations=False)
+        image = keras.preprocessing.image.smart_resize(image, (image_size, image_size))  # bilinear, float32
+        return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+    names = [str(path / name) for name, _, _ in files]
+    batches = tf.data.Dataset.from_tensor_slices(names).map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    progress, done = Progress(f"decoding {len(names):,} images of {path} into its cache (once)", len(names)), 0
+    try:
+        for images in batches.batch(batch).prefetch(2):
+            done += len(images)
+            progress.show(done)
+            yield images.numpy()
+    except tf.errors.NotFoundError:
+        raise ConfigError(f"{path} changed while its images were being decoded (a file vanished); run again once "
+                          f"it has stopped changing") from None
     except tf.errors.InvalidArgumentError:
-        raise ConfigError(f"{found.file_paths[len(images)]} cannot be decoded; remove or replace it") from None
-    return np.stack(images), np.array(labels, np.int64) if class_names else None
+        for name in names[done:done + batch]:
+            try:
+                load(tf.constant(name))
+            except tf.errors.InvalidArgumentError:
+                raise ConfigError(f"{name} cannot be decoded as an image; remove or replace it") from None
+        raise
+    progress.end()
+
+
+class Progress:
+    """One line that says how far a long job is: done, per second, time left. Rewritten in place on a
+    terminal; elsewhere (a log) printed every 10 seconds."""
+
+    def __init__(self, title, total):
+        self.title, self.total, self.started, self.shown = title, total, time.perf_counter(), 0.0
+        self.terminal = sys.stdout.isatty()
+
+    def line(self, done):
+        elapsed = time.perf_counter() - self.started
+        rate = done / elapsed if elapsed else 0.0
+        left = (self.total - done) / rate if rate else 0.0
+        return f"{self.title}: {done:,}/{self.total:,}, {rate:,.0f} images/s, {left:.0f} s left"
+
+    def show(self, done):
+        now = time.perf_counter()
+        if now - self.shown >= (0.2 if self.terminal else 10.0):
+            self.shown = now
+            print(f"\r{self.line(done)}" if self.terminal else self.line(done), end="" if self.terminal else "\n",
+                  flush=True)
+
+    def end(self):
+        elapsed = time.perf_counter() - self.started
+        print(f"{chr(13) if self.terminal else ''}{self.title}: {self.total:,} in {elapsed:.1f} s "
+              f"({self.total / max(elapsed, 1e-9):,.0f} images/s)", flush=True)
+
+
+def load_folder(cfg, labelled):
+    """A folder's images (an ImageFile over its cache, made on first use) and, if `labelled`, each one's class:
+    the number of its subfolder among folder_classes. Fills in cfg's data.image_size and data.channels."""
+    path = Path(os.path.expanduser(cfg["data.path"]))
+    if not path.is_dir():
+        raise ConfigError(f"data.path {path} is not a folder; point it at the directory holding your images")
+    files = list_folder(path)
+    cache = cache_folder(cfg, path)
+    native = (None, None) if cfg["data.image_size"] and cfg["data.channels"] else \
+        folder_shape(path, files, cache, size_given=cfg["data.image_size"] is not None)
+    cfg["data.image_size"], cfg["data.channels"] = size, channels = config.image_shape(cfg, native)
+    chosen = files if cfg["data.limit"] is None else spread_sample(files, cfg["data.limit"])
+    name = f"{size}x{size}x{channels}" + ("" if cfg["data.limit"] is None else f"-limit{cfg['data.limit']}")
+    stored, key = FolderCache(cache, path, name), listing_key(chosen, size, channels)
+    found = stored.open(key)
+    if found is None:
+        stored.build(chosen, chosen is files, key, size, channels)
+        found = stored.open(key)
+    if found is None:
+        raise ConfigError(f"the images just cached in {cache} cannot be read back; check that disk, or set "
+                          f"data.cache_dir to another folder")
+    images, groups, group_names = found
+    if not labelled:
+        return images, None
+    class_names = folder_classes(path, CONDITIONAL if cfg["model.conditional"] else CLASSIFIER)
+    number = np.array([class_names.index(group) if group in class_names else -1 for group in group_names])
+    return images, number[groups]
 
 
 def conform(images, image_size, channels):
@@ -206,23 +470,17 @@ def load_mnist(cfg, warn):
 def load_images(cfg, warn=print, labelled=None):
     """The training images as uint8 (N, image_size, image_size, channels), their classes if `labelled` (by
     default for a conditional run; int (N,), numbers into class_names(...); else None), and the dataset
-    really used.
+    really used. A folder's images are an ImageFile over its cache, read by index like an array; the Keras
+    datasets' are an array (60,000 MNIST digits are 47 MB).
 
     Fills in cfg's data.image_size and data.channels when they are empty, so the run's saved config
     says what the models were built for.
     """
     dataset, labelled = cfg["data.dataset"], cfg["model.conditional"] if labelled is None else labelled
     if dataset == "folder":
-        path = Path(os.path.expanduser(cfg["data.path"]))
-        if not path.is_dir():
-            raise ConfigError(f"data.path {path} is not a folder; point it at the directory holding your images")
-        native = (None, None) if cfg["data.image_size"] and cfg["data.channels"] else \
-            folder_shape(path, size_given=cfg["data.image_size"] is not None)
-        cfg["data.image_size"], cfg["data.channels"] = config.image_shape(cfg, native)
-        images, labels = load_folder(path, cfg["data.image_size"], cfg["data.channels"],
-                                     class_names(cfg, CONDITIONAL if cfg["model.conditional"] else CLASSIFIER)
-                                     if labelled else None)
-    elif dataset in ("mnist", "mnist_sample"):
+        images, labels = load_folder(cfg, labelled)
+        return images, labels, dataset
+    if dataset in ("mnist", "mnist_sample"):
         images, labels, dataset = load_mnist(cfg, warn)
     else:
         images, labels = download_keras_dataset(dataset)
@@ -235,16 +493,14 @@ def load_images(cfg, warn=print, labelled=None):
         raise ConfigError(f"{cfg['data.path']} has {len(labels)} labels for {len(images)} images; use a matching "
                           f"pair of files")
     limit = cfg["data.limit"]
-    if limit is not None:
+    if limit is not None:  # the Keras datasets come in random order: their first N are a random sample
         if limit > len(images):
             raise ConfigError(f"data.limit={limit} is larger than the {len(images)} images of {dataset}; "
                               f"lower it or leave it empty for all")
         images = images[:limit]  # before resizing: only the images used are converted
         labels = None if labels is None else labels[:limit]
-    if dataset != "folder":  # the folder loader has already resized and converted
-        cfg["data.image_size"], cfg["data.channels"] = config.image_shape(cfg, config.NATIVE_SHAPES[dataset])
-        images = conform(images, cfg["data.image_size"], cfg["data.channels"])
-    return images, labels, dataset
+    cfg["data.image_size"], cfg["data.channels"] = config.image_shape(cfg, config.NATIVE_SHAPES[dataset])
+    return conform(images, cfg["data.image_size"], cfg["data.channels"]), labels, dataset
 
 
 def class_names(cfg, purpose=CONDITIONAL):
@@ -261,13 +517,6 @@ def scale(images):
     return (images.astype("float32") - 127.5) / 127.5
 
 
-def make_dataset(images, labels=None):
-    """The scaled images (with their labels, if given) as a tf.data dataset, as in the tutorial."""
-    if labels is None:
-        return tf.data.Dataset.from_tensor_slices(scale(images))
-    return tf.data.Dataset.from_tensor_slices((scale(images), labels.astype(np.int32)))
-
-
 def epoch_seed(seed, epoch):
     """The seed of one epoch's shuffle and noise, mixed from the pair (run seed, epoch): runs with seeds s and
     s + 1 draw unrelated streams (a sum, seed + epoch, would give seed s's epoch n + 1 the draws of seed s + 1's
@@ -275,20 +524,49 @@ def epoch_seed(seed, epoch):
     return int(np.random.SeedSequence([seed, epoch]).generate_state(1, np.uint32)[0])
 
 
-def epoch_batches(dataset, batch_size, shuffle_buffer, seed, epoch, noise_dim):
-    """One epoch of shuffled batches, each with the generator's noise: (images, z), or (images, labels, z) for
-    a labelled dataset, prefetched so the next batch is ready when a step ends.
+def epoch_order(count, seed, shuffle_buffer):
+    """One epoch's order of the image numbers 0..count-1: an exact seeded permutation. Up to `shuffle_buffer`
+    images it is tf.data's shuffle (the tutorial's order: the same as shuffling the images themselves with
+    this seed, at ~200 bytes an index); beyond, one stateless shuffle of all the numbers (8 bytes an index)."""
+    if count <= shuffle_buffer:
+        return tf.data.Dataset.range(count).shuffle(count, seed=seed)
+    return tf.data.Dataset.from_tensors(tf.range(count, dtype=tf.int64)).map(
+        lambda numbers: tf.random.experimental.stateless_shuffle(numbers, seed=[seed, 0])).unbatch()
 
-    The shuffle is seeded by epoch_seed(seed, epoch), so a resumed run sees the batches an uninterrupted
-    run would have seen. The noise is drawn from (that seed, the batch's number), so it too is the same
-    after a resume, and the same whether the batch trains on one device or is split over many.
+
+def epoch_batches(images, labels, batch_size, seed, epoch, noise_dim, shuffle_buffer=60000, skip=0, parts=1,
+                  mine=(0,)):
+    """One epoch of shuffled batches scaled to [-1, 1], each with the generator's noise: (images, z), or
+    (images, labels, z) with `labels`, prefetched so the next batch is ready when a step ends.
+
+    Only image numbers are shuffled and batched: each batch's images are read (from memory or the folder's
+    cache) and scaled when it is made, so memory holds a few batches whatever the dataset's size. The order
+    is seeded by epoch_seed(seed, epoch), and the noise drawn from (that seed, the batch's number), so a
+    resumed run that skips the `skip` batches it has done sees what an uninterrupted run would have. With
+    several devices each batch is cut into `parts` consecutive pieces and this pipeline reads only the pieces
+    numbered in `mine`, one after another: each device's share, with its share of the batch's noise.
     """
     this_epoch = epoch_seed(seed, epoch)
+    shape = images.shape[1:]
 
-    def with_noise(number, batch):
-        key = tf.stack([tf.constant(this_epoch, tf.int64), number])
-        images = batch[0] if isinstance(batch, tuple) else batch
-        z = tf.random.stateless_normal([tf.shape(images)[0], noise_dim], seed=key)
-        return (*batch, z) if isinstance(batch, tuple) else (images, z)
-    batches = dataset.shuffle(shuffle_buffer, seed=this_epoch).batch(batch_size).enumerate().map(with_noise)
-    return batches.prefetch(tf.data.AUTOTUNE)
+    def piece(number, indices, part):
+        z = tf.random.stateless_normal([tf.shape(indices)[0], noise_dim], seed=tf.stack([tf.constant(this_epoch, tf.int64), number]))
+        size = tf.shape(indices, out_type=tf.int64)[0]
+        start, stop = size * part // parts, size * (part + 1) // parts
+        return indices[start:stop], z[start:stop]
+
+    def read(indices, z):
+        def gather(numbers):
+            return (images[numbers],) + (() if labels is None else (labels[numbers].astype(np.int32),))
+        found = tf.numpy_function(gather, [indices], [tf.uint8] + ([] if labels is None else [tf.int32]),
+                                  stateful=False)
+        found[0].set_shape([None, *shape])
+        pixels = (tf.cast(found[0], tf.float32) - 127.5) / 127.5  # the range of the generator's tanh output
+        if labels is None:
+            return pixels, z
+        found[1].set_shape([None])
+        return pixels, found[1], z
+    batches = epoch_order(len(images), this_epoch, shuffle_buffer).batch(batch_size).enumerate().skip(skip)
+    batches = batches.flat_map(lambda number, indices: tf.data.Dataset.from_tensor_slices(
+        tf.constant(mine, tf.int64)).map(lambda part: piece(number, indices, part)))
+    return batches.map(read, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

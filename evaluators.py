@@ -47,8 +47,8 @@ def directory(cfg):
 
 def fingerprint(path):
     """12 hex digits that change when a file under `path` is added, removed, renamed or changes size."""
-    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in data.IMAGE_SUFFIXES and p.is_file())
-    listing = "".join(f"{p.relative_to(path).as_posix()}\t{p.stat().st_size}\n" for p in files)
+    files = sorted(data.list_folder(path), key=lambda file: Path(file[0]).parts)
+    listing = "".join(f"{Path(name).as_posix()}\t{size}\n" for name, size, _ in files)
     return hashlib.sha256(listing.encode()).hexdigest()[:12]
 
 

@@ -244,7 +244,7 @@ def prepare_run_dir(cfg, run_dir, resuming, class_names):
     return run_dir
 
 
-def run_epoch(run, dataset, number, cfg, strategy, stop):
+def run_epoch(run, images, labels, number, cfg, strategy, stop):
     """Train epoch `number` (from the step a mid-epoch checkpoint stopped at) and return its row: the mean of
     each statistic over its steps. A stop request saves a checkpoint after the call under way."""
     import keras
@@ -252,15 +252,23 @@ def run_epoch(run, dataset, number, cfg, strategy, stop):
     import data
     import gan
     started = time.perf_counter()
-    steps_per_epoch = math.ceil(len(dataset) / cfg["train.batch_size"])
+    steps_per_epoch = math.ceil(len(images) / cfg["train.batch_size"])
     progress = keras.utils.Progbar(steps_per_epoch) if sys.stdout.isatty() else None
     done = run.step  # counted in Python: reading a variable every step would wait for the device
-    # Each epoch's shuffle is seeded by (seed, its number): a resumed run skips exactly the batches already seen.
-    batches = data.epoch_batches(dataset, cfg["train.batch_size"], cfg["data.shuffle_buffer"], cfg["train.seed"],
-                                 number, cfg["model.noise_dim"]).skip(done)
-    # Each replica gets its part of every batch (on one device, the batch itself).
-    iterator = iter(strategy.experimental_distribute_dataset(batches))
-    last_batch = len(dataset) - (steps_per_epoch - 1) * cfg["train.batch_size"]
+
+    def batches(context=None):
+        """The epoch's batches, from the step a mid-epoch checkpoint stopped at: each epoch's order is seeded by
+        (seed, its number), so a resumed run skips exactly the batches already seen. With several devices,
+        `context` says which of them this worker feeds: it reads their parts of each batch only."""
+        replicas = context.num_replicas_in_sync if context else 1
+        here = replicas // context.num_input_pipelines if context else 1
+        first = context.input_pipeline_id * here if context else 0
+        return data.epoch_batches(images, labels, cfg["train.batch_size"], cfg["train.seed"], number,
+                                  cfg["model.noise_dim"], cfg["data.shuffle_buffer"], skip=done, parts=replicas,
+                                  mine=tuple(range(first, first + here)))
+    iterator = iter(batches() if strategy.num_replicas_in_sync == 1
+                    else strategy.distribute_datasets_from_function(batches))
+    last_batch = len(images) - (steps_per_epoch - 1) * cfg["train.batch_size"]
 
     def batch_size(step):  # on one device, so each step runs with its batch's static size
         if strategy.num_replicas_in_sync > 1:
@@ -292,7 +300,6 @@ def train(cfg, run_dir, saved, stop):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     print(f"{'resuming' if saved else 'starting'} {run_dir}: loading TensorFlow", flush=True)
     # Imported here, not at the top, so --help and config mistakes answer before TensorFlow's start-up.
-    import data
     import evaluators
     import record
     import state
@@ -323,7 +330,6 @@ def train(cfg, run_dir, saved, stop):
         print(f"note: the epoch grids show {len(shown_classes)} of the {len(class_names)} classes, one per row: "
               f"{', '.join(class_names[k] for k in shown_classes)}")
     grid_inputs = run.grid_inputs(shown_classes)
-    dataset = data.make_dataset(real_images, labels)
     steps_per_epoch = math.ceil(len(real_images) / cfg["train.batch_size"])
     with record.EpochRecord(cfg, run_dir, run, class_names, evaluator) as epoch_record:
         print(f"training on {len(real_images)} {cfg['data.dataset']} images, {steps_per_epoch} "
@@ -333,7 +339,7 @@ def train(cfg, run_dir, saved, stop):
         epochs = cfg["train.epochs"]
         for number in range(run.epoch + 1, epochs + 1):
             started = time.perf_counter()
-            row = run_epoch(run, dataset, number, cfg, strategy, stop)
+            row = run_epoch(run, real_images, labels, number, cfg, strategy, stop)
             samples = draw_checked(row, run, grid_inputs, number, run_dir)
             run.end_epoch(number)
             warnings = epoch_record.add(row, samples, started)

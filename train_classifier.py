@@ -99,16 +99,15 @@ def make_evaluator(cfg, replace=False, verbose=0):
             return
         print(f"{classifier_path} exists; its reference ({reference_path.name}) is missing or stale: computing it")
     train_part, baseline, reference_part = evaluators.split(len(images), cfg["data.dataset"])
-    scaled = data.scale(images)
     if not classifier_path.is_file() or replace:
         print(f"training a classifier of {len(names)} classes on {len(train_part)} {evaluators.name(cfg)} images; "
               f"{len(baseline) + len(reference_part)} held out", flush=True)
         classifier_path.parent.mkdir(parents=True, exist_ok=True)
-        classifier = train(scaled[train_part], labels[train_part], len(names), verbose)
+        classifier = train(data.scale(images[train_part]), labels[train_part], len(names), verbose)
         pictures.write_atomically(classifier_path, classifier.save)
     network = evaluators.classifier_network(classifier_path)
-    features, probabilities = metrics.embed(network, scaled[reference_part])
-    real = metrics.embed(network, scaled[baseline])  # the other held-out images: real vs real
+    features, probabilities = metrics.embed(network, data.scale(images[reference_part]))
+    real = metrics.embed(network, data.scale(images[baseline]))  # the other held-out images: real vs real
     held_out = np.concatenate([reference_part, baseline])  # each embedded once, for the accuracy too
     accuracy = float(np.mean(np.argmax(np.concatenate([probabilities, real[1]]), axis=1) == labels[held_out]))
     reference = metrics.measured_reference(features, real, labels=labels[reference_part], class_names=names)

@@ -41,8 +41,8 @@ def test_labels_come_with_the_images_and_leave_the_noise_as_it_was():
     images, labels, _ = data.load_images(cfg)
     np.testing.assert_array_equal(labels, data.load_sample_labels()[:40])
     assert data.load_images(config.load(overrides=["data.dataset=mnist_sample", "data.limit=40"]))[1] is None
-    labelled = next(iter(data.epoch_batches(data.make_dataset(images, labels), 8, 40, seed=1, epoch=1, noise_dim=100)))
-    plain = next(iter(data.epoch_batches(data.make_dataset(images), 8, 40, seed=1, epoch=1, noise_dim=100)))
+    labelled = next(iter(data.epoch_batches(images, labels, 8, seed=1, epoch=1, noise_dim=100)))
+    plain = next(iter(data.epoch_batches(images, None, 8, seed=1, epoch=1, noise_dim=100)))
     assert len(labelled) == 3 and np.array_equal(labelled[0], plain[0]) and np.array_equal(labelled[2], plain[1])
     # each label stays with its image through the shuffle
     scaled = data.scale(images)

@@ -2,9 +2,9 @@ import gzip
 
 import imageio.v3 as iio
 import keras
-
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import config
 import data
@@ -63,13 +63,11 @@ def test_missing_path_and_too_large_limit_are_rejected(tmp_path):
 
 
 def test_batches_are_scaled_to_the_tanh_range_and_keep_the_smaller_last_batch():
-    images = data.load_sample()[:10]
-    batches = list(data.epoch_batches(data.make_dataset(images), batch_size=4, shuffle_buffer=10, seed=1, epoch=1,
-                                      noise_dim=3))
+    images = data.load_sample()[:10, ..., None]
+    batches = list(data.epoch_batches(images, None, batch_size=4, seed=1, epoch=1, noise_dim=3))
     assert [len(images) for images, _ in batches] == [4, 4, 2]
     assert [z.shape for _, z in batches] == [(4, 3), (4, 3), (2, 3)]  # one noise vector per image
-    again = list(data.epoch_batches(data.make_dataset(images), batch_size=4, shuffle_buffer=10, seed=1, epoch=1,
-                                    noise_dim=3))
+    again = list(data.epoch_batches(images, None, batch_size=4, seed=1, epoch=1, noise_dim=3))
     assert all(np.array_equal(a[1], b[1]) for a, b in zip(batches, again))  # the seed fixes the noise, too
     pixels = np.concatenate([images.numpy() for images, _ in batches])
     assert pixels.shape == (10, 28, 28, 1)
@@ -79,13 +77,67 @@ def test_batches_are_scaled_to_the_tanh_range_and_keep_the_smaller_last_batch():
 def test_seeds_next_to_each_other_draw_unrelated_epochs():
     """Seed s's epoch n + 1 and seed s + 1's epoch n: the same batches when epochs were seeded by seed + epoch."""
     def first_batch(seed, epoch):
-        return next(iter(data.epoch_batches(data.make_dataset(data.load_sample()[:64]), batch_size=8,
-                                            shuffle_buffer=64, seed=seed, epoch=epoch, noise_dim=3)))
+        return next(iter(data.epoch_batches(data.load_sample()[:64, ..., None], None, batch_size=8, seed=seed,
+                                            epoch=epoch, noise_dim=3)))
     for (seed_a, epoch_a), (seed_b, epoch_b) in (((0, 2), (1, 1)), ((1, 1), (2, 0)), ((0, 1), (0, 2))):
         (images_a, noise_a), (images_b, noise_b) = first_batch(seed_a, epoch_a), first_batch(seed_b, epoch_b)
         assert not np.array_equal(images_a, images_b) and not np.array_equal(noise_a, noise_b)
     again = first_batch(0, 2)  # and each (seed, epoch) draws the same batch every time: resume stays exact
     assert np.array_equal(again[0], first_batch(0, 2)[0]) and np.array_equal(again[1], first_batch(0, 2)[1])
+
+
+def test_shuffling_image_numbers_gives_the_batches_of_the_tutorials_shuffle_of_the_images_themselves():
+    """Up to data.shuffle_buffer images, the batches (and noise) of tf.data shuffling the scaled images with a
+    buffer, as the tutorial does; beyond, an exact permutation too, another for each epoch."""
+    images, labels = data.load_sample()[:300, ..., None], data.load_sample_labels()[:300]
+    seed = data.epoch_seed(5, 3)
+    tutorial = tf.data.Dataset.from_tensor_slices((data.scale(images), labels.astype(np.int32))).shuffle(
+        60000, seed=seed).batch(64)
+    ours = list(data.epoch_batches(images, labels, 64, seed=5, epoch=3, noise_dim=2))
+    for (pixels, classes), (our_pixels, our_classes, z) in zip(tutorial, ours, strict=True):
+        assert np.array_equal(pixels, our_pixels) and np.array_equal(classes, our_classes) and z.shape == (
+            len(pixels), 2)
+
+    def order(epoch, buffer):  # labels 0..299 say which image went where
+        batches = data.epoch_batches(np.zeros((300, 1, 1, 1), np.uint8), np.arange(300), 64, seed=5, epoch=epoch,
+                                     noise_dim=2, shuffle_buffer=buffer)
+        return np.concatenate([classes.numpy() for _, classes, _ in batches])
+    large = order(3, buffer=100)  # 300 images beyond a buffer of 100: one shuffle of all their numbers
+    assert sorted(large) == list(range(300)) and not np.array_equal(large, order(3, buffer=300))
+    assert np.array_equal(large, order(3, buffer=100)) and not np.array_equal(large, order(4, buffer=100))
+
+
+class Recording:
+    """Images that note which of them are read."""
+
+    def __init__(self, images):
+        self.images, self.shape, self.read = images, images.shape, []
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, numbers):
+        self.read.extend(numbers.tolist())
+        return self.images[numbers]
+
+
+def test_a_resumed_epoch_skips_the_batches_done_and_two_devices_read_disjoint_parts_of_every_batch():
+    images = data.load_sample()[:100, ..., None]
+    whole = list(data.epoch_batches(images, None, 16, seed=2, epoch=1, noise_dim=4))
+    resumed = list(data.epoch_batches(images, None, 16, seed=2, epoch=1, noise_dim=4, skip=3))
+    assert len(resumed) == len(whole) - 3
+    assert all(np.array_equal(a, b) for x, y in zip(whole[3:], resumed) for a, b in zip(x, y))
+
+    reads = {}
+    for part in (0, 1):
+        recording = Recording(images)
+        pieces = list(data.epoch_batches(recording, None, 16, seed=2, epoch=1, noise_dim=4, parts=2, mine=(part,)))
+        reads[part] = recording.read
+        for (pixels, z), (piece_pixels, piece_z) in zip(whole, pieces, strict=True):
+            half = len(pixels) // 2  # the last batch of 4 is cut into 2 and 2
+            wanted = slice(0, half) if part == 0 else slice(half, None)
+            assert np.array_equal(pixels[wanted], piece_pixels) and np.array_equal(z[wanted], piece_z)
+    assert len(reads[0]) == len(reads[1]) == 50 and not set(reads[0]) & set(reads[1])
 
 
 def write_pngs(folder, count, shape, seed=0):
@@ -161,3 +213,89 @@ def test_mnist_can_be_trained_as_32x32_colour():
                                                         "data.image_size=32", "data.channels=3"]))
     assert images.shape == (5, 32, 32, 3)
     assert np.array_equal(images[..., 0], images[..., 2])  # grey copied into each colour
+
+
+def keras_decoding(folder, size, channels):
+    """The folder's images as Keras' own directory loader decodes them, rounded to uint8."""
+    found = keras.utils.image_dataset_from_directory(
+        folder, labels=None, color_mode="rgb" if channels == 3 else "grayscale", batch_size=None,
+        image_size=(size, size), shuffle=False, crop_to_aspect_ratio=True, verbose=False)
+    return np.stack([np.clip(np.rint(image), 0, 255).astype(np.uint8) for image in found.as_numpy_iterator()])
+
+
+def folder_settings(folder, *more):
+    return config.load(overrides=["data.dataset=folder", f"data.path={folder}", *more])
+
+
+def test_a_folder_is_decoded_once_into_a_cache_that_reads_back_what_keras_decodes(tmp_path, capsys, monkeypatch):
+    write_pngs(tmp_path / "pictures", 6, (40, 30, 3))
+    iio.imwrite(tmp_path / "pictures" / "photo.jpg", np.random.default_rng(1).integers(0, 256, (50, 70, 3), np.uint8))
+    images, _, _ = data.load_images(folder_settings(tmp_path / "pictures", "data.image_size=16"))
+    assert "decoding 7 images" in capsys.readouterr().out
+    assert isinstance(images, data.ImageFile) and images.shape == (7, 16, 16, 3)
+    assert np.array_equal(images[:], keras_decoding(tmp_path / "pictures", 16, 3))  # bit for bit
+    assert np.array_equal(images[[5, 0]], images[:][[5, 0]]) and np.array_equal(images[6, ..., 1], images[:][6, ..., 1])
+
+    def no_decoding(*args):
+        raise AssertionError("decoded again")
+    monkeypatch.setattr(data, "decoded", no_decoding)
+    again, _, _ = data.load_images(folder_settings(tmp_path / "pictures", "data.image_size=16"))
+    assert np.array_equal(again[:], images[:]) and capsys.readouterr().out == ""
+
+
+def test_a_changed_folder_or_a_damaged_or_half_written_cache_is_decoded_again(tmp_path, capsys):
+    write_pngs(tmp_path, 4, (8, 8))
+    settings = folder_settings(tmp_path)
+    data.load_images(settings)
+    iio.imwrite(tmp_path / "image_000.png", np.full((8, 8), 7, np.uint8))  # another picture in place of one
+    images, _, _ = data.load_images(folder_settings(tmp_path))
+    assert "changed since its images were cached" in capsys.readouterr().out
+    assert np.array_equal(images[:], keras_decoding(tmp_path, 8, 1)) and images[0].max() == 7
+
+    cached = next((tmp_path / data.CACHE_FOLDER).rglob("8x8x1.npy"))
+    for damage in (lambda: cached.write_bytes(cached.read_bytes()[:-5]),  # truncated
+                   lambda: cached.with_suffix(".json").unlink()):  # killed before its key was written
+        damage()
+        images, _, _ = data.load_images(folder_settings(tmp_path))
+        assert "decoding 4 images" in capsys.readouterr().out
+        assert np.array_equal(images[:], keras_decoding(tmp_path, 8, 1))
+
+
+def test_a_folder_that_cannot_be_written_into_is_cached_in_the_users_cache_or_in_data_cache_dir(tmp_path, capsys,
+                                                                                                monkeypatch):
+    write_pngs(tmp_path / "pictures", 3, (8, 8))
+    (tmp_path / "pictures" / data.CACHE_FOLDER).write_text("")  # a file where the cache folder would go
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
+    images, _, _ = data.load_images(folder_settings(tmp_path / "pictures"))
+    assert "cannot be written into" in capsys.readouterr().out and len(images) == 3
+    assert list((tmp_path / "home-cache" / "dcgan").rglob("8x8x1.npy"))
+    data.load_images(folder_settings(tmp_path / "pictures", f"data.cache_dir={tmp_path / 'chosen'}"))
+    assert list((tmp_path / "chosen").rglob("8x8x1.npy"))
+
+
+def test_data_limit_samples_every_class_of_a_class_ordered_folder_before_decoding(tmp_path, capsys):
+    for number, name in enumerate(("ants", "bees", "cats")):
+        write_pngs(tmp_path / name, 10, (8, 8), seed=number)
+    images, labels, _ = data.load_images(folder_settings(tmp_path, "data.limit=6", "model.conditional=true"))
+    assert "decoding 6 images" in capsys.readouterr().out  # only the sample is decoded
+    assert np.bincount(labels).tolist() == [2, 2, 2]
+    again, _, _ = data.load_images(folder_settings(tmp_path, "data.limit=6"))
+    assert np.array_equal(again[:], images[:])  # the same sample for every run
+
+
+def test_an_undecodable_image_or_a_folder_changing_while_it_is_decoded_is_one_clear_error(tmp_path, monkeypatch):
+    write_pngs(tmp_path, 4, (8, 8))
+    (tmp_path / "nested" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))
+    with pytest.raises(ConfigError, match="broken.png cannot be decoded as an image; remove or replace it"):
+        data.load_images(folder_settings(tmp_path, "data.image_size=8", "data.channels=1"))  # no header read first
+    (tmp_path / "nested" / "broken.png").unlink()
+    decoding = data.decoded
+
+    def edited_meanwhile(path, files, *args):
+        for number, images in enumerate(decoding(path, files, *args)):
+            iio.imwrite(tmp_path / "image_002.png", np.zeros((8, 8), np.uint8))
+            yield images
+    monkeypatch.setattr(data, "decoded", edited_meanwhile)
+    with pytest.raises(ConfigError, match="changed while its images were being decoded"):
+        data.load_images(folder_settings(tmp_path))
+    assert not list((tmp_path / data.CACHE_FOLDER).rglob("8x8x1.json"))  # no cache claims to hold those images

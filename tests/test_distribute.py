@@ -23,7 +23,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 import keras
 import config, data, gan, models
 
-images, labels = data.load_sample()[:96], data.load_sample_labels()[:96]
+images, labels = data.load_sample()[:96, ..., None], data.load_sample_labels()[:96]
 
 def statistics(cfg, strategy, weights=None):
     with strategy.scope():
@@ -38,9 +38,12 @@ def statistics(cfg, strategy, weights=None):
         step = gan.make_train_step(generator, discriminator, keras.optimizers.SGD(0.05),
                                    keras.optimizers.SGD(0.05), strategy=strategy,
                                    num_classes=10 if cfg["model.conditional"] else 0)
-    dataset = data.make_dataset(images, labels if cfg["model.conditional"] else None)
-    batches = data.epoch_batches(dataset, 32, 96, seed=1, epoch=1, noise_dim=100)
-    rows = [{k: float(v) for k, v in step(b).items()} for b in strategy.experimental_distribute_dataset(batches)]
+    replicas = strategy.num_replicas_in_sync
+    # as train.py feeds the replicas: each batch cut into one consecutive piece per replica
+    batches = strategy.distribute_datasets_from_function(lambda context: data.epoch_batches(
+        images, labels if cfg["model.conditional"] else None, 32, seed=1, epoch=1, noise_dim=100, parts=replicas,
+        mine=tuple(range(replicas))))
+    rows = [{k: float(v) for k, v in step(b).items()} for b in batches]
     return rows, start, strategy.num_replicas_in_sync
 
 found = {}

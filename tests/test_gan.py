@@ -28,7 +28,7 @@ def blank(size):
 def test_one_step_updates_both_networks_and_gives_finite_losses():
     generator, discriminator, step = make_step()
     before = [w.numpy().copy() for w in generator.trainable_weights + discriminator.trainable_weights]
-    batch = next(iter(data.epoch_batches(data.make_dataset(data.load_sample()[:32]), 32, 32, seed=0, epoch=1,
+    batch = next(iter(data.epoch_batches(data.load_sample()[:32, ..., None], None, 32, seed=0, epoch=1,
                                          noise_dim=100)))
     stats = step(batch)
     assert np.isfinite(stats["gen_loss"]) and np.isfinite(stats["disc_loss"])
@@ -143,7 +143,7 @@ def test_r1_slopes_below_float16s_smallest_number_survive_loss_scaling():
 def test_r1_weight_changes_the_discriminators_update_only():
     """Same start, one step with and one without the penalty: only D's update differs, and the reported
     disc_loss is the adversarial loss either way. SGD, because Adam's first step is the gradient's sign."""
-    batch = next(iter(data.epoch_batches(data.make_dataset(data.load_sample()[:16]), 16, 16, seed=0, epoch=1,
+    batch = next(iter(data.epoch_batches(data.load_sample()[:16, ..., None], None, 16, seed=0, epoch=1,
                                          noise_dim=100)))
     generator, discriminator = models.make_generator(), models.make_discriminator(dropout=0.0)
     start = generator.get_weights(), discriminator.get_weights()

@@ -1,0 +1,134 @@
+"""How the input pipeline scales with the number of images: peak memory and start-up of train.py on folders of
+6,000 to 600,000 colour JPEGs (80x64, in 10 class subfolders, made from the bundled digits), trained at 64x64.
+
+  python bench/data_scale.py                          # 6,000 and 60,000 images: about 10 minutes
+  python bench/data_scale.py --sizes 6000 60000 600000 --scratch /big/disk   # 600,000 needs ~10 GB of disk
+  python bench/data_scale.py --pipeline-only          # only the pipeline's and the step's images/s
+
+For each size, train.py runs twice (`data.image_size=64 eval.every=0`): a first run, which decodes the folder into
+its cache, and a re-run, which opens the cache. Each is stopped with Ctrl-C a few seconds after its "training on"
+line, and reports the time from the process start to that line and the process's peak resident memory (ru_maxrss,
+which counts the pages of any file the process maps, too). Then the pipeline alone (data.epoch_batches over the
+largest cache, no training) against the tutorial's step at 64x64 (the step train.py builds for that size).
+The folders are kept in --scratch for the next call (their JPEGs take a few minutes to write at 600,000).
+"""
+
+import argparse
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def write_folder(path, count):
+    """`count` 80x64 colour JPEGs under path/0 ... path/9: the bundled digits, coloured and shaded (a digit
+    with a tinted background, so the JPEGs decode like photos, not like flat synthetic pictures)."""
+    import imageio.v3 as iio
+    import numpy as np
+    from PIL import Image
+
+    import data
+    digits, labels = data.load_sample(), data.load_sample_labels()
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(0.6, 1.0, 80)[None, :, None]
+    for number in range(count):
+        k = number % len(digits)
+        big = np.asarray(Image.fromarray(digits[k]).resize((80, 64), Image.BILINEAR), np.float32)[..., None] / 255
+        background, ink = rng.uniform(40, 220, 3), rng.uniform(0, 255, 3)
+        image = (1 - big) * background * ramp + big * ink + rng.normal(0, 6, (64, 80, 3))
+        folder = path / str(labels[k])
+        folder.mkdir(parents=True, exist_ok=True)
+        iio.imwrite(folder / f"{number:06d}.jpg", np.clip(image, 0, 255).astype(np.uint8), quality=90)
+    (path / ".complete").write_text(str(count))
+
+
+def folder(scratch, count):
+    path = scratch / f"jpegs-{count}"
+    if not (path / ".complete").is_file():
+        print(f"writing {count} JPEGs to {path}", flush=True)
+        write_folder(path, count)
+    return path
+
+
+def start_up(path, scratch, name):
+    """Seconds from the process start to train.py's "training on" line, and the process's peak memory (MB)."""
+    command = [sys.executable, str(ROOT / "train.py"), "data.dataset=folder", f"data.path={path}",
+               "data.image_size=64", "eval.every=0", "train.steps_per_call=1", f"output.dir={scratch / 'runs'}",
+               f"output.run_name={name}"]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seconds, lines = None, []
+    for line in process.stdout:
+        lines.append(line)
+        if seconds is None and line.startswith("training on"):
+            seconds = time.perf_counter() - started
+            time.sleep(5)  # the first steps: the pipeline is reading batches
+            process.send_signal(signal.SIGINT)
+    _, status, usage = os.wait4(process.pid, 0)
+    if seconds is None:
+        sys.exit(f"train.py did not start training:\n{''.join(lines[-5:])}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def pipeline_rate(path, seconds=20):
+    """Images/s of data.epoch_batches over the folder's cache, and of the tutorial's step at 64x64 (batch 256)."""
+    import config
+    import data
+    import gan
+    import models
+    import state  # noqa: F401  (the asynchronous checkpoint's patch, as in train.py)
+    import keras
+    import tensorflow as tf
+    cfg = config.load(overrides=["data.dataset=folder", f"data.path={path}", "data.image_size=64"])
+    images, labels, _ = data.load_images(cfg)
+    batches = data.epoch_batches(images, None, 256, seed=0, epoch=1, noise_dim=100)
+    count, started = 0, time.perf_counter()
+    for real, _ in batches:
+        count += len(real)
+        if time.perf_counter() - started > seconds:
+            break
+    read = count / (time.perf_counter() - started)
+
+    generator, discriminator = models.from_config(cfg)
+    step = gan.make_train_step(generator, discriminator, keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4))
+    real, z = next(iter(batches))
+    step((real, z))  # traced
+    steps, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        tf.nest.map_structure(lambda t: t.numpy(), step((real, z)))
+        steps += 1
+    return read, steps * 256 / (time.perf_counter() - started)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[6000, 60000])
+    parser.add_argument("--scratch", type=Path, default=Path("/tmp/dcgan-data-scale"))
+    parser.add_argument("--pipeline-only", action="store_true")
+    args = parser.parse_args()
+    args.scratch.mkdir(parents=True, exist_ok=True)
+    if not args.pipeline_only:
+        print("| images | first run: to training | peak memory | re-run: to training | peak memory |")
+        print("|---|---|---|---|---|")
+        for count in args.sizes:
+            path = folder(args.scratch, count)
+            stamp = time.strftime("%H%M%S")
+            first = start_up(path, args.scratch, f"first-{count}-{stamp}")
+            again = start_up(path, args.scratch, f"again-{count}-{stamp}")
+            print(f"| {count:,} | {first[0]:.1f} s | {first[1]:,.0f} MB | {again[0]:.1f} s | {again[1]:,.0f} MB |",
+                  flush=True)
+    read, step = pipeline_rate(folder(args.scratch, max(args.sizes)))
+    print(f"pipeline alone: {read:,.0f} images/s; the tutorial's step at 64x64 consumes {step:,.0f} images/s "
+          f"(ratio {read / step:.1f}x)")
+
+
+if __name__ == "__main__":
+    main()
