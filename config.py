@@ -16,6 +16,8 @@ from pathlib import Path
 
 import yaml
 
+import atomic
+
 DEFAULT_FILE = Path(__file__).resolve().parent / "config.yaml"  # what train.py and train_classifier.py read
 
 
@@ -370,11 +372,9 @@ def check_image_size(size, source):
 
 
 def dump(flat, path):
-    """Write the config as YAML, through a temporary file: a crash leaves the old file or the new one."""
-    temporary = f"{path}.tmp"
-    with open(temporary, "w", encoding="utf-8") as f:
-        yaml.safe_dump(nest(flat), f, sort_keys=False, default_flow_style=None)
-    os.replace(temporary, path)
+    """Write the config as YAML, whole or not at all."""
+    atomic.write(path, lambda temporary: temporary.write_text(
+        yaml.safe_dump(nest(flat), sort_keys=False, default_flow_style=None), encoding="utf-8"))
 
 
 def settings_help():
@@ -389,6 +389,25 @@ def fail(message):
     """Print a user mistake as one line and exit with code 2, like argparse does."""
     print(f"error: {message}", file=sys.stderr)
     sys.exit(2)
+
+
+def parse_arguments(parser, argv=None):
+    """The parser's arguments; an option it does not know is answered with how settings are given (an
+    `--epochs 2` is `train.epochs=2`), not argparse's bare "unrecognized arguments"."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        argv = sys.argv[1:] if argv is None else list(argv)
+        name = unknown[0].lstrip("-").split("=")[0].replace("-", "_")
+        keys = [key for key in SETTINGS if key.split(".")[1] == name]
+        if not keys:
+            fail(f"unknown option {unknown[0]} (--help lists the options); settings are given as key=value, like "
+                 f"train.epochs=5")
+        at = argv.index(unknown[0]) if unknown[0] in argv else -1
+        given = unknown[0].partition("=")[2] or (argv[at + 1] if 0 <= at < len(argv) - 1 else "")
+        value = given if given and not given.startswith("-") else SETTINGS[keys[0]].default
+        fail(f"unknown option {unknown[0]}: settings are given as key=value, like {keys[0]}={value} "
+             f"(--help lists them all)")
+    return args
 
 
 def argument_parser(description):

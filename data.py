@@ -22,6 +22,7 @@ import tensorflow as tf
 from PIL import Image
 
 import config
+import atomic
 from config import ConfigError
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "mnist_sample"
@@ -172,14 +173,15 @@ def cache_folder(cfg, path):
         return user_cache
 
 
-def header_shape(path, files, cache):
-    """The distinct (height, width) of the folder's images and their channels (1 if all are grey), read from
-    the files' headers once and kept in the cache, keyed by the file list."""
+def header_shape(path, files, cache, sizes_needed):
+    """The distinct (height, width) of the folder's images (None unless `sizes_needed`) and their channels (1
+    if all are grey), read from the files' headers and kept in the cache, keyed by the file list. Without
+    sizes the first colour picture ends the reading: a folder of photos answers at once."""
     key, saved = listing_key(files), cache / "shapes.json"
     try:
         found = json.loads(saved.read_text())
-        if found["key"] == key:
-            return {tuple(size) for size in found["sizes"]}, found["channels"]
+        if found["key"] == key and (found["sizes"] is not None or not sizes_needed):
+            return found["sizes"] and {tuple(size) for size in found["sizes"]}, found["channels"]
     except (OSError, ValueError, KeyError, TypeError):
         pass
     sizes, channels = set(), 1
@@ -190,9 +192,12 @@ def header_shape(path, files, cache):
                 channels = 3 if image.mode not in GREY_MODES else channels
         except Exception:  # Pillow raises many types for a damaged file
             raise ConfigError(f"{path / name} is not a readable image; remove or replace it") from None
+        if channels == 3 and not sizes_needed:
+            sizes = None
+            break
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        saved.write_text(json.dumps({"key": key, "sizes": sorted(sizes), "channels": channels}))
+        saved.write_text(json.dumps({"key": key, "sizes": sizes and sorted(sizes), "channels": channels}))
     except OSError:
         pass  # read again next time
     return sizes, channels
@@ -201,7 +206,7 @@ def header_shape(path, files, cache):
 def folder_shape(path, files, cache, size_given):
     """(side, channels) the folder's images have on their own: one square size shared by all (unless
     `size_given`, as they will be resized anyway), and 1 channel if every image is greyscale."""
-    sizes, channels = header_shape(path, files, cache)
+    sizes, channels = header_shape(path, files, cache, sizes_needed=not size_given)
     if size_given:
         return None, channels
     if len(sizes) > 1 or next(iter(sizes))[0] != next(iter(sizes))[1]:
@@ -316,24 +321,19 @@ class FolderCache:
         number = {group: k for k, group in enumerate(group_names)}
         groups = np.array([number[group_of(name)] for name, _, _ in files], np.int32)
         shape = (len(files), image_size, image_size, channels)
-        partial = self.images_file.with_name(f".{self.images_file.name}.tmp")
-        try:
-            with open(partial, "wb") as f:
+
+        def write_images(temporary):
+            with open(temporary, "wb") as f:
                 np.lib.format.write_array_header_2_0(f, {"descr": "|u1", "fortran_order": False, "shape": shape})
                 for images in decoded(self.path, files, image_size, channels):
                     f.write(images.tobytes())
-                f.flush()
-                os.fsync(f.fileno())  # on disk before the key says it is whole
-            os.replace(partial, self.images_file)
-            np.save(self.groups_file, groups)
-        finally:
-            partial.unlink(missing_ok=True)
+        atomic.write(self.images_file, write_images, durable=True)
+        atomic.write(self.groups_file, lambda temporary: np.save(temporary, groups), durable=True)
         if not unchanged(self.path, files, whole):
             raise ConfigError(f"{self.path} changed while its images were being decoded; run again once it "
                               f"has stopped changing")
-        partial = self.meta_file.with_name(f".{self.meta_file.name}.tmp")
-        partial.write_text(json.dumps({"key": key, "count": len(files), "groups": group_names}))
-        os.replace(partial, self.meta_file)
+        atomic.write(self.meta_file, lambda temporary: temporary.write_text(json.dumps(
+            {"key": key, "count": len(files), "groups": group_names})), durable=True)
 
 
 def unchanged(path, files, whole):

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import data
-import images
+import atomic
 import metrics
 from config import ConfigError
 
@@ -90,7 +90,7 @@ def save_reference(path, key, reference, **extra):
     """A Reference (with its `key`, and `extra` arrays) to `path`, written whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
     optional = {"labels": reference.labels, "class_names": reference.class_names}
-    images.write_atomically(path, lambda temporary: np.savez(
+    atomic.write(path, lambda temporary: np.savez(
         temporary, key=key, features=reference.features, **reference.real_scores, **extra,
         **{field: np.asarray(value) for field, value in optional.items() if value is not None}))
 

@@ -227,12 +227,13 @@ def write(kind, out, samples, labels=None, class_names=()):
     import imageio.v3 as iio
     import numpy as np
 
+    import atomic
     import images
     if kind == ".png":
         images.save_png(images.grid(samples, columns=len(set(labels)) if labels is not None else None), out)
     elif kind == ".npz":
         arrays = {"images": samples} if labels is None else {"images": samples, "labels": np.asarray(labels, np.int64)}
-        images.write_atomically(out, lambda tmp: np.savez_compressed(tmp, **arrays))
+        atomic.write(out, lambda tmp: np.savez_compressed(tmp, **arrays))
     else:
         out.mkdir(parents=True, exist_ok=True)
         digits = len(str(len(samples)))

@@ -2,12 +2,12 @@
 
 import io
 import math
-import os
-from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
 from PIL import Image
+
+import atomic
 
 
 def to_uint8(images):
@@ -29,20 +29,8 @@ def grid(images, columns=None, gap=1, scale=3):
     return canvas[..., 0] if channels == 1 else canvas
 
 
-def write_atomically(path, write):
-    """Call write(temporary_path), then rename over `path`: readers see the old file or the new one."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)  # a full disk or a kill leaves no half-written file behind
-        raise
-
-
 def save_png(picture, path):
-    write_atomically(path, lambda tmp: iio.imwrite(tmp, picture))
+    atomic.write(path, lambda tmp: iio.imwrite(tmp, picture))
 
 
 def save_grid(images, path, columns=None):
@@ -100,7 +88,7 @@ class ProgressGif:
         header = (b"GIF89a" + self.size[0].to_bytes(2, "little") + self.size[1].to_bytes(2, "little")
                   + b"\x70\x00\x00"  # no global colour table: each frame has its own
                   + b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00")  # loop forever
-        write_atomically(path, lambda tmp: tmp.write_bytes(header + b"".join(self.frames) + b";"))
+        atomic.write(path, lambda tmp: tmp.write_bytes(header + b"".join(self.frames) + b";"))
 
 
 def save_gif(pictures, path, frame_ms=200):

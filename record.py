@@ -17,6 +17,7 @@ The trade-off: on a machine without a spare core the threads' work slows the ste
 import concurrent.futures
 import time
 
+import atomic
 import images
 import models
 import runlog
@@ -25,7 +26,7 @@ PLOT_SHARE = 0.05  # metrics.png's drawing takes at most this share of a run's t
 
 
 def save_generator(generator, path, class_names):
-    images.write_atomically(path, lambda temporary: models.save_generator(generator, temporary, class_names))
+    atomic.write(path, lambda temporary: models.save_generator(generator, temporary, class_names))
 
 
 class EpochRecord:

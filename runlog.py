@@ -13,7 +13,7 @@ import math
 
 import tensorflow as tf
 
-import images
+import atomic
 
 TIMING_COLUMNS = ["seconds", "train_seconds"]  # the only columns that differ between two runs of one seed
 TRAINING_COLUMNS = ["gen_loss", "disc_loss", "d_real", "d_fake", "real_accuracy", "fake_accuracy", "gen_grad_norm"]
@@ -124,7 +124,7 @@ class RunLog:
         self.warnings += [f"epoch {row['epoch']} [{kind}] {message}" for kind, message in new]
         self.write_csv()
         if self.warnings or self.warnings_path.exists():  # no empty file for a run without warnings
-            images.write_atomically(self.warnings_path, lambda tmp: tmp.write_text("".join(
+            atomic.write(self.warnings_path, lambda tmp: tmp.write_text("".join(
                 line + "\n" for line in self.warnings)))
         return [message for _, message in new]
 
@@ -135,7 +135,7 @@ class RunLog:
         # Every digit (the shortest text that reads back as the same float): a resumed run can be compared exactly.
         writer.writerows({key: "" if value is None else str(value) if key == "epoch" else repr(float(value))
                           for key, value in row.items()} for row in self.rows)
-        images.write_atomically(self.csv_path, lambda tmp: tmp.write_text(text.getvalue()))
+        atomic.write(self.csv_path, lambda tmp: tmp.write_text(text.getvalue()))
 
     def write_tensorboard(self, row, picture):
         with self.tensorboard_errors(), self.tensorboard.as_default(step=row["epoch"]):
@@ -196,4 +196,4 @@ class RunLog:
         for axis in axes[1]:
             axis.set_xlabel("epoch")
         figure.tight_layout()
-        images.write_atomically(self.plot_path, lambda tmp: figure.savefig(tmp, dpi=80))
+        atomic.write(self.plot_path, lambda tmp: figure.savefig(tmp, dpi=80))

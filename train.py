@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import atomic
 import config
 import distribute
 from config import ConfigError
@@ -32,7 +33,7 @@ def parse_args(argv=None):
                         help="continue the run in directory RUN from its last checkpoint, with its saved config")
     parser.add_argument("overrides", nargs="*", metavar="key=value",
                         help="override one setting, e.g. train.epochs=5 data.limit=2048")
-    return parser.parse_args(argv)
+    return config.parse_arguments(parser, argv)
 
 
 def has_checkpoint(run_dir):
@@ -235,8 +236,8 @@ def prepare_run_dir(cfg, run_dir, resuming, class_names):
         cfg["eval.every"] = 0
         return scratch
     if resuming:
-        for stale in run_dir.rglob(".*.tmp*"):  # a file being written when the run was killed: never renamed in
-            stale.unlink()
+        for stale in atomic.stale(run_dir):  # being written when the run was killed: never renamed in
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
     else:
         create_run_dir(run_dir)
         if class_names:

@@ -87,7 +87,7 @@ def make_evaluator(cfg, replace=False, verbose=0):
 
     import data
     import evaluators
-    import images as pictures
+    import atomic
     import metrics
     started = time.perf_counter()
     images, labels, names = labelled_images(cfg)
@@ -104,7 +104,7 @@ def make_evaluator(cfg, replace=False, verbose=0):
               f"{len(baseline) + len(reference_part)} held out", flush=True)
         classifier_path.parent.mkdir(parents=True, exist_ok=True)
         classifier = train(data.scale(images[train_part]), labels[train_part], len(names), verbose)
-        pictures.write_atomically(classifier_path, classifier.save)
+        atomic.write(classifier_path, classifier.save)
     network = evaluators.classifier_network(classifier_path)
     features, probabilities = metrics.embed(network, data.scale(images[reference_part]))
     real = metrics.embed(network, data.scale(images[baseline]))  # the other held-out images: real vs real
@@ -128,7 +128,7 @@ def parse_args(argv=None):
                              "evaluator/mnist_classifier.keras), which changes every later run's quality numbers")
     parser.add_argument("overrides", nargs="*", metavar="key=value",
                         help="the data to make it for, as for train.py: data.dataset=folder data.path=pictures")
-    return parser.parse_args(argv)
+    return config.parse_arguments(parser, argv)
 
 
 def main(argv=None):

@@ -16,7 +16,6 @@ The folders are kept in --scratch for the next call (their JPEGs take a few minu
 import argparse
 import os
 import re
-import resource
 import signal
 import subprocess
 import sys
@@ -65,9 +64,10 @@ def start_up(path, scratch, name):
                f"output.run_name={name}"]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    seconds, lines = None, []
+    seconds, lines, decoding = None, [], None
     for line in process.stdout:
         lines.append(line)
+        decoding = re.search(r"images of .* in ([\d.]+) s \(([\d,]+) images/s\)", line) or decoding
         if seconds is None and line.startswith("training on"):
             seconds = time.perf_counter() - started
             time.sleep(5)  # the first steps: the pipeline is reading batches
@@ -75,18 +75,18 @@ def start_up(path, scratch, name):
     _, status, usage = os.wait4(process.pid, 0)
     if seconds is None:
         sys.exit(f"train.py did not start training:\n{''.join(lines[-5:])}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_maxrss / 1024, decoding and decoding.group(2)
 
 
 def pipeline_rate(path, seconds=20):
     """Images/s of data.epoch_batches over the folder's cache, and of the tutorial's step at 64x64 (batch 256)."""
+    import keras
+    import tensorflow as tf
+
     import config
     import data
     import gan
     import models
-    import state  # noqa: F401  (the asynchronous checkpoint's patch, as in train.py)
-    import keras
-    import tensorflow as tf
     cfg = config.load(overrides=["data.dataset=folder", f"data.path={path}", "data.image_size=64"])
     images, labels, _ = data.load_images(cfg)
     batches = data.epoch_batches(images, None, 256, seed=0, epoch=1, noise_dim=100)
@@ -116,15 +116,15 @@ def main():
     args = parser.parse_args()
     args.scratch.mkdir(parents=True, exist_ok=True)
     if not args.pipeline_only:
-        print("| images | first run: to training | peak memory | re-run: to training | peak memory |")
-        print("|---|---|---|---|---|")
+        print("| images | first run: to training | its decoding | peak memory | re-run: to training | peak memory |")
+        print("|---|---|---|---|---|---|")
         for count in args.sizes:
             path = folder(args.scratch, count)
             stamp = time.strftime("%H%M%S")
             first = start_up(path, args.scratch, f"first-{count}-{stamp}")
             again = start_up(path, args.scratch, f"again-{count}-{stamp}")
-            print(f"| {count:,} | {first[0]:.1f} s | {first[1]:,.0f} MB | {again[0]:.1f} s | {again[1]:,.0f} MB |",
-                  flush=True)
+            print(f"| {count:,} | {first[0]:.1f} s | {first[2] or '-'} images/s | {first[1]:,.0f} MB | {again[0]:.1f} s "
+                  f"| {again[1]:,.0f} MB |", flush=True)
     read, step = pipeline_rate(folder(args.scratch, max(args.sizes)))
     print(f"pipeline alone: {read:,.0f} images/s; the tutorial's step at 64x64 consumes {step:,.0f} images/s "
           f"(ratio {read / step:.1f}x)")

@@ -19,7 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from runlog import TIMING_COLUMNS  # noqa: E402  (the repository's modules, found through ROOT)
+import atomic  # noqa: E402  (the repository's modules, found through ROOT)
+from runlog import TIMING_COLUMNS  # noqa: E402
 
 
 def train(*args, **kwargs):
@@ -75,8 +76,8 @@ def main():
             problems.append("progress.gif has the wrong number of frames")
         for png in (run / "images").glob("*.png"):
             iio.imread(png)
-        if list(run.rglob(".*.tmp*")):
-            problems.append(f"temporary files left: {list(run.rglob('.*.tmp*'))}")
+        if atomic.stale(run):
+            problems.append(f"temporary files left: {atomic.stale(run)}")
         print(f"{kills} kills of one run at random moments, then resumed to epoch {args.epochs}: "
               + ("nothing lost, nothing duplicated, identical to the uninterrupted run" if not problems
                  else "PROBLEMS: " + "; ".join(problems)))

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 import config
+import train
 from config import ConfigError
 from conftest import ROOT, run_train
 
@@ -83,6 +84,16 @@ def test_help_and_config_errors_answer_before_tensorflow_loads(argv):
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.stdout.splitlines()[-1] in ("0 False", "2 False")
     assert time.perf_counter() - started < 2
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--epochs", "2"], "unknown option --epochs: settings are given as key=value, like train.epochs=2"),
+    (["--batch-size=64"], "unknown option --batch-size=64: settings are given as key=value, like train.batch_size=64"),
+])
+def test_an_option_that_is_a_setting_says_how_settings_are_given(argv, message, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        train.parse_args(argv)
+    assert stopped.value.code == 2 and capsys.readouterr().err.strip() == f"error: {message} (--help lists them all)"
 
 
 def test_missing_config_file_exits_2(tmp_path):

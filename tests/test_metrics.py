@@ -101,7 +101,7 @@ def test_the_committed_classifier_has_the_accuracy_the_readme_states(evaluator):
 def test_train_classifier_refuses_mistakes_and_keeps_the_committed_evaluator():
     classifier, reference = evaluators.classifier_paths(MNIST)
     before = classifier.read_bytes(), reference.read_bytes()
-    for mistake, said in ((["--bogus"], "unrecognized arguments: --bogus"),
+    for mistake, said in ((["--bogus"], "unknown option --bogus (--help lists the options)"),
                           (["data.datset=folder"],
                            "unknown key data.datset in the command line (did you mean data.dataset?)")):
         result = subprocess.run([sys.executable, str(ROOT / "train_classifier.py"), *mistake], capture_output=True,
