@@ -178,6 +178,13 @@ def for_inception(cfg, real_images):
     return network, inception_reference(cfg, network, real_images, sha256(weights) if weights else "imagenet")
 
 
+def check_count(cfg, count):
+    """A ConfigError when `count` labelled images are too few to make a classifier from."""
+    if count < MIN_IMAGES:
+        raise ConfigError(f"{cfg['data.path'] or cfg['data.dataset']} has {count} labelled images; a classifier for "
+                          f"the quality numbers needs at least {MIN_IMAGES}, or use eval.features=inception")
+
+
 def for_classifier(cfg):
     """The run's data's classifier network and Reference, made first if eval.classifier=auto; Unavailable
     says how to make them."""
@@ -186,6 +193,8 @@ def for_classifier(cfg):
         import train_classifier
         try:  # the run's data loaded, so what stops a classifier is the data's: no classes, too few images
             data.class_names(cfg, data.CLASSIFIER)  # said before loading it again
+            if cfg["data.dataset"] == "folder":
+                check_count(cfg, len(data.list_folder(Path(os.path.expanduser(cfg["data.path"])))))
             print(f"no classifier for {name(cfg)} in {directory(cfg)} yet: training one first "
                   f"(eval.classifier=auto)", flush=True)
             train_classifier.make_evaluator(cfg)

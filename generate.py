@@ -22,6 +22,7 @@ import random
 from pathlib import Path
 
 import config
+import tflog
 from config import ConfigError
 
 OUTPUT_KINDS = (".png", ".npz", ".gif", "a directory")
@@ -151,14 +152,15 @@ def load_generator(kind, where):
         shapes = [tuple(tensor.shape) for tensor in model.inputs]
         if any(len(shape) != 2 for shape in shapes) or len(shapes) > 2 or len(model.output_shape) != 4:
             raise ConfigError(f"{where} is a model, but not a generator (noise vector [and class] in, image out)")
-        class_names = models.saved_class_names(where)
+        class_names = checked_names(models.saved_class_names(where), where)
         if len(shapes) == 2 and len(class_names) != shapes[1][1]:
             class_names = [str(k) for k in range(shapes[1][1])]  # a conditional generator saved without names
         return model, class_names
     checkpoints, run_dir = where
     cfg = config.load(base=config.flatten(config.read_yaml(run_dir / "config.yaml"), str(run_dir / "config.yaml")))
     classes_file = run_dir / "classes.txt"
-    class_names = classes_file.read_text().splitlines() if cfg["model.conditional"] and classes_file.is_file() else []
+    class_names = checked_names(classes_file.read_text().splitlines(), classes_file) \
+        if cfg["model.conditional"] and classes_file.is_file() else []
     if cfg["model.conditional"] and not class_names:
         raise ConfigError(f"{run_dir} trained a conditional generator, but its classes.txt is missing; restore it")
     generator, _ = models.from_config(cfg, class_names=class_names)
@@ -169,6 +171,16 @@ def load_generator(kind, where):
         raise ConfigError(f"cannot restore the generator from {checkpoints} ({type(e).__name__}); "
                           f"the checkpoint may be damaged") from None
     return generator, class_names
+
+
+def checked_names(class_names, source):
+    """Class names read from a file, refused if one could not be part of an output file's name (a name like
+    "../x" would write outside --out)."""
+    for name in class_names:
+        if not name or name in (".", "..") or any(character in name for character in "/\\\0"):
+            raise ConfigError(f"{source} names a class {name!r}, which cannot be part of a file name; only use "
+                              f"generators saved by train.py, or fix the class names it was trained with")
+    return class_names
 
 
 def describe_model(kind, where):
@@ -221,16 +233,16 @@ def class_walk(labels, count, num_classes):
     return np.repeat(np.stack(legs)[:, None, :], count, axis=1)
 
 
-def write(kind, out, samples, labels=None, class_names=()):
-    """Write uint8 samples (N, H, W, C) as a grid PNG, an .npz array, or numbered PNGs in a folder; a
-    conditional generator's `labels` go into the .npz and the file names, and make one column per class."""
+def write(kind, out, samples, labels=None, class_names=(), columns=None):
+    """Write uint8 samples (N, H, W, C) as a grid PNG (`columns` wide, else square-ish), an .npz array, or
+    numbered PNGs in a folder; a conditional generator's `labels` go into the .npz and the file names."""
     import imageio.v3 as iio
     import numpy as np
 
     import atomic
     import images
     if kind == ".png":
-        images.save_png(images.grid(samples, columns=len(set(labels)) if labels is not None else None), out)
+        images.save_png(images.grid(samples, columns=columns), out)
     elif kind == ".npz":
         arrays = {"images": samples} if labels is None else {"images": samples, "labels": np.asarray(labels, np.int64)}
         atomic.write(out, lambda tmp: np.savez_compressed(tmp, **arrays))
@@ -257,7 +269,8 @@ def main(argv=None):
             raise ConfigError(f"the folder of {args.out} does not exist; create it or choose another --out")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ log: errors too (they raise anyway)
         import numpy as np  # TensorFlow and numpy load only once the arguments are known to be good
-        generator, class_names = load_generator(model_kind, where)
+        with tflog.start_up_lines_hidden():
+            generator, class_names = load_generator(model_kind, where)
         print(f"loaded {describe_model(model_kind, where)}")
         if not class_names and (args.label is not None or args.walk_classes):
             raise ConfigError(f"{'--label' if args.label is not None else '--walk-classes'} needs a conditional "
@@ -282,7 +295,8 @@ def main(argv=None):
         else:
             noise = rng.standard_normal((args.num, noise_dim)).astype("float32")
             samples = generate(generator, noise, None if labels is None else one_hot[labels])
-            write(kind, args.out, samples, labels, class_names)
+            # one column per class asked for, in the order asked (labels cycle through them); one class: square
+            write(kind, args.out, samples, labels, class_names, columns=len(asked) if len(asked) > 1 else None)
         print(f"wrote {args.out} ({args.num} images, seed {seed})")
     except ConfigError as e:
         config.fail(str(e))

@@ -149,6 +149,7 @@ class RunLog:
         """metrics.png from `rows` (a copy of the record's, which another thread may extend meanwhile): the
         losses next to what they hide — the balance and the image quality."""
         from matplotlib.figure import Figure  # not pyplot: its global state is not for a background thread
+        from matplotlib.ticker import MaxNLocator
 
         epochs = [row["epoch"] for row in rows]
         series = {column: [row[column] for row in rows] for column in COLUMNS}
@@ -193,7 +194,15 @@ class RunLog:
             if axis.get_legend_handles_labels()[0]:
                 axis.legend(fontsize=8)
             axis.grid(alpha=0.3)
+        if not scored:  # say why the quality panels are empty
+            for axis in (distance, coverage):
+                axis.text(0.5, 0.5, "no quality numbers in this run (eval.every=0,\nor no evaluator: its "
+                          "first lines say why)", ha="center", va="center", transform=axis.transAxes, color="gray")
+        elif scored[-1]["class_entropy"] is None:
+            coverage.text(0.5, 0.5, "no classes: the images are scored\nwithout a classifier (Inception)",
+                          ha="center", va="center", transform=coverage.transAxes, color="gray")
         for axis in axes[1]:
             axis.set_xlabel("epoch")
+            axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs, also on short runs
         figure.tight_layout()
         atomic.write(self.plot_path, lambda tmp: figure.savefig(tmp, dpi=80))

@@ -3,6 +3,7 @@ optimizers, the random state, the grid's fixed noise, the counters of where trai
 training step. save() and restore() are the checkpoint; a resumed run is this object restored."""
 
 import errno
+import functools
 from pathlib import Path
 
 import keras
@@ -30,7 +31,23 @@ def copy_to_cpu(variable, object_map):
     object_map[variable] = object_map[variable.value]
 
 
-keras.Variable._copy_trackable_to_cpu = copy_to_cpu
+def patch_for_async_checkpoint(variable_class):
+    """Give `variable_class` (keras.Variable) copy_to_cpu, if what it relies on holds: its variables wrap a
+    TensorFlow variable (`.value`) that TensorFlow's asynchronous checkpoint can copy, as in TensorFlow
+    2.16-2.21 with Keras 3. Returns whether it did; if not, checkpoints are written synchronously. Called
+    once the strategy exists: the variable it makes starts TensorFlow's runtime, after which a multi-worker
+    strategy could no longer set up its collective operations."""
+    probe = variable_class(0.0)
+    if not callable(getattr(getattr(probe, "value", None), "_copy_trackable_to_cpu", None)) \
+            or not hasattr(variable_class, "_copy_trackable_to_cpu"):
+        return False
+    variable_class._copy_trackable_to_cpu = copy_to_cpu
+    return True
+
+
+@functools.cache
+def async_checkpoint_patched():
+    return patch_for_async_checkpoint(keras.Variable)
 
 
 def checkpoint_to_resume(run_dir, cfg, saved):
@@ -123,9 +140,13 @@ class TrainingState:
                                                       max_to_keep=cfg["output.checkpoints_to_keep"])
             # On one device TensorFlow writes checkpoints in its own thread: save() copies the values (~2 ms) and
             # the manager's index moves to the new files once they are complete. Several replicas: in place.
+            one_device = strategy.num_replicas_in_sync == 1 and cfg["train.distribute"] != "multi_worker"
+            if one_device and not async_checkpoint_patched():
+                print(f"note: TensorFlow {tf.__version__} with Keras {keras.__version__} is outside the tested range "
+                      f"for asynchronous checkpoints (requirements.txt): each checkpoint is written before training "
+                      f"goes on", flush=True)
             self.save_options = tf.train.CheckpointOptions(
-                experimental_enable_async_checkpoint=strategy.num_replicas_in_sync == 1
-                and cfg["train.distribute"] != "multi_worker")
+                experimental_enable_async_checkpoint=one_device and async_checkpoint_patched())
             # Made before a restore: it also builds Adam's slots, which the checkpoint then fills.
             self.train_step = gan.make_train_step(
                 self.generator, self.discriminator, self.generator_optimizer, self.discriminator_optimizer,

@@ -9,6 +9,7 @@ in the run directory.
 """
 
 import datetime
+import itertools
 import math
 import os
 import random
@@ -16,12 +17,14 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import atomic
 import config
 import distribute
+import tflog
 from config import ConfigError
 
 
@@ -47,6 +50,12 @@ def resolve(args):
     cfg, run_dir, saved = resolve_run(args)
     distribute.check(cfg)
     return cfg, run_dir, saved
+
+
+# What the run's quality numbers are measured with (and, with Inception, data.limit: its reference is the
+# training images): numbers measured otherwise would not compare with the earlier epochs'.
+SCORED_WITH = ("eval.features", "eval.num_samples", "eval.evaluator_dir", "eval.inception_weights", "data.dataset",
+               "data.path")
 
 
 def resolve_run(args):
@@ -81,9 +90,11 @@ def resolve_run(args):
     if (cfg["train.mixed_precision"] == "mixed_float16") != (saved["train.mixed_precision"] == "mixed_float16"):
         raise ConfigError("train.mixed_precision cannot switch to or from mixed_float16 when resuming (its optimizers "
                           "carry a loss scale the checkpoint must match); start a new run to change it")
-    if cfg["eval.features"] != saved["eval.features"]:
-        raise ConfigError(f"eval.features cannot change when resuming: the run's distances so far were measured with "
-                          f"{saved['eval.features']} features; start a new run to change it")
+    for key in SCORED_WITH + (("data.limit",) if cfg["eval.features"] == "inception" else ()):
+        if cfg[key] != saved[key]:
+            raise ConfigError(f"{key} cannot change when resuming: the run's quality numbers so far (and its best "
+                              f"generator) were measured with {key}={saved[key]}, and new ones would not compare "
+                              f"with them; start a new run to change it")
     if bool(cfg["train.ema_decay"]) != bool(saved["train.ema_decay"]):
         raise ConfigError(f"train.ema_decay cannot be switched {'on' if cfg['train.ema_decay'] else 'off'} when "
                           f"resuming (the checkpoint {'lacks' if cfg['train.ema_decay'] else 'holds'} the averaged "
@@ -150,24 +161,42 @@ class Interrupted(KeyboardInterrupt):
 
 class StopRequests:
     """Within `with`, the first Ctrl-C or SIGTERM asks to stop after the current step (or, during start-up,
-    before the first); a second one stops at once, as usual, for a user who cannot wait."""
+    before the first); a second one stops at once, as usual, for a user who cannot wait.
+
+    Python runs a signal's handler only between TensorFlow's calls, which can take seconds; the interpreter
+    also writes each signal's number into a pipe the moment it arrives (signal.set_wakeup_fd), where a thread
+    reads it and says at once that the stop is under way."""
 
     signal_number = None
 
     def __enter__(self):
         self.previous = {number: signal.signal(number, self.request) for number in (signal.SIGINT, signal.SIGTERM)}
+        self.pipe = os.pipe()
+        os.set_blocking(self.pipe[1], False)
+        self.previous_wakeup = signal.set_wakeup_fd(self.pipe[1])
+        threading.Thread(target=self.announce, name="stop-requests", daemon=True).start()
         return self
 
     def __exit__(self, *exc_info):
+        signal.set_wakeup_fd(self.previous_wakeup)
+        os.close(self.pipe[1])  # the thread reads the end of the pipe and stops
         for number, handler in self.previous.items():
             signal.signal(number, handler)
+
+    def announce(self):
+        with open(self.pipe[0], "rb", buffering=0) as arrivals:
+            numbers = (number for chunk in iter(lambda: arrivals.read(16), b"") for number in chunk
+                       if number in self.previous)
+            for number in itertools.islice(numbers, 1):
+                print(f"\n{signal.Signals(number).name}: stopping after the steps under way, with a checkpoint if "
+                      f"training has begun (again to stop at once)", file=sys.stderr, flush=True)
+            for _ in numbers:  # read on, so the pipe never fills
+                pass
 
     def request(self, number, frame):
         if self.signal_number is not None:
             raise Interrupted(number)
         self.signal_number = number
-        print(f"\n{signal.Signals(number).name}: stopping after the step under way, with a checkpoint if training "
-              f"has begun (again to stop at once)", file=sys.stderr, flush=True)
 
 
 def draw_checked(row, run, grid_inputs, epoch, run_dir):
@@ -279,7 +308,7 @@ def run_epoch(run, images, labels, number, cfg, strategy, stop):
         count = min(cfg["train.steps_per_call"], steps_per_epoch - done)
         run.train_steps(iterator, done, count, batch_size)
         done += count
-        if progress:
+        if progress and stop.signal_number is None:  # a stop's message has begun a new line
             progress.update(done)
         if stop.signal_number is not None:
             # Saving is collective across workers: one stopped alone would wait for the others forever.
@@ -301,11 +330,11 @@ def train(cfg, run_dir, saved, stop):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     print(f"{'resuming' if saved else 'starting'} {run_dir}: loading TensorFlow", flush=True)
     # Imported here, not at the top, so --help and config mistakes answer before TensorFlow's start-up.
-    import evaluators
-    import record
-    import state
-
-    strategy = start_tensorflow(cfg)
+    with tflog.start_up_lines_hidden():
+        import evaluators
+        import record
+        import state
+        strategy = start_tensorflow(cfg)
     resuming = saved is not None
     if resuming:
         checkpoints, restored_epoch, _ = state.checkpoint_to_resume(run_dir, cfg, saved)

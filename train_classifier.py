@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import config
+import tflog
 from config import ConfigError
 
 TRAINING_IMAGES = 180_000  # images shown in training (30 epochs of MNIST's 6,000), 3 to 30 epochs
@@ -59,10 +60,7 @@ def labelled_images(cfg):
     images, labels, _ = data.load_images(everything, labelled=True)
     cfg["data.image_size"], cfg["data.channels"] = everything["data.image_size"], everything["data.channels"]
     names = data.class_names(cfg, data.CLASSIFIER)
-    if len(images) < evaluators.MIN_IMAGES:
-        raise ConfigError(f"{cfg['data.path'] or cfg['data.dataset']} has {len(images)} labelled images; a classifier "
-                          f"for the quality numbers needs at least {evaluators.MIN_IMAGES}, or use "
-                          f"eval.features=inception")
+    evaluators.check_count(cfg, len(images))
     return images, labels, names
 
 
@@ -99,15 +97,16 @@ def make_evaluator(cfg, replace=False, verbose=0):
             return
         print(f"{classifier_path} exists; its reference ({reference_path.name}) is missing or stale: computing it")
     train_part, baseline, reference_part = evaluators.split(len(images), cfg["data.dataset"])
+    scaled = data.scale(images[:])  # all at once: scaling parts separately changes the features' last digits
     if not classifier_path.is_file() or replace:
         print(f"training a classifier of {len(names)} classes on {len(train_part)} {evaluators.name(cfg)} images; "
               f"{len(baseline) + len(reference_part)} held out", flush=True)
         classifier_path.parent.mkdir(parents=True, exist_ok=True)
-        classifier = train(data.scale(images[train_part]), labels[train_part], len(names), verbose)
+        classifier = train(scaled[train_part], labels[train_part], len(names), verbose)
         atomic.write(classifier_path, classifier.save)
     network = evaluators.classifier_network(classifier_path)
-    features, probabilities = metrics.embed(network, data.scale(images[reference_part]))
-    real = metrics.embed(network, data.scale(images[baseline]))  # the other held-out images: real vs real
+    features, probabilities = metrics.embed(network, scaled[reference_part])
+    real = metrics.embed(network, scaled[baseline])  # the other held-out images: real vs real
     held_out = np.concatenate([reference_part, baseline])  # each embedded once, for the accuracy too
     accuracy = float(np.mean(np.argmax(np.concatenate([probabilities, real[1]]), axis=1) == labels[held_out]))
     reference = metrics.measured_reference(features, real, labels=labels[reference_part], class_names=names)
@@ -136,6 +135,8 @@ def main(argv=None):
     try:
         cfg = config.load(args.config or config.DEFAULT_FILE, args.overrides)  # before TensorFlow: mistakes fail fast
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        with tflog.start_up_lines_hidden():
+            import keras  # noqa: F401  (TensorFlow's start-up, before the work's own lines)
         make_evaluator(cfg, args.replace, verbose=2)
     except ConfigError as e:
         config.fail(str(e))

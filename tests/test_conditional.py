@@ -34,6 +34,9 @@ def test_a_saved_generator_keeps_its_class_names(tmp_path):
     assert models.saved_class_names(tmp_path / "g.keras") == ["cat", "dog", "owl"]
     loaded, names = generate.load_generator("keras", tmp_path / "g.keras")
     assert names == ["cat", "dog", "owl"] and loaded.inputs[1].shape[-1] == 3
+    models.save_generator(generator, tmp_path / "bad.keras", ["cat", "../x", "owl"])  # a name that leaves --out
+    with pytest.raises(ConfigError, match="names a class '../x', which cannot be part of a file name"):
+        generate.load_generator("keras", tmp_path / "bad.keras")
 
 
 def test_labels_come_with_the_images_and_leave_the_noise_as_it_was():
@@ -122,6 +125,11 @@ def test_generate_draws_the_asked_classes_and_records_them(run, tmp_path):
     generate.main([str(run_dir), "--num", "12", "--seed", "1", "--out", str(tmp_path / "all")])
     names = sorted(path.name for path in (tmp_path / "all").iterdir())
     assert names[:3] == ["01_0.png", "02_1.png", "03_2.png"] and names[-1] == "12_1.png"
+    # grids: one class is a square of it; several, one column each in the order asked
+    generate.main([str(run_dir), "--label", "7", "--num", "64", "--out", str(tmp_path / "sevens.png")])
+    assert iio.imread(tmp_path / "sevens.png").shape == (3 * (8 * 29 + 1),) * 2
+    generate.main([str(run_dir), "--label", "3,8,3", "--num", "6", "--out", str(tmp_path / "mixed.png")])
+    assert iio.imread(tmp_path / "mixed.png").shape == (3 * (2 * 29 + 1), 3 * (3 * 29 + 1))
     generate.main([str(run_dir), "--walk-classes", "--num", "2", "--seed", "1", "--out", str(tmp_path / "w.gif")])
     assert iio.imread(tmp_path / "w.gif").shape[0] == 10 * generate.FRAMES_PER_LEG
 

@@ -113,6 +113,18 @@ def test_the_kernel_distance_is_unbiased_on_two_halves_of_one_set():
     assert metrics.kernel_distance(rows[:200], rows[200:] + 0.5) > 20 * spread  # another distribution
 
 
+def test_the_kernel_distance_in_blocks_equals_the_whole_matrices(monkeypatch):
+    """Summed a block of rows at a time (memory bounded for any number of samples): the same number as the
+    three whole kernel matrices, each without its diagonal."""
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(50, 8)), rng.normal(0.3, size=(37, 8))
+    whole = [(x @ y.T / 8 + 1) ** 3 for x, y in ((a, a), (b, b), (a, b))]
+    expected = ((whole[0].sum() - np.trace(whole[0])) / (50 * 49) + (whole[1].sum() - np.trace(whole[1])) / (37 * 36)
+                - 2 * whole[2].mean())
+    monkeypatch.setattr(metrics, "KERNEL_BLOCK", 16)  # 4 x 3 blocks, the last ones partial
+    assert metrics.kernel_distance(a, b) == pytest.approx(expected, rel=1e-12)
+
+
 def test_inception_scores_a_conditional_run_with_a_local_weights_file(random_inception, tmp_path):
     weights = tmp_path / "inception.weights.h5"
     random_inception.get_layer("inception_v3").save_weights(weights)
@@ -194,12 +206,15 @@ def test_the_held_out_split_is_disjoint_and_keeps_mnists_committed_one():
         assert not np.array_equal(parts[0], np.arange(count - held))  # shuffled: a folder comes sorted by class
 
 
-def test_a_run_resumes_only_with_the_features_its_distances_were_measured_with(tmp_path):
+@pytest.mark.parametrize("change, saved", [("eval.features=inception", "classifier"), ("eval.num_samples=500", 2000),
+                                           ("eval.evaluator_dir=elsewhere", None), ("data.dataset=cifar10", "mnist")])
+def test_a_run_resumes_only_with_what_its_quality_numbers_were_measured_with(tmp_path, change, saved):
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
     (run / "checkpoints" / "checkpoint").write_text("")  # refused before the checkpoint is read
     config.dump(config.load(), run / "config.yaml")
-    result = run_train("--resume", run, "eval.features=inception")
+    result = run_train("--resume", run, change)
+    key = change.split("=")[0]
     assert result.returncode == 2 and result.stderr.strip() == (
-        "error: eval.features cannot change when resuming: the run's distances so far were measured with classifier "
-        "features; start a new run to change it")
+        f"error: {key} cannot change when resuming: the run's quality numbers so far (and its best generator) were "
+        f"measured with {key}={saved}, and new ones would not compare with them; start a new run to change it")

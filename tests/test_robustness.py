@@ -2,11 +2,13 @@
 
 import csv
 import gzip
+import io
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import imageio.v3 as iio
@@ -266,3 +268,23 @@ def test_bad_input_gets_one_line_exit_2_and_touches_no_earlier_run(tmp_path, dat
     assert "Traceback" not in result.stderr
     assert {p.name: p.read_bytes() for p in (tmp_path / "earlier").iterdir()} == earlier_before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["earlier", "files"]
+
+
+def test_a_stop_request_is_announced_at_once_while_a_long_call_runs(monkeypatch):
+    """Python's handler waits for the call under way (a call of train.steps_per_call steps can take seconds);
+    the announcement does not."""
+    said = []
+
+    class Timed(io.StringIO):
+        def write(self, text):
+            said.append((time.perf_counter(), text))
+            return len(text)
+    monkeypatch.setattr(sys, "stderr", Timed())
+    matrix = np.random.default_rng(0).random((4000, 4000))
+    with train.StopRequests() as stop:
+        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+        matrix @ matrix  # one call into C that takes seconds
+        finished = time.perf_counter()
+    assert stop.signal_number == signal.SIGINT
+    announced = [when for when, text in said if "SIGINT: stopping after the steps under way" in text]
+    assert len(announced) == 1 and announced[0] < finished - 0.3

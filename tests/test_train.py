@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 import yaml
 
+import config
 import generate
 import images
 import runlog
@@ -25,7 +26,7 @@ def epoch_lines(stdout):
 
 def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_path, small_run_args):
     result = run_train(*small_run_args, "train.epochs=2", "output.run_name=demo")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0 and result.stderr == "", result.stderr  # nor TensorFlow's start-up lines
     run = tmp_path / "demo"
     assert [line.split()[1] for line in epoch_lines(result.stdout)] == ["1/2", "2/2"]
     assert re.fullmatch(r"epoch 1/2  \d+\.\ds  gen_loss \d+\.\d{4}  disc_loss \d+\.\d{4}  D\(x\) [\d.]+  "
@@ -184,6 +185,7 @@ def test_a_folder_of_colour_pngs_trains_and_writes_colour_grids(tmp_path):
     assert "training on 64 folder images" in result.stdout
     assert "note: no quality numbers (the balance diagnostics still run): " in result.stderr
     assert "has 64 labelled images; a classifier for the quality numbers needs at least 250" in result.stderr
+    assert "training one first" not in result.stdout  # what stops it is said before anything starts
     run = tmp_path / "colour"
     grid = iio.imread(run / "images" / "epoch_0001.png")
     assert grid.shape == (3 * (4 * 33 + 1), 3 * (4 * 33 + 1), 3)  # 4x4 images of 32 pixels and gaps, 3x
@@ -249,3 +251,20 @@ def test_a_resume_redraws_what_the_writer_had_not_finished_when_the_run_was_kill
     assert list((run / "tensorboard").glob("events.out.tfevents.*"))
     again = tf.keras.models.load_model(run / "generator_best.keras")
     assert all(np.array_equal(a, b) for a, b in zip(again.get_weights(), best.get_weights()))
+
+
+def test_the_asynchronous_checkpoint_patch_checks_its_assumption_and_else_saves_in_place(tmp_path, monkeypatch,
+                                                                                          capsys):
+    class Foreign:  # a variable class that wraps no TensorFlow variable
+        def __init__(self, value):
+            self.number = value
+    assert not state.patch_for_async_checkpoint(Foreign) and not hasattr(Foreign, "_copy_trackable_to_cpu")
+    monkeypatch.setattr(state, "async_checkpoint_patched", lambda: False)
+    run = state.TrainingState(config.load(), tf.distribute.get_strategy(), [], tmp_path / "checkpoints")
+    assert "outside the tested range" in capsys.readouterr().out
+    assert not run.save_options.experimental_enable_async_checkpoint
+    run.save()
+    run.step_counter.assign(3)
+    run.save()  # a second save: the one the patch exists for
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(tmp_path / "checkpoints"))
+    assert reader.get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE") == 3

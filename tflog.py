@@ -1,0 +1,46 @@
+"""TensorFlow's start-up lines, kept off the terminal.
+
+TensorFlow 2.21 writes a few lines to the standard error while it loads and finds its devices ("All log
+messages before absl::InitializeLog() ...", "oneDNN custom operations are on ...", "Could not find cuda
+drivers ..."), before it reads TF_CPP_MIN_LOG_LEVEL. They look like failures to a newcomer and say nothing
+to act on. While TensorFlow starts, file descriptor 2 points at a pipe, and a thread passes on every line
+that is not in TensorFlow's log format: a real error, a Python traceback, still shows.
+"""
+
+import contextlib
+import os
+import re
+import sys
+import threading
+
+# glog's prefix (I1130 08:21:00.123456  4242 file.cc:31] ...; TensorFlow 2.21 writes I0000 00:00:<epoch seconds>),
+# and absl's lines before its log is set up
+TENSORFLOW_LINE = re.compile(rb"[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.]+:\d+\] "
+                             rb"|WARNING: All log messages before absl::InitializeLog\(\) is called"
+                             rb"|To enable the following instructions: ")
+
+
+@contextlib.contextmanager
+def start_up_lines_hidden():
+    """Within `with`, lines written to the standard error in TensorFlow's log format are dropped."""
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    reader, writer = os.pipe()
+    os.dup2(writer, 2)
+    os.close(writer)
+    forwarding = threading.Thread(target=pass_on, args=(reader, terminal), name="tensorflow-log", daemon=True)
+    forwarding.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(terminal, 2)  # closes the pipe's last writer: the thread reads to its end and stops
+        forwarding.join()
+        os.close(terminal)
+
+
+def pass_on(reader, terminal):
+    with open(reader, "rb") as pipe:
+        for line in pipe:
+            if not TENSORFLOW_LINE.match(line):
+                os.write(terminal, line)
