@@ -119,8 +119,13 @@ def test_the_committed_reference_is_what_a_fresh_computation_gives(evaluator, tm
     (tmp_path / "mnist_classifier.keras").write_bytes(evaluators.classifier_paths(MNIST)[0].read_bytes())
     train_classifier.make_evaluator(cfg)
     fresh = metrics.Evaluator(*evaluators.load_classifier(cfg), num_samples=500)
-    assert fresh.score_real() == evaluator.score_real()  # the committed file's numbers, to the last digit
-    assert np.array_equal(fresh.reference.features, evaluator.reference.features)
+    # The committed file's numbers, to float32's rounding: the classifier's kernels (oneDNN) sum in an order that
+    # depends on the CPU's instructions, so another CPU's features differ in their last bits (seen: 3e-8 relative
+    # in the Frechet distance). A change of data, split or network moves them by far more.
+    fresh_scores, committed = fresh.score_real(), evaluator.score_real()
+    assert fresh_scores.keys() == committed.keys()
+    assert all(fresh_scores[name] == pytest.approx(committed[name], rel=1e-5) for name in committed)
+    np.testing.assert_allclose(fresh.reference.features, evaluator.reference.features, rtol=1e-4, atol=1e-5)
     assert fresh.reference.class_names == data.DIGITS and np.array_equal(
         fresh.reference.labels, data.load_sample_labels()[8000:])
     with np.load(tmp_path / "mnist_reference.npz") as saved:  # made for another classifier: not used
