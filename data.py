@@ -158,7 +158,8 @@ def spread_sample(files, limit):
 
 def cache_folder(cfg, path):
     """Where a folder's decoded images are kept: data.cache_dir, else a .dcgan_cache folder inside it, else (a
-    folder that cannot be written) the user's cache directory; one subfolder per data folder."""
+    folder that cannot be written) the user's cache directory; in a shared place each data folder has its own
+    subfolder."""
     label = f"{path.name}-{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]}"
     user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dcgan" / label
     if cfg["data.cache_dir"]:
@@ -550,7 +551,8 @@ def epoch_batches(images, labels, batch_size, seed, epoch, noise_dim, shuffle_bu
     shape = images.shape[1:]
 
     def piece(number, indices, part):
-        z = tf.random.stateless_normal([tf.shape(indices)[0], noise_dim], seed=tf.stack([tf.constant(this_epoch, tf.int64), number]))
+        key = tf.stack([tf.constant(this_epoch, tf.int64), number])
+        z = tf.random.stateless_normal([tf.shape(indices)[0], noise_dim], seed=key)
         size = tf.shape(indices, out_type=tf.int64)[0]
         start, stop = size * part // parts, size * (part + 1) // parts
         return indices[start:stop], z[start:stop]

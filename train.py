@@ -174,12 +174,14 @@ class StopRequests:
         self.pipe = os.pipe()
         os.set_blocking(self.pipe[1], False)
         self.previous_wakeup = signal.set_wakeup_fd(self.pipe[1])
-        threading.Thread(target=self.announce, name="stop-requests", daemon=True).start()
+        self.announcer = threading.Thread(target=self.announce, name="stop-requests", daemon=True)
+        self.announcer.start()
         return self
 
     def __exit__(self, *exc_info):
         signal.set_wakeup_fd(self.previous_wakeup)
-        os.close(self.pipe[1])  # the thread reads the end of the pipe and stops
+        os.close(self.pipe[1])
+        self.announcer.join()  # it reads to the end of the pipe, announcing a signal not yet announced, and stops
         for number, handler in self.previous.items():
             signal.signal(number, handler)
 

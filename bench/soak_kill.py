@@ -52,10 +52,16 @@ def main():
         while kills < args.kills:
             if not (run / "checkpoints" / "checkpoint").exists():
                 subprocess.run(["rm", "-rf", str(run)])  # killed before its first checkpoint: nothing to resume
-            command = ["--resume", run] if run.exists() else [*settings, "output.run_name=soak"]
+            resuming = run.exists()
+            command = ["--resume", run] if resuming else [*settings, "output.run_name=soak"]
             process = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *map(str, command)],
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(chance.uniform(3.0, 12.0))  # start-up takes about 4 s; an epoch of 512 digits about 1 s
+                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            # Timed from the run's own progress, not the clock (start-up takes 4 s here, far more on a loaded
+            # machine): a new run from its first epoch's line, so there is a checkpoint to resume; a resumed one
+            # from its "training on" line. Then somewhere in the next 3 s: an epoch of 512 digits takes about 1 s.
+            marker = "training on" if resuming else "epoch 1/"
+            next((line for line in process.stdout if line.startswith(marker)), None)
+            time.sleep(chance.uniform(0.0, 3.0))
             if process.poll() is not None:  # finished (or failed) before the kill: check what there is
                 break
             process.kill()
