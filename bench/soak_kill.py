@@ -57,11 +57,22 @@ def main():
             process = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *map(str, command)],
                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
             # Timed from the run's own progress, not the clock (start-up takes 4 s here, far more on a loaded
-            # machine): a new run from its first epoch's line, so there is a checkpoint to resume; a resumed one
-            # from its "training on" line. Then somewhere in the next 3 s: an epoch of 512 digits takes about 1 s.
+            # machine): from a new run's first epoch line (so there is a checkpoint to resume) or a resumed one's
+            # "training on" line, 0 to 2 more epoch lines, then a random part of an epoch's time as the run reports
+            # it: during a step, or while an epoch's files or checkpoint are written.
+            lines = iter(process.stdout)
             marker = "training on" if resuming else "epoch 1/"
-            next((line for line in process.stdout if line.startswith(marker)), None)
-            time.sleep(chance.uniform(0.0, 3.0))
+            epoch_seconds = 2.0  # until the run reports an epoch's time
+            for line in lines:
+                if line.startswith(marker):
+                    epoch_seconds = float(line.split()[2].rstrip("s")) if line.startswith("epoch ") else epoch_seconds
+                    break
+            for _ in range(chance.randrange(3)):
+                line = next((line for line in lines if line.startswith("epoch ")), None)
+                if line is None:
+                    break
+                epoch_seconds = float(line.split()[2].rstrip("s"))
+            time.sleep(chance.uniform(0.0, epoch_seconds))
             if process.poll() is not None:  # finished (or failed) before the kill: check what there is
                 break
             process.kill()
