@@ -1,10 +1,10 @@
 """Which network scores a run's images, and against which real images (metrics.py does the scoring).
 
 With eval.features=classifier, an evaluator is two files in eval.evaluator_dir (default evaluator/):
-NAME_classifier.keras, a small classifier trained on the data's classes by train_classifier.py, and
-NAME_reference.npz, the features and classes of real images it never saw (the reference), the numbers of
-other unseen real images (real vs real), its held-out accuracy and its class names, with the classifier's
-sha256: the two are made together and used only together. NAME says which data they are for: `mnist` for
+NAME_classifier.keras, a small classifier trained on the data's classes by make_evaluator (below; on its
+own, train_classifier.py), and NAME_reference.npz, the features and classes of real images it never saw
+(the reference), the numbers of other unseen real images (real vs real), its held-out accuracy and its
+class names, with the classifier's sha256: the two are made together and used only together. NAME says which data they are for: `mnist` for
 28x28 greyscale MNIST digits (the committed one), else the dataset, for a folder its name and a fingerprint
 of its files, and the image shape. With eval.features=inception, InceptionV3's pool features score any
 images against the run's own training images; their features are computed once and kept in
@@ -17,12 +17,14 @@ contents: a picture edited in place to the same number of bytes keeps the evalua
 import hashlib
 import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
-import data
 import atomic
+import config
+import data
 import metrics
 from config import ConfigError
 
@@ -190,14 +192,13 @@ def for_classifier(cfg):
     says how to make them."""
     network, reference = load_classifier(cfg)
     if network is None and cfg["eval.classifier"] == "auto":
-        import train_classifier
         try:  # the run's data loaded, so what stops a classifier is the data's: no classes, too few images
             data.class_names(cfg, data.CLASSIFIER)  # said before loading it again
             if cfg["data.dataset"] == "folder":
                 check_count(cfg, len(data.list_folder(Path(os.path.expanduser(cfg["data.path"])))))
             print(f"no classifier for {name(cfg)} in {directory(cfg)} yet: training one first "
                   f"(eval.classifier=auto)", flush=True)
-            train_classifier.make_evaluator(cfg)
+            make_evaluator(cfg)
         except ConfigError as e:
             raise Unavailable(str(e)) from None
         network, reference = load_classifier(cfg)
@@ -220,3 +221,90 @@ def for_run(cfg, real_images):
     except Unavailable as e:
         print(f"note: no quality numbers (the balance diagnostics still run): {e}", file=sys.stderr, flush=True)
         return None
+
+
+# Making an evaluator: the classifier, trained once, and its reference (train_classifier.py is its command line).
+
+TRAINING_IMAGES = 180_000  # images shown in training (30 epochs of MNIST's 6,000), 3 to 30 epochs
+
+
+def make_classifier(image_size=28, channels=1, num_classes=10):
+    """Conv blocks down to at most 8 pixels, then a 64-unit feature layer: the features are where the
+    distances are taken. For 28x28 digits, two blocks: the committed MNIST classifier."""
+    import keras
+    from keras import layers
+
+    stack = [keras.Input(shape=(image_size, image_size, channels)),
+             layers.RandomTranslation(0.1, 0.1, fill_mode="constant")]  # shifted images: more robust on generated ones
+    side, width = image_size, 32
+    while side > 8:
+        stack += [layers.Conv2D(width, 3, activation="relu"), layers.MaxPooling2D()]  # 28: (26, 26, 32) (13, 13, 32)
+        side, width = (side - 2) // 2, width * 2                                     # then (11, 11, 64) (5, 5, 64)
+    stack += [layers.Flatten(),
+              layers.Dense(FEATURES, activation="relu", name=FEATURE_LAYER),
+              layers.Dropout(0.3),
+              layers.Dense(num_classes, name="logits")]
+    return keras.Sequential(stack, name="classifier")
+
+
+def labelled_images(cfg):
+    """All of the data's images (data.limit aside), their labels and class names; fills in cfg's image shape.
+    MNIST's come from the bundled digits, whose held-out part no classifier has seen."""
+    if cfg["data.dataset"] in ("mnist", "mnist_sample"):
+        cfg["data.image_size"], cfg["data.channels"] = config.image_shape(cfg)
+        images = data.conform(data.load_sample(), cfg["data.image_size"], cfg["data.channels"])
+        return images, data.load_sample_labels(), data.DIGITS
+    everything = dict(cfg, **{"data.limit": None})
+    images, labels, _ = data.load_images(everything, labelled=True)
+    cfg["data.image_size"], cfg["data.channels"] = everything["data.image_size"], everything["data.channels"]
+    names = data.class_names(cfg, data.CLASSIFIER)
+    check_count(cfg, len(images))
+    return images, labels, names
+
+
+def fit_classifier(images, labels, num_classes, verbose):
+    """A classifier fitted to scaled `images` and their `labels` with a fixed seed (`verbose`: Keras' fit's)."""
+    import keras
+    keras.utils.set_random_seed(0)
+    classifier = make_classifier(images.shape[1], images.shape[-1], num_classes)
+    classifier.compile(optimizer=keras.optimizers.Adam(1e-3), metrics=["accuracy"],
+                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    epochs = min(30, max(3, round(TRAINING_IMAGES / len(images))))
+    classifier.fit(images, labels, batch_size=128, epochs=epochs, verbose=verbose)
+    uncompiled = make_classifier(images.shape[1], images.shape[-1], num_classes)  # no optimizer state: 1/3 the file
+    uncompiled.set_weights(classifier.get_weights())
+    return uncompiled
+
+
+def make_evaluator(cfg, replace=False, verbose=0):
+    """Train the data's classifier (unless it exists and not `replace`) and save it with its reference;
+    `verbose`=2 shows a line per epoch."""
+
+    started = time.perf_counter()
+    images, labels, names = labelled_images(cfg)
+    classifier_path, reference_path = classifier_paths(cfg)
+    if classifier_path.is_file() and not replace:
+        if load_classifier(cfg)[0] is not None:
+            print(f"{classifier_path} and its reference exist already: train.py uses them for this data. "
+                  f"To train it again: --replace (every later run's quality numbers change with it)")
+            return
+        print(f"{classifier_path} exists; its reference ({reference_path.name}) is missing or stale: computing it")
+    train_part, baseline, reference_part = split(len(images), cfg["data.dataset"])
+    scaled = data.scale(images[:])  # all at once: scaling parts separately changes the features' last digits
+    if not classifier_path.is_file() or replace:
+        print(f"training a classifier of {len(names)} classes on {len(train_part)} {name(cfg)} images; "
+              f"{len(baseline) + len(reference_part)} held out", flush=True)
+        classifier_path.parent.mkdir(parents=True, exist_ok=True)
+        classifier = fit_classifier(scaled[train_part], labels[train_part], len(names), verbose)
+        atomic.write(classifier_path, classifier.save)
+    network = classifier_network(classifier_path)
+    features, probabilities = metrics.embed(network, scaled[reference_part])
+    real = metrics.embed(network, scaled[baseline])  # the other held-out images: real vs real
+    held_out = np.concatenate([reference_part, baseline])  # each embedded once, for the accuracy too
+    accuracy = float(np.mean(np.argmax(np.concatenate([probabilities, real[1]]), axis=1) == labels[held_out]))
+    reference = metrics.measured_reference(features, real, labels=labels[reference_part], class_names=names)
+    save_reference(reference_path, sha256(classifier_path), reference, accuracy=accuracy)
+    print(f"held-out accuracy {accuracy:.4f} on {len(held_out)} images; saved {classifier_path} and "
+          f"{reference_path.name} in {time.perf_counter() - started:.0f} s")
+    print(f"real vs the reference ({len(baseline)} and {len(reference_part)} images): " + ", ".join(
+        f"{score} {value:.4f}" for score, value in reference.real_scores.items()), flush=True)

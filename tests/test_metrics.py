@@ -10,7 +10,6 @@ import config
 import data
 import evaluators
 import metrics
-import train_classifier
 from conftest import ROOT
 
 MNIST = config.load(overrides=["data.dataset=mnist_sample", "data.image_size=28", "data.channels=1"])
@@ -117,7 +116,7 @@ def test_the_committed_reference_is_what_a_fresh_computation_gives(evaluator, tm
     # A copy of the committed classifier without its reference: train_classifier.py computes only the reference.
     cfg = config.load(base=MNIST, overrides=[f"eval.evaluator_dir={tmp_path}"])
     (tmp_path / "mnist_classifier.keras").write_bytes(evaluators.classifier_paths(MNIST)[0].read_bytes())
-    train_classifier.make_evaluator(cfg)
+    evaluators.make_evaluator(cfg)
     fresh = metrics.Evaluator(*evaluators.load_classifier(cfg), num_samples=500)
     # The committed file's numbers, to float32's rounding: the classifier's kernels (oneDNN) sum in an order that
     # depends on the CPU's instructions, so another CPU's features differ in their last bits (seen: 3e-8 relative
