@@ -98,6 +98,14 @@ def names(choices):
     return Rule(f"a list of distinct names from {', '.join(choices)}, like [{', '.join(choices)}], or []", convert)
 
 
+def evaluator_choice():
+    def convert(value):
+        if isinstance(value, str) and value and value not in (".", "..") and not any(c in value for c in "/\\\0"):
+            return value
+        return None
+    return Rule("auto, existing, or an evaluator's name like mnist (no path)", convert)
+
+
 def boolean():
     return Rule("true or false", lambda value: value if isinstance(value, bool) else None)
 
@@ -171,6 +179,9 @@ SETTINGS = {
     "model.conditioning": Setting("projection", text(("projection", "planes")), "how the discriminator sees the "
                                   "class when model.conditional: projection (class embedding . features added to "
                                   "the logit) | planes (one-hot planes joined to the image)"),
+    "model.clusters": Setting(0, integer(0), "self-conditioning for images without labels: K clusters found by "
+                              "k-means on the discriminator's features are the conditional models' classes (labels "
+                              "are never read); 0 = off, else at least 2"),
     "train.epochs": Setting(50, integer(1), "passes over the training images"),
     "train.batch_size": Setting(256, integer(1), "images per training step"),
     "train.generator_lr": Setting(1e-4, number(0.0), "Adam learning rate of the generator"),
@@ -183,6 +194,9 @@ SETTINGS = {
                                          "Adam beta_2 of the discriminator"),
     "train.label_smoothing": Setting(0.0, number(0.0, 0.5, low_inclusive=True),
                                      "one-sided label smoothing: real images are labelled 1 - this"),
+    "train.recluster_every": Setting(5, integer(0), "with model.clusters: cluster the images again with the "
+                                     "discriminator's newer features every N epochs (each cluster keeps its number); "
+                                     "0 = only before the first epoch"),
     "train.discriminator_steps": Setting(1, integer(1), "discriminator updates per generator update"),
     "train.steps_per_call": Setting(16, integer(1), "training steps per call into TensorFlow: fewer round trips "
                                     "through Python (on a GPU they can take longer than a step); Ctrl-C and the "
@@ -209,9 +223,11 @@ SETTINGS = {
     "eval.features": Setting("classifier", text(("classifier", "inception")), "what the quality numbers measure "
                              "with: classifier (a small one trained on the data's classes: Frechet and kernel "
                              "distance, class coverage) | inception (InceptionV3's features, any images: FID and KID)"),
-    "eval.classifier": Setting("auto", text(("auto", "existing")), "auto: train the data's classifier before the "
-                               "first epoch if there is none yet (labelled data only; once, then kept) | existing: "
-                               "only use one made before by train_classifier.py"),
+    "eval.classifier": Setting("auto", evaluator_choice(), "auto: train the data's classifier before the first "
+                               "epoch if there is none yet (labelled data only; once, then kept) | existing: only use "
+                               "one made before by train_classifier.py | NAME: the evaluator NAME in "
+                               "eval.evaluator_dir, for data of its kind without labels (mnist: the committed one, "
+                               "for any 28x28 greyscale digits)"),
     "eval.evaluator_dir": Setting(None, text(optional=True), "where classifiers and reference statistics are "
                                   "kept; empty = evaluator/ beside train.py (the committed MNIST one is there)",
                                   optional=True),
@@ -337,6 +353,11 @@ def check_combination(flat):
     if known is not None and flat["data.limit"] is not None and flat["data.limit"] > known:
         raise ConfigError(f"data.limit={flat['data.limit']} is larger than the {known} images of "
                           f"{flat['data.dataset']}; lower it or leave it empty for all")
+    if flat["model.clusters"] == 1:
+        raise ConfigError("model.clusters=1 is one cluster: self-conditioning needs at least 2 (or 0 for off)")
+    if flat["model.clusters"] and flat["model.conditional"]:
+        raise ConfigError("model.clusters and model.conditional both choose the classes: clusters for images "
+                          "without labels, conditional for the data's labels; set one of them off")
     weights = flat["eval.inception_weights"]
     if weights is not None and not os.path.isfile(os.path.expanduser(weights)):
         raise ConfigError(f"eval.inception_weights {weights} is not a file; point it at InceptionV3's weights "

@@ -512,6 +512,16 @@ def class_names(cfg, purpose=CONDITIONAL):
     return CLASS_NAMES[cfg["data.dataset"]]
 
 
+def known_classes(cfg):
+    """The data's own labels and class names if it has them (a folder: images in class subfolders only), else
+    (None, []): a self-conditioned run measures its clusters against them, and never trains on them."""
+    try:
+        names = class_names(cfg, CLASSIFIER)
+        return load_images(dict(cfg), warn=lambda message: None, labelled=True)[1], names
+    except ConfigError:
+        return None, []
+
+
 def scale(images):
     """uint8 (N, H, W[, C]) -> float32 (N, H, W, C) in [-1, 1], the range of the generator's tanh output."""
     images = images[..., None] if images.ndim == 3 else images

@@ -68,9 +68,15 @@ def name(cfg):
     return f"{dataset}-{size}x{size}x{channels}"
 
 
+def chosen(cfg):
+    """The evaluator eval.classifier names (like mnist, for digits without labels), or None: the data's own."""
+    return None if cfg["eval.classifier"] in ("auto", "existing") else cfg["eval.classifier"]
+
+
 def classifier_paths(cfg):
-    """Where the run's data's classifier and its reference are, or would be saved."""
-    stem = directory(cfg) / name(cfg)
+    """Where the run's data's classifier (or the one eval.classifier names) and its reference are, or would be
+    saved."""
+    stem = directory(cfg) / (chosen(cfg) or name(cfg))
     return Path(f"{stem}_classifier.keras"), Path(f"{stem}_reference.npz")
 
 
@@ -191,6 +197,15 @@ def for_classifier(cfg):
     """The run's data's classifier network and Reference, made first if eval.classifier=auto; Unavailable
     says how to make them."""
     network, reference = load_classifier(cfg)
+    if chosen(cfg):
+        if network is None:
+            raise ConfigError(f"eval.classifier={chosen(cfg)}: there is no evaluator {chosen(cfg)} in {directory(cfg)} "
+                              f"({classifier_paths(cfg)[0].name} with its reference); name one that is there, or use auto")
+        shape = (cfg["data.image_size"], cfg["data.image_size"], cfg["data.channels"])
+        if tuple(network.input_shape[1:]) != shape:
+            raise ConfigError(f"eval.classifier={chosen(cfg)} scores {'x'.join(map(str, network.input_shape[1:]))} "
+                              f"images, and this run's are {'x'.join(map(str, shape))}; choose an evaluator for them, or auto")
+        return network, reference
     if network is None and cfg["eval.classifier"] == "auto":
         try:  # the run's data loaded, so what stops a classifier is the data's: no classes, too few images
             data.class_names(cfg, data.CLASSIFIER)  # said before loading it again
@@ -278,9 +293,9 @@ def fit_classifier(images, labels, num_classes, verbose):
 
 def make_evaluator(cfg, replace=False, verbose=0):
     """Train the data's classifier (unless it exists and not `replace`) and save it with its reference;
-    `verbose`=2 shows a line per epoch."""
-
+    `verbose`=2 shows a line per epoch. Always the data's own: never one that eval.classifier names."""
     started = time.perf_counter()
+    cfg = {**cfg, "eval.classifier": "auto"}
     images, labels, names = labelled_images(cfg)
     classifier_path, reference_path = classifier_paths(cfg)
     if classifier_path.is_file() and not replace:

@@ -8,7 +8,9 @@
   python generate.py outputs/RUN --walk-classes --num 8   8 noise vectors, each morphing through every class
 
 A conditional generator (model.conditional) draws the classes of --label; without it the N images cycle
-through all classes (image i is class i mod C), and a grid has one class per column.
+through all classes (image i is class i mod C), and a grid has one class per column. A self-conditioned
+one (model.clusters) draws clusters: --label 3 (or cluster3) draws cluster 3, and without --label each cluster
+comes as often as its share of the training images, in cluster order.
 MODEL is a run directory (its generator_ema.keras if it averaged its generator's weights, else
 generator.keras; --best for generator_best.keras; a run without either, say an interrupted one,
 uses its latest checkpoint), a .keras file, or a checkpoints/ directory. The same --seed gives the
@@ -159,9 +161,10 @@ def load_generator(kind, where):
     checkpoints, run_dir = where
     cfg = config.load(base=config.flatten(config.read_yaml(run_dir / "config.yaml"), str(run_dir / "config.yaml")))
     classes_file = run_dir / "classes.txt"
+    conditional = cfg["model.conditional"] or cfg["model.clusters"]
     class_names = checked_names(classes_file.read_text().splitlines(), classes_file) \
-        if cfg["model.conditional"] and classes_file.is_file() else []
-    if cfg["model.conditional"] and not class_names:
+        if conditional and classes_file.is_file() else []
+    if conditional and not class_names:
         raise ConfigError(f"{run_dir} trained a conditional generator, but its classes.txt is missing; restore it")
     generator, _ = models.from_config(cfg, class_names=class_names)
     name = "average_generator" if cfg["train.ema_decay"] else "generator"
@@ -171,6 +174,22 @@ def load_generator(kind, where):
         raise ConfigError(f"cannot restore the generator from {checkpoints} ({type(e).__name__}); "
                           f"the checkpoint may be damaged") from None
     return generator, class_names
+
+
+def cluster_shares(kind, where):
+    """A self-conditioned generator's cluster shares (saved in its .keras file, or counted from the checkpoint's
+    cluster numbers), or None."""
+    import models
+    if kind == "keras":
+        return models.saved_class_shares(where)
+    import numpy as np
+    import tensorflow as tf
+    checkpoints, run_dir = where
+    cfg = config.load(base=config.flatten(config.read_yaml(run_dir / "config.yaml"), str(run_dir / "config.yaml")))
+    if not cfg["model.clusters"]:
+        return None
+    numbers = tf.train.load_variable(tf.train.latest_checkpoint(checkpoints), "clusters/.ATTRIBUTES/VARIABLE_VALUE")
+    return np.bincount(numbers, minlength=cfg["model.clusters"]) / len(numbers)
 
 
 def checked_names(class_names, source):
@@ -277,6 +296,10 @@ def main(argv=None):
                               f"generator, and this one draws no chosen class (train with model.conditional=true)")
         asked = parse_labels(args.label, class_names) if args.label is not None else list(range(len(class_names)))
         labels = np.array([asked[i % len(asked)] for i in range(args.num)]) if class_names else None
+        shares = cluster_shares(model_kind, where) if args.label is None else None
+        if shares is not None:  # clusters as often as the data holds them, not in turn
+            import clusters
+            labels = clusters.proportional(shares, args.num)
         one_hot = np.eye(len(class_names), dtype="float32")
         seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
         rng = np.random.default_rng(seed)
@@ -296,7 +319,8 @@ def main(argv=None):
             noise = rng.standard_normal((args.num, noise_dim)).astype("float32")
             samples = generate(generator, noise, None if labels is None else one_hot[labels])
             # one column per class asked for, in the order asked (labels cycle through them); one class: square
-            write(kind, args.out, samples, labels, class_names, columns=len(asked) if len(asked) > 1 else None)
+            columns = len(asked) if len(asked) > 1 and shares is None else None
+            write(kind, args.out, samples, labels, class_names, columns=columns)
         print(f"wrote {args.out} ({args.num} images, seed {seed})")
     except ConfigError as e:
         config.fail(str(e))

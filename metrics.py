@@ -22,6 +22,8 @@ same evaluator (evaluators.py).
 
 import numpy as np
 
+import clusters
+
 BATCH = 1000  # images per pass through the evaluator's network
 SCORES = ("frechet_distance", "kernel_distance", "class_entropy", "min_class_share", "classifier_score")
 
@@ -155,7 +157,8 @@ class Evaluator:
     the generator's, not the noise's. `network` maps images to features (and logits, a classifier); `reference`
     is a Reference. A conditional generator is asked, for sample i, for the class of reference image i
     (cycled), so its samples mix the classes as real ones do (without the reference's classes: each class
-    in turn)."""
+    in turn); a self-conditioned one, whose classes are its clusters, for each cluster as often as its share
+    of the training images (`class_shares`), and then the label numbers do not apply."""
 
     def __init__(self, network, reference, num_samples=2000, seed=0, batch=BATCH):
         self.network, self.reference = network, reference
@@ -165,7 +168,7 @@ class Evaluator:
     def score_images(self, images, asked=None):
         return scores(*embed(self.network, images, self.batch), self.reference, asked)
 
-    def score_generator(self, generator):
+    def score_generator(self, generator, class_shares=None):
         noise_dim = generator.inputs[0].shape[-1]
         noise = np.random.default_rng(self.seed).standard_normal((self.num_samples, noise_dim)).astype("float32")
         if generator is not self.compiled_for:  # one compiled pass: generate, then embed, on the device
@@ -176,9 +179,12 @@ class Evaluator:
         conditional, asked = len(generator.inputs) > 1, None
         if conditional:
             num_classes = generator.inputs[1].shape[-1]
-            labels = np.arange(num_classes) if self.reference.labels is None else self.reference.labels
-            asked = np.resize(labels, self.num_samples)  # repeated if there are fewer
-            classes = np.eye(num_classes, dtype="float32")[asked]
+            if class_shares is not None:
+                classes = np.eye(num_classes, dtype="float32")[clusters.proportional(class_shares, self.num_samples)]
+            else:
+                labels = np.arange(num_classes) if self.reference.labels is None else self.reference.labels
+                asked = np.resize(labels, self.num_samples)  # repeated if there are fewer
+                classes = np.eye(num_classes, dtype="float32")[asked]
         batch = self.batch
         outputs = [self.generate_and_embed([noise[i:i + batch], classes[i:i + batch]] if conditional
                                            else noise[i:i + batch]) for i in range(0, len(noise), batch)]

@@ -102,9 +102,9 @@ def make_discriminator(widths=(64, 128), kernel_size=5, dropout=0.3, image_size=
 def from_config(cfg, synchronized=False, class_names=()):
     """Both models as `cfg` (a flat config from config.load) describes them. Empty image settings mean
     the dataset's own shape (data.load_images fills them in for a folder); a conditional run's models take
-    one class of `class_names` each."""
+    one class of `class_names` each (the data's classes, or with model.clusters its clusters)."""
     size, channels = config.image_shape(cfg)
-    num_classes = len(class_names) if cfg["model.conditional"] else 0
+    num_classes = len(class_names) if cfg["model.conditional"] or cfg["model.clusters"] else 0
     generator = make_generator(cfg["model.noise_dim"], cfg["model.generator_widths"], cfg["model.kernel_size"],
                                size, channels, synchronized, num_classes)
     discriminator = make_discriminator(cfg["model.discriminator_widths"], cfg["model.kernel_size"],
@@ -113,15 +113,19 @@ def from_config(cfg, synchronized=False, class_names=()):
 
 
 CLASSES_ENTRY = "classes.txt"  # a conditional generator's class names, one per line, inside its .keras file
+SHARES_ENTRY = "class_shares.txt"  # a self-conditioned generator's cluster sizes as shares, one per line
 
 
-def save_generator(generator, path, class_names=()):
-    """generator.save(path), with the class names added to the .keras archive (Keras reads only its own
-    entries), so a generator copied elsewhere can still be asked for a class by name."""
+def save_generator(generator, path, class_names=(), class_shares=None):
+    """generator.save(path), with the class names (and a self-conditioned run's cluster shares) added to the
+    .keras archive (Keras reads only its own entries), so a generator copied elsewhere can still be asked for
+    a class by name, and draws clusters as often as the data holds them."""
     generator.save(path)
     if class_names:
         with zipfile.ZipFile(path, "a") as archive:
             archive.writestr(CLASSES_ENTRY, "".join(f"{name}\n" for name in class_names))
+            if class_shares is not None:
+                archive.writestr(SHARES_ENTRY, "".join(f"{share!r}\n" for share in map(float, class_shares)))
 
 
 def saved_class_names(path):
@@ -130,3 +134,11 @@ def saved_class_names(path):
         if CLASSES_ENTRY not in archive.namelist():
             return []
         return archive.read(CLASSES_ENTRY).decode().splitlines()
+
+
+def saved_class_shares(path):
+    """The cluster shares saved in a .keras file by save_generator (None: not a self-conditioned generator)."""
+    with zipfile.ZipFile(path) as archive:
+        if SHARES_ENTRY not in archive.namelist():
+            return None
+        return [float(line) for line in archive.read(SHARES_ENTRY).decode().split()]

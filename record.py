@@ -25,8 +25,8 @@ import runlog
 PLOT_SHARE = 0.05  # metrics.png's drawing takes at most this share of a run's time
 
 
-def save_generator(generator, path, class_names):
-    atomic.write(path, lambda temporary: models.save_generator(generator, temporary, class_names))
+def save_generator(generator, path, class_names, class_shares=None):
+    atomic.write(path, lambda temporary: models.save_generator(generator, temporary, class_names, class_shares))
 
 
 class EpochRecord:
@@ -54,7 +54,8 @@ class EpochRecord:
             last = self.log.rows[-1]
             best = last["frechet_distance"] is not None and last["frechet_distance"] <= self.log.best_frechet
             weights = run.sampler.get_weights() if best and not run.step else None  # not: stopped mid-epoch
-            self.pending_files = self.start(self.files, self.write_files, last, pictures[-1], weights, False)
+            self.pending_files = self.start(self.files, self.write_files, last, pictures[-1], weights,
+                                            run.cluster_shares(), False)
             self.replot()
 
     def __enter__(self):
@@ -93,28 +94,30 @@ class EpochRecord:
         if pending is not None:
             pending.result()
 
-    def add(self, row, samples, started):
-        """Write epoch row["epoch"]'s grid and row, scoring the sampler when it is due, and start the rest;
-        `started` is when the epoch began (perf_counter). Returns the warnings the epoch raised for the first time."""
+    def add(self, row, samples, started, class_shares=None):
+        """Write epoch row["epoch"]'s grid and row, scoring the sampler when it is due (a self-conditioned one
+        drawing its clusters in `class_shares`), and start the rest; `started` is when the epoch began
+        (perf_counter). Returns the warnings the epoch raised for the first time."""
         number = row["epoch"]
         picture = images.save_grid(samples, self.run_dir / "images" / f"epoch_{number:04d}.png",
                                    columns=self.cfg["output.grid_size"])
         best_weights = None
         if self.evaluator and (number % self.cfg["eval.every"] == 0 or number == self.cfg["train.epochs"]):
-            quality = self.evaluator.score_generator(self.sampler)
+            quality = self.evaluator.score_generator(self.sampler, class_shares)
             if quality["frechet_distance"] < self.log.best_frechet:
                 best_weights = self.sampler.get_weights()  # a copy: the next epoch trains on meanwhile
             row.update(quality)
         row["seconds"] = time.perf_counter() - started
         warnings = self.log.add(row)
         self.finish_files()  # one epoch at a time: the frames stay in order, and the lag stays one epoch
-        self.pending_files = self.start(self.files, self.write_files, self.log.rows[-1], picture, best_weights)
+        self.pending_files = self.start(self.files, self.write_files, self.log.rows[-1], picture, best_weights,
+                                        class_shares)
         self.replot()
         return warnings
 
-    def write_files(self, row, picture, best_weights, new_frame=True):
+    def write_files(self, row, picture, best_weights, class_shares=None, new_frame=True):
         """The GIF (with `picture` as its newest frame if `new_frame`), the epoch's TensorBoard row, and
-        generator_best.keras with `best_weights` if given."""
+        generator_best.keras with `best_weights` (and a self-conditioned run's `class_shares`) if given."""
         import keras
         if new_frame:
             self.gif.add(picture)
@@ -124,7 +127,7 @@ class EpochRecord:
             if self.best_generator is None:
                 self.best_generator = keras.models.clone_model(self.sampler)
             self.best_generator.set_weights(best_weights)
-            save_generator(self.best_generator, self.run_dir / "generator_best.keras", self.class_names)
+            save_generator(self.best_generator, self.run_dir / "generator_best.keras", self.class_names, class_shares)
 
     def replot(self):
         """metrics.png from the rows so far, unless its previous drawing is still under way or was too recent

@@ -15,12 +15,15 @@ import tensorflow as tf
 
 import atomic
 
-TIMING_COLUMNS = ["seconds", "train_seconds"]  # the only columns that differ between two runs of one seed
+# the only columns that differ between two runs of one seed
+TIMING_COLUMNS = ["seconds", "train_seconds", "cluster_seconds"]
 TRAINING_COLUMNS = ["gen_loss", "disc_loss", "d_real", "d_fake", "real_accuracy", "fake_accuracy", "gen_grad_norm"]
 # The class numbers need a classifier (not Inception's features); the label ones, a conditional run too.
 QUALITY_COLUMNS = ["frechet_distance", "kernel_distance", "class_entropy", "min_class_share", "classifier_score",
                    "label_accuracy", "min_label_accuracy"]
-COLUMNS = ["epoch"] + TIMING_COLUMNS + TRAINING_COLUMNS + QUALITY_COLUMNS
+# A self-conditioned run's clusters against the data's own classes, when it has them (clusters.py).
+CLUSTER_COLUMNS = ["cluster_nmi", "cluster_purity"]
+COLUMNS = ["epoch"] + TIMING_COLUMNS + TRAINING_COLUMNS + QUALITY_COLUMNS + CLUSTER_COLUMNS
 
 PATIENCE = 3              # epochs in a row before "the discriminator wins" is said
 DISCRIMINATOR_WINS = 0.1  # ... when mean D(G(z)) stays below this: it rejects nearly every generated image
@@ -139,7 +142,7 @@ class RunLog:
 
     def write_tensorboard(self, row, picture):
         with self.tensorboard_errors(), self.tensorboard.as_default(step=row["epoch"]):
-            for column in TRAINING_COLUMNS + QUALITY_COLUMNS + TIMING_COLUMNS:
+            for column in TRAINING_COLUMNS + QUALITY_COLUMNS + CLUSTER_COLUMNS + TIMING_COLUMNS:
                 if row[column] is not None:
                     tf.summary.scalar(column, row[column])
             tf.summary.image("generated", picture.reshape(1, *picture.shape[:2], -1))

@@ -7,9 +7,11 @@ import functools
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 import augment
+import data
 import gan
 import models
 from config import ConfigError
@@ -92,9 +94,10 @@ def describe_checkpoint(epoch, step):
 
 class TrainingState:
     """Built from the config, inside `strategy`'s scope so every variable is mirrored on each replica;
-    `class_names` make the models conditional. The same seed builds the same initial state."""
+    `class_names` make the models conditional. With model.clusters the state also holds the cluster number of
+    each of the `image_count` training images (clusters.py). The same seed builds the same initial state."""
 
-    def __init__(self, cfg, strategy, class_names, checkpoint_dir):
+    def __init__(self, cfg, strategy, class_names, checkpoint_dir, image_count=0):
         self.class_names = class_names
         with strategy.scope():
             keras.utils.set_random_seed(cfg["train.seed"])
@@ -126,9 +129,14 @@ class TrainingState:
             # Non-zero only in a checkpoint saved on Ctrl-C: how far the next epoch got, and its statistics so far.
             self.step_counter = tf.Variable(0, dtype=tf.int64, trainable=False)
             self.step_sums = tf.Variable(tf.zeros([len(gan.STATISTICS)]), trainable=False)
-            averaged = {"average_generator": self.average_generator} if self.average_generator else {}
+            optional = {"average_generator": self.average_generator} if self.average_generator else {}
+            # What each image's class is in a self-conditioned run: saved, so a resumed run trains on the same.
+            self.cluster_numbers = tf.Variable(tf.zeros([image_count if cfg["model.clusters"] else 0], tf.int32),
+                                               trainable=False)
+            if cfg["model.clusters"]:
+                optional["clusters"] = self.cluster_numbers
             self.checkpoint = tf.train.Checkpoint(
-                generator=self.generator, discriminator=self.discriminator, **averaged,
+                generator=self.generator, discriminator=self.discriminator, **optional,
                 generator_optimizer=self.generator_optimizer, discriminator_optimizer=self.discriminator_optimizer,
                 noise=noise, fixed_noise=self.fixed_noise, epoch=self.epoch_counter, step=self.step_counter,
                 step_sums=self.step_sums,
@@ -210,6 +218,25 @@ class TrainingState:
         raw = samples if self.sampler is self.generator else self.generator(grid_inputs, training=False)
         verdict = self.discriminator([samples, grid_inputs[1]] if self.class_names else samples, training=False)
         return samples, tf.reduce_all([tf.reduce_all(tf.math.is_finite(x)) for x in (samples, raw, verdict)])
+
+    def cluster_shares(self):
+        """Each cluster's share of the training images (None: not a self-conditioned run)."""
+        if not self.cluster_numbers.shape[0]:
+            return None
+        return np.bincount(self.cluster_numbers.numpy(), minlength=len(self.class_names)) / self.cluster_numbers.shape[0]
+
+    def features_of(self, images, batch=500):
+        """features_of(numbers) for clusters.cluster: the discriminator's features of `images`[numbers], the
+        layer its logit (and a projection's class embedding) is computed from."""
+        if not hasattr(self, "feature_pass"):
+            flatten = next(layer for layer in self.discriminator.layers if isinstance(layer, keras.layers.Flatten))
+            network = keras.Model(self.discriminator.inputs[0], flatten.output)
+            self.feature_pass = tf.function(lambda pixels: network(pixels, training=False))
+
+        def features(numbers):
+            return np.concatenate([self.feature_pass(data.scale(images[numbers[i:i + batch]])).numpy()
+                                   for i in range(0, len(numbers), batch)])
+        return features
 
     def end_epoch(self, number):
         """The epoch is over: the next one starts at its first step with its statistics at zero."""

@@ -54,8 +54,9 @@ def resolve(args):
 
 # What the run's quality numbers are measured with (and, with Inception, data.limit: its reference is the
 # training images): numbers measured otherwise would not compare with the earlier epochs'.
-SCORED_WITH = ("eval.features", "eval.num_samples", "eval.evaluator_dir", "eval.inception_weights", "data.dataset",
-               "data.path")
+SCORED_WITH = ("eval.features", "eval.num_samples", "eval.evaluator_dir", "eval.inception_weights", "eval.classifier",
+               "data.dataset", "data.path")
+DATA_OWN = ("auto", "existing")  # eval.classifier's values that both mean the data's own classifier
 
 
 def resolve_run(args):
@@ -91,7 +92,7 @@ def resolve_run(args):
         raise ConfigError("train.mixed_precision cannot switch to or from mixed_float16 when resuming (its optimizers "
                           "carry a loss scale the checkpoint must match); start a new run to change it")
     for key in SCORED_WITH + (("data.limit",) if cfg["eval.features"] == "inception" else ()):
-        if cfg[key] != saved[key]:
+        if cfg[key] != saved[key] and not (key == "eval.classifier" and {cfg[key], saved[key]} <= set(DATA_OWN)):
             raise ConfigError(f"{key} cannot change when resuming: the run's quality numbers so far (and its best "
                               f"generator) were measured with {key}={saved[key]}, and new ones would not compare "
                               f"with them; start a new run to change it")
@@ -223,7 +224,7 @@ def summary(row, epochs):
     line = (f"epoch {row['epoch']}/{epochs}  {row['seconds']:.1f}s  gen_loss {row['gen_loss']:.4f}  "
             f"disc_loss {row['disc_loss']:.4f}  D(x) {row['d_real']:.2f}  D(G(z)) {row['d_fake']:.2f}")
     shown = {"frechet_distance": ".1f", "kernel_distance": ".2f", "class_entropy": ".2f", "min_class_share": ".1%",
-             "label_accuracy": ".1%"}  # named as in metrics.csv
+             "label_accuracy": ".1%", "cluster_nmi": ".2f"}  # named as in metrics.csv
     return line + "".join(f"  {name} {row[name]:{style}}" for name, style in shown.items() if row.get(name) is not None)
 
 
@@ -240,8 +241,10 @@ def start_tensorflow(cfg):
 
 
 def load_training_data(cfg, run_dir, resuming):
-    """The training images, their labels and class names for a conditional run (else None and []); fills in
-    what the config left to the data (image size, channels, the dataset really used, the seed)."""
+    """The training images, their labels and class names for a conditional run (else None and []; a
+    self-conditioned run's classes are its clusters, its labels come later); fills in what the config left to
+    the data (image size, channels, the dataset really used, the seed)."""
+    import clusters
     import data
     real_images, labels, dataset_used = data.load_images(cfg, warn=lambda message: print(message, file=sys.stderr))
     if dataset_used != cfg["data.dataset"]:
@@ -250,6 +253,11 @@ def load_training_data(cfg, run_dir, resuming):
     if cfg["eval.every"] is None:  # its default depends on what scoring costs against an epoch of these images
         cfg["eval.every"] = config.evaluation_interval(cfg["eval.features"], cfg["eval.num_samples"], len(real_images))
     class_names = data.class_names(cfg) if cfg["model.conditional"] else []
+    if cfg["model.clusters"]:
+        if cfg["model.clusters"] > len(real_images):
+            raise ConfigError(f"model.clusters={cfg['model.clusters']} is more clusters than the {len(real_images)} "
+                              f"training images; choose at most {len(real_images)} (a few per family of images)")
+        class_names = clusters.names(cfg["model.clusters"])
     if resuming and class_names:
         check_classes(run_dir, class_names)
     if cfg["train.seed"] is None:
@@ -274,6 +282,31 @@ def prepare_run_dir(cfg, run_dir, resuming, class_names):
         if class_names:
             (run_dir / CLASSES_FILE).write_text("".join(f"{name}\n" for name in class_names))
     return run_dir
+
+
+def cluster_images(run, images, number, cfg, known, run_dir):
+    """Epoch `number`'s clusters, when it is due to find them (clusters.due): the cluster numbers of `images`
+    in run.cluster_numbers and clusters.csv (with the data's own classes, `known`, how well they match), and
+    the seconds it took (None: not due)."""
+    import clusters
+    if not clusters.due(number, cfg["train.recluster_every"], run.step):
+        return None
+    started = time.perf_counter()
+    previous = run.cluster_numbers.numpy() if number > 1 else None
+    found = clusters.cluster(run.features_of(images), len(images), cfg["model.clusters"], [cfg["train.seed"], number],
+                             previous)
+    run.cluster_numbers.assign(found)
+    seconds = time.perf_counter() - started
+    labels, names = known
+    clusters.write_table(run_dir / "clusters.csv", number,
+                         clusters.table_rows(number, found, cfg["model.clusters"], labels, names))
+    match = clusters.diagnostics(found, cfg["model.clusters"], labels)
+    print(f"{'re-clustered' if previous is not None else 'clustered'} the {len(images)} images into "
+          f"{cfg['model.clusters']} clusters for epoch {number} in {seconds:.1f} s (largest "
+          f"{clusters.shares(found, cfg['model.clusters']).max():.1%})"
+          + (f"; against the data's own classes: NMI {match['cluster_nmi']:.2f}, purity {match['cluster_purity']:.1%}"
+             if match else ""), flush=True)
+    return seconds
 
 
 def run_epoch(run, images, labels, number, cfg, strategy, stop):
@@ -333,6 +366,8 @@ def train(cfg, run_dir, saved, stop):
     print(f"{'resuming' if saved else 'starting'} {run_dir}: loading TensorFlow", flush=True)
     # Imported here, not at the top, so --help and config mistakes answer before TensorFlow's start-up.
     with tflog.start_up_lines_hidden():
+        import clusters
+        import data
         import evaluators
         import record
         import state
@@ -345,13 +380,14 @@ def train(cfg, run_dir, saved, stop):
                   f"python train.py --resume {run_dir} train.epochs=N, with N above {restored_epoch}")
             return
     real_images, labels, class_names = load_training_data(cfg, run_dir, resuming)
+    known = data.known_classes(cfg) if cfg["model.clusters"] else (None, [])  # to measure the clusters, no more
     chief = distribute.is_chief(cfg)
     # Before the run's folder is made: a classifier trained first (eval.classifier=auto) or a weights file that
     # will not load does not leave a half-begun run.
     evaluator = evaluators.for_run(cfg, real_images) if chief else None
     run_dir = prepare_run_dir(cfg, run_dir, resuming, class_names)
 
-    run = state.TrainingState(cfg, strategy, class_names, run_dir / "checkpoints")
+    run = state.TrainingState(cfg, strategy, class_names, run_dir / "checkpoints", len(real_images))
     if resuming:
         run.restore(checkpoints, cfg)
         where = f", {run.step} steps into epoch {run.epoch + 1}" if run.step else ""
@@ -371,10 +407,15 @@ def train(cfg, run_dir, saved, stop):
         epochs = cfg["train.epochs"]
         for number in range(run.epoch + 1, epochs + 1):
             started = time.perf_counter()
+            if cfg["model.clusters"]:
+                cluster_seconds = cluster_images(run, real_images, number, cfg, known, run_dir)
+                labels = run.cluster_numbers.numpy()
             row = run_epoch(run, real_images, labels, number, cfg, strategy, stop)
+            if cfg["model.clusters"]:
+                row.update(cluster_seconds=cluster_seconds, **clusters.diagnostics(labels, len(class_names), known[0]))
             samples = draw_checked(row, run, grid_inputs, number, run_dir)
             run.end_epoch(number)
-            warnings = epoch_record.add(row, samples, started)
+            warnings = epoch_record.add(row, samples, started, run.cluster_shares())
             # The checkpoint comes after the epoch's grid and row: a run killed before it redoes this epoch,
             # and drops its row on resume.
             if number % cfg["output.checkpoint_every"] == 0 or number == epochs:
@@ -386,9 +427,10 @@ def train(cfg, run_dir, saved, stop):
     if not chief:
         shutil.rmtree(run_dir)  # the scratch folder: the chief has the run
         return
-    record.save_generator(run.generator, run_dir / "generator.keras", class_names)
+    record.save_generator(run.generator, run_dir / "generator.keras", class_names, run.cluster_shares())
     if run.average_generator:
-        record.save_generator(run.average_generator, run_dir / "generator_ema.keras", class_names)
+        record.save_generator(run.average_generator, run_dir / "generator_ema.keras", class_names,
+                              run.cluster_shares())
     print(f"done: {run_dir / ('generator_ema.keras' if run.average_generator else 'generator.keras')}, "
           f"{run_dir / 'progress.gif'}, {run_dir / 'metrics.png'}")
 

@@ -65,6 +65,24 @@ def test_a_labelled_folder_gets_its_own_evaluator_made_once_and_not_reused_when_
     assert stale not in note and evaluators.name(cfg) in note  # the changed folder's name
 
 
+def test_images_without_labels_are_scored_by_the_evaluator_eval_classifier_names(tmp_path):
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    for number, image in enumerate(data.load_sample()[:30]):
+        iio.imwrite(loose / f"{number:05d}.png", image)
+    settings = ["data.dataset=folder", f"data.path={loose}", "data.image_size=28"]
+    evaluator = evaluators.for_run(config.load(overrides=settings + ["eval.classifier=mnist", "data.channels=1"]), None)
+    committed = evaluators.for_run(config.load(overrides=["data.dataset=mnist_sample", "data.image_size=28",
+                                                          "data.channels=1"]), None)
+    assert evaluator.reference.class_names == data.DIGITS
+    np.testing.assert_array_equal(evaluator.reference.features, committed.reference.features)
+    with pytest.raises(config.ConfigError, match="eval.classifier=mnist scores 28x28x1 images, and this run's are "
+                                                 "28x28x3"):
+        evaluators.for_run(config.load(overrides=settings + ["eval.classifier=mnist", "data.channels=3"]), None)
+    with pytest.raises(config.ConfigError, match="there is no evaluator nosuch in"):
+        evaluators.for_run(config.load(overrides=settings + ["eval.classifier=nosuch", "data.channels=1"]), None)
+
+
 def test_train_classifier_says_in_one_line_that_a_folder_without_classes_cannot_have_a_classifier(tmp_path):
     for number, image in enumerate(data.load_sample()[:300]):
         iio.imwrite(tmp_path / f"{number}.png", image)
@@ -207,7 +225,8 @@ def test_the_held_out_split_is_disjoint_and_keeps_mnists_committed_one():
 
 
 @pytest.mark.parametrize("change, saved", [("eval.features=inception", "classifier"), ("eval.num_samples=500", 2000),
-                                           ("eval.evaluator_dir=elsewhere", None), ("data.dataset=cifar10", "mnist")])
+                                           ("eval.evaluator_dir=elsewhere", None), ("data.dataset=cifar10", "mnist"),
+                                           ("eval.classifier=mnist", "auto")])
 def test_a_run_resumes_only_with_what_its_quality_numbers_were_measured_with(tmp_path, change, saved):
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)

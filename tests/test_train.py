@@ -43,7 +43,8 @@ def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_pat
     with open(run / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == runlog.COLUMNS and [r["epoch"] for r in rows] == ["1", "2"]
-    label_columns = ["label_accuracy", "min_label_accuracy"]  # conditional runs only
+    # conditional runs only; self-conditioned runs only
+    label_columns = ["label_accuracy", "min_label_accuracy", "cluster_seconds"] + runlog.CLUSTER_COLUMNS
     assert all((r[column] == "") == (column in label_columns) for r in rows for column in runlog.COLUMNS)
     assert (run / "metrics.png").exists() and (run / "generator_best.keras").exists()
     assert list((run / "tensorboard").glob("events.out.tfevents.*"))

@@ -1,0 +1,200 @@
+"""Self-conditioning (Liu et al. 2020, "Diverse Image Generation via Self-Conditioned GANs"): labels the
+data supplies itself, for images that have none.
+
+The real images are split into K clusters by k-means on the discriminator's features (the layer before its
+logit), and the class-conditional GAN trains on the cluster numbers as if they were labels: each cluster is
+one family of images, so the generator no longer has to bridge every family from one noise space. As the
+discriminator learns, its features separate the images better: every train.recluster_every epochs the
+images are clustered again, starting from the old clusters' means in the new features, and each new
+cluster takes the number of the old one it lies nearest (Hungarian matching), so a cluster keeps its
+family. Samples draw the clusters in proportion to their sizes, so the mix of the data is kept.
+
+The trade-off: k-means runs on at most SAMPLE images' features (a 64x64 colour image has 8,192 of them,
+32 KB); the rest are assigned to the nearest centroid batch by batch, so memory stays bounded for any
+number of images, while the centroids come from a sample.
+"""
+
+import csv
+import io
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+import atomic
+
+SAMPLE = 10_000     # images whose features k-means runs on
+ITERATIONS = 100    # Lloyd iterations at most (they usually stop on their own well before)
+BATCH = 500         # images per pass through the discriminator
+
+
+def names(count):
+    """The run's class names: cluster0, cluster1, ... (not 0, 1, ...: a cluster is not a digit)."""
+    return [f"cluster{k}" for k in range(count)]
+
+
+def norms(points):
+    """Each row's squared length, computed once per set of points: ||x||^2."""
+    return np.einsum("ij,ij->i", points, points)
+
+
+def squared_distances(points, centroids, point_norms=None):
+    """(N, K): ||x - c||^2 for every point and centroid, as ||x||^2 - 2 x.c + ||c||^2 (one matrix product)."""
+    point_norms = norms(points) if point_norms is None else point_norms
+    return np.maximum(point_norms[:, None] - 2 * points @ centroids.T + norms(centroids), 0)
+
+
+def seed_centroids(points, count, rng):
+    """k-means++ (Arthur & Vassilvitskii 2007): each next centroid a point drawn with probability proportional
+    to its squared distance from the nearest centroid so far, so the first guesses are spread out."""
+    point_norms = norms(points)
+    chosen = [rng.integers(len(points))]
+    nearest = squared_distances(points, points[chosen], point_norms).ravel()
+    for _ in range(count - 1):
+        chosen.append(rng.choice(len(points), p=nearest / nearest.sum()) if nearest.sum() > 0
+                      else rng.integers(len(points)))
+        nearest = np.minimum(nearest, squared_distances(points, points[chosen[-1:]], point_norms).ravel())
+    return points[chosen].copy()
+
+
+def means(points, assignments, count, fallback):
+    """Each cluster's mean; a cluster with no points keeps its row of `fallback`."""
+    members = np.zeros((count, len(points)), points.dtype)
+    members[assignments, np.arange(len(points))] = 1
+    sums = members @ points  # one matrix product: np.add.at is ~100x slower
+    sizes = np.bincount(assignments, minlength=count)
+    return np.where(sizes[:, None] > 0, sums / np.maximum(sizes, 1)[:, None], fallback)
+
+
+def kmeans(points, centroids):
+    """Lloyd's iterations from `centroids` (K, D) until no point changes cluster: (centroids, assignments).
+    A cluster left empty is given the point farthest from its own centroid, so all K stay in use."""
+    assignments, point_norms = None, norms(points)
+    for _ in range(ITERATIONS):
+        distances = squared_distances(points, centroids, point_norms)
+        new = distances.argmin(1)
+        for empty in np.setdiff1d(np.arange(len(centroids)), new):
+            farthest = distances[np.arange(len(points)), new].argmax()
+            new[farthest] = empty
+            distances[farthest] = 0
+        if assignments is not None and np.array_equal(new, assignments):
+            break
+        assignments = new
+        centroids = means(points, assignments, len(centroids), centroids)
+    return centroids, assignments
+
+
+def match(centroids, old_centroids):
+    """The permutation p that renumbers new cluster j as old cluster p[j], minimising the summed squared
+    distance between matched centroids (the Hungarian algorithm)."""
+    new, old = linear_sum_assignment(squared_distances(centroids, old_centroids))
+    permutation = np.empty(len(centroids), int)
+    permutation[new] = old
+    return permutation
+
+
+def cluster(features_of, count, k, seed, previous=None):
+    """Cluster numbers (int32, (count,)) for images 0..count-1; `features_of(numbers)` gives their features.
+
+    The first clustering starts from k-means++; a later one (`previous`: the current cluster numbers) from
+    the old clusters' means in the new features, and is then matched to them, so numbers keep their family.
+    """
+    rng = np.random.default_rng(seed)
+    sample = np.arange(count) if count <= SAMPLE else np.sort(rng.choice(count, SAMPLE, replace=False))
+    points = features_of(sample)
+    if previous is None:
+        start = seed_centroids(points, k, rng)
+    else:
+        start = means(points, previous[sample], k, seed_centroids(points, k, rng))
+    centroids, found = kmeans(points, start)
+    if previous is not None:
+        renumber = match(centroids, start)
+        centroids[renumber] = centroids.copy()
+        found = renumber[found]
+    if count <= SAMPLE:
+        return found.astype(np.int32)
+    assignments = np.empty(count, np.int32)
+    for first in range(0, count, SAMPLE):
+        numbers = np.arange(first, min(first + SAMPLE, count))
+        assignments[numbers] = squared_distances(features_of(numbers), centroids).argmin(1)
+    return assignments
+
+
+def shares(assignments, k):
+    """Each cluster's share of the images."""
+    return np.bincount(assignments, minlength=k) / len(assignments)
+
+
+def proportional(class_shares, count):
+    """`count` class numbers, each class as often as its share says (rounded by largest remainders), in class
+    order: a set of samples that mixes the clusters as the data does, the same every time."""
+    exact = np.asarray(class_shares, float) * count
+    counts = np.floor(exact).astype(int)
+    counts[np.argsort(counts - exact)[:count - counts.sum()]] += 1
+    return np.repeat(np.arange(len(counts)), counts)
+
+
+def agreement(assignments, k, labels):
+    """How well K clusters find known classes: normalised mutual information (0: unrelated, 1: the same
+    partition; the arithmetic-mean normalisation, as scikit-learn's default), and each cluster's purity (the
+    share of its images in its most common class; NaN for an empty cluster) with that class."""
+    joint = np.zeros((k, labels.max() + 1))
+    np.add.at(joint, (assignments, labels), 1)
+    joint /= joint.sum()
+    p_cluster, p_class = joint.sum(1), joint.sum(0)
+    nonzero = joint > 0
+    mutual = (joint[nonzero] * np.log(joint[nonzero] / np.outer(p_cluster, p_class)[nonzero])).sum()
+
+    def entropy(p):
+        return -(p[p > 0] * np.log(p[p > 0])).sum()
+    normaliser = (entropy(p_cluster) + entropy(p_class)) / 2
+    nmi = mutual / normaliser if normaliser > 0 else 1.0
+    with np.errstate(invalid="ignore"):
+        purity = joint.max(1) / p_cluster
+    return float(nmi), purity, joint.argmax(1)
+
+
+def due(number, every, step):
+    """Whether epoch `number` starts by clustering: the first epoch, then every `every` epochs (0: never
+    again); never an epoch resumed mid-way, whose clusters the checkpoint holds."""
+    return step == 0 and (number == 1 or (every > 0 and (number - 1) % every == 0))
+
+
+def diagnostics(assignments, k, labels):
+    """For metrics.csv, with the data's own classes (`labels`, never used in training; None: unknown): how well
+    the clusters find them, NMI and purity (the share of images in their cluster's most common class)."""
+    if labels is None:
+        return {}
+    nmi, purity, _ = agreement(assignments, k, labels)
+    return {"cluster_nmi": nmi, "cluster_purity": float(np.nansum(purity * shares(assignments, k)))}
+
+
+def table_rows(number, assignments, k, labels, class_names):
+    """clusters.csv's rows for the clusters epoch `number` trains on: each cluster's size and share, and with
+    the data's classes its most common class and purity."""
+    sizes = np.bincount(assignments, minlength=k)
+    found = agreement(assignments, k, labels) if labels is not None else None
+    rows = []
+    for cluster in range(k):
+        row = {"epoch": number, "cluster": cluster, "images": int(sizes[cluster]),
+               "share": f"{sizes[cluster] / len(assignments):.4f}", "top_class": "", "purity": ""}
+        if found is not None and sizes[cluster]:
+            row.update(top_class=class_names[found[2][cluster]], purity=f"{found[1][cluster]:.4f}")
+        rows.append(row)
+    return rows
+
+
+TABLE_COLUMNS = ["epoch", "cluster", "images", "share", "top_class", "purity"]
+
+
+def write_table(path, number, rows):
+    """clusters.csv: the rows of every clustering before epoch `number` already in it, then `rows` (a resumed
+    run that clusters again replaces the rows of the clustering it redoes)."""
+    earlier = []
+    if path.exists():
+        with open(path, newline="") as f:
+            earlier = [row for row in csv.DictReader(f) if int(row["epoch"]) < number]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, TABLE_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(earlier + rows)
+    atomic.write(path, lambda temporary: temporary.write_text(text.getvalue()))

@@ -1,0 +1,144 @@
+"""Self-conditioning (model.clusters): k-means on the discriminator's features, clusters that keep their
+numbers, a resume that trains on the same clusters, labels never read, sampling in proportion."""
+
+import csv
+import subprocess
+import sys
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+import clusters
+import data
+from conftest import ROOT, run_train
+
+CLUSTER_RUN = ["data.dataset=mnist_sample", "data.limit=256", "model.clusters=4", "train.batch_size=64",
+               "model.dropout=0", "eval.every=0"]
+
+
+def blobs(seed, count=1200, k=5, dimensions=16):
+    """Points around k far-apart centres, and each point's centre."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(k, dimensions)) * 10
+    labels = rng.integers(k, size=count)
+    return (centres[labels] + rng.normal(size=(count, dimensions))).astype(np.float32), labels
+
+
+def test_kmeans_finds_known_clusters_and_reclustering_keeps_their_numbers():
+    points, labels = blobs(0)
+    found = clusters.cluster(lambda numbers: points[numbers], len(points), 5, seed=[0, 1])
+    nmi, purity, top = clusters.agreement(found, 5, labels)
+    assert nmi == pytest.approx(1.0) and np.allclose(purity, 1.0) and sorted(top) == [0, 1, 2, 3, 4]
+    # The features move a little (the discriminator learns); the old numbers, shuffled, are what is kept.
+    moved = points + 1.0 + np.random.default_rng(1).normal(size=points.shape).astype(np.float32) * 0.3
+    previous = np.array([3, 0, 4, 1, 2])[found]
+    again = clusters.cluster(lambda numbers: moved[numbers], len(points), 5, seed=[0, 2], previous=previous)
+    np.testing.assert_array_equal(again, previous)
+
+
+def test_matching_undoes_a_renumbering_and_a_large_set_is_clustered_from_a_sample(monkeypatch):
+    centroids = np.eye(4, dtype=np.float32) * 5
+    np.testing.assert_array_equal(clusters.match(centroids[[2, 0, 3, 1]], centroids), [2, 0, 3, 1])
+    points, labels = blobs(2, count=3000)
+    monkeypatch.setattr(clusters, "SAMPLE", 500)
+    read = []
+    found = clusters.cluster(lambda numbers: read.append(len(numbers)) or points[numbers], len(points), 5, seed=[0, 1])
+    assert read[0] == 500 and max(read) <= 500 and sum(read[1:]) == 3000  # k-means on 500; all assigned in parts
+    assert clusters.agreement(found, 5, labels)[0] == pytest.approx(1.0)
+
+
+def test_an_empty_cluster_takes_the_farthest_point():
+    points = np.array([[0.0], [0.1], [0.2], [10.0]], np.float32)
+    centroids, found = clusters.kmeans(points, np.array([[0.1], [50.0], [100.0]], np.float32))
+    assert sorted(np.bincount(found, minlength=3)) == [1, 1, 2]
+
+
+def test_agreement_and_proportions_by_hand():
+    # clusters [0 0 1 1 1 1], classes [0 0 0 1 1 1]: cluster 1 is 3/4 class 1
+    nmi, purity, top = clusters.agreement(np.array([0, 0, 1, 1, 1, 1]), 2, np.array([0, 0, 0, 1, 1, 1]))
+    p = np.array([[2, 0], [1, 3]]) / 6
+    mutual = sum(p[i, j] * np.log(p[i, j] / (p[i].sum() * p[:, j].sum())) for i in range(2) for j in range(2)
+                 if p[i, j])
+    entropies = -sum(q * np.log(q) for q in (2 / 6, 4 / 6)) - sum(q * np.log(q) for q in (0.5, 0.5))
+    assert nmi == pytest.approx(mutual / (entropies / 2))
+    np.testing.assert_allclose(purity, [1.0, 0.75])
+    assert list(top) == [0, 1]
+    assert clusters.agreement(np.array([0, 1, 0, 1]), 2, np.array([0, 0, 1, 1]))[0] == pytest.approx(0.0)
+    assert clusters.diagnostics(np.array([0, 0, 1, 1, 1, 1]), 2, None) == {}
+    counts = np.bincount(clusters.proportional([0.5, 0.3, 0.2], 2000), minlength=3)
+    assert counts.tolist() == [1000, 600, 400]
+    assert np.bincount(clusters.proportional([1 / 3] * 3, 10)).tolist() in ([4, 3, 3], [3, 4, 3], [3, 3, 4])
+
+
+def test_bad_cluster_counts_are_one_line_and_write_nothing(tmp_path):
+    for setting, message in (("model.clusters=1", "needs at least 2"),
+                             ("model.clusters=300", "more clusters than the 256 training images")):
+        result = run_train("data.dataset=mnist_sample", "data.limit=256", setting, f"output.dir={tmp_path}",
+                           "output.run_name=bad")
+        assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "bad").exists()
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def training_columns(run):
+    """metrics.csv without its timings: what two runs of one seed must share."""
+    return [{key: value for key, value in row.items() if not key.endswith("seconds")}
+            for row in read_csv(run / "metrics.csv")]
+
+
+def test_a_resumed_run_clusters_and_trains_as_an_uninterrupted_one_and_generate_draws_in_proportion(tmp_path):
+    whole = run_train(*CLUSTER_RUN, "train.epochs=3", "train.recluster_every=2", f"output.dir={tmp_path}",
+                      "output.run_name=whole")
+    assert whole.returncode == 0, whole.stderr
+    assert whole.stdout.count("clustered the 256 images into 4 clusters") == 2  # epochs 1 and 3
+    first = run_train(*CLUSTER_RUN, "train.epochs=2", "train.recluster_every=2", f"output.dir={tmp_path}",
+                      "output.run_name=parts")
+    resumed = run_train("--resume", tmp_path / "parts", "train.epochs=3")
+    assert first.returncode == 0 and resumed.returncode == 0, resumed.stderr
+    assert "re-clustered the 256 images into 4 clusters for epoch 3" in resumed.stdout
+    assert training_columns(tmp_path / "parts") == training_columns(tmp_path / "whole")
+    table = read_csv(tmp_path / "whole" / "clusters.csv")
+    assert table == read_csv(tmp_path / "parts" / "clusters.csv") and {row["epoch"] for row in table} == {"1", "3"}
+    assert float(read_csv(tmp_path / "whole" / "metrics.csv")[0]["cluster_nmi"]) > 0  # the digits' labels measure it
+
+    shares = [int(row["images"]) / 256 for row in table if row["epoch"] == "3"]
+    out = tmp_path / "samples.npz"
+    drawn = subprocess.run([sys.executable, str(ROOT / "generate.py"), tmp_path / "whole", "--num", "500",
+                            "--out", out], capture_output=True, text=True)
+    assert drawn.returncode == 0, drawn.stderr
+    with np.load(out) as samples:
+        assert np.bincount(samples["labels"], minlength=4).tolist() == \
+            np.bincount(clusters.proportional(shares, 500), minlength=4).tolist()
+        assert len(set(samples["labels"].tolist())) > 1
+
+
+def test_a_folder_is_clustered_without_reading_its_labels(tmp_path):
+    """The same digits in the same order, once in class subfolders and once loose: the same clusters and the
+    same training, and only the labelled one measures its clusters against its classes."""
+    digits, labels = data.load_sample()[:120], data.load_sample_labels()[:120]
+    order = np.argsort(labels, kind="stable")  # the labelled folder lists its images class by class
+    for position, number in enumerate(order):
+        (tmp_path / "labelled" / str(labels[number])).mkdir(parents=True, exist_ok=True)
+        iio.imwrite(tmp_path / "labelled" / str(labels[number]) / f"{position:03d}.png", digits[number])
+        (tmp_path / "loose").mkdir(exist_ok=True)
+        iio.imwrite(tmp_path / "loose" / f"{position:03d}.png", digits[number])
+    runs = {}
+    for name in ("labelled", "loose"):
+        result = run_train("data.dataset=folder", f"data.path={tmp_path / name}", "model.clusters=3",
+                           "train.batch_size=40", "model.dropout=0", "train.epochs=1", "eval.every=0",
+                           f"output.dir={tmp_path / 'runs'}", f"output.run_name={name}")
+        assert result.returncode == 0, result.stderr
+        runs[name] = tmp_path / "runs" / name
+    assert [{k: v for k, v in row.items() if k != "cluster_nmi" and k != "cluster_purity"}
+            for row in training_columns(runs["labelled"])] == \
+        [{k: v for k, v in row.items() if k != "cluster_nmi" and k != "cluster_purity"}
+         for row in training_columns(runs["loose"])]
+    labelled, loose = read_csv(runs["labelled"] / "clusters.csv"), read_csv(runs["loose"] / "clusters.csv")
+    assert [row["images"] for row in labelled] == [row["images"] for row in loose]
+    assert all(row["purity"] for row in labelled) and not any(row["purity"] for row in loose)
+    assert read_csv(runs["loose"] / "metrics.csv")[0]["cluster_nmi"] == ""
