@@ -160,12 +160,11 @@ def load_generator(kind, where):
         return model, class_names
     checkpoints, run_dir = where
     cfg = config.load(base=config.flatten(config.read_yaml(run_dir / "config.yaml"), str(run_dir / "config.yaml")))
-    classes_file = run_dir / "classes.txt"
     conditional = cfg["model.conditional"] or cfg["model.clusters"]
-    class_names = checked_names(classes_file.read_text().splitlines(), classes_file) \
-        if conditional and classes_file.is_file() else []
+    class_names = checked_names(models.run_class_names(run_dir), run_dir / models.CLASSES_FILE) if conditional else []
     if conditional and not class_names:
-        raise ConfigError(f"{run_dir} trained a conditional generator, but its classes.txt is missing; restore it")
+        raise ConfigError(f"{run_dir} trained a conditional generator, but its {models.CLASSES_FILE} is missing; "
+                          f"restore it")
     generator, _ = models.from_config(cfg, class_names=class_names)
     name = "average_generator" if cfg["train.ema_decay"] else "generator"
     try:

@@ -165,9 +165,6 @@ class Evaluator:
         self.num_samples, self.seed, self.batch = num_samples, seed, batch
         self.compiled_for = None  # the generator score_generator last compiled its pass for
 
-    def score_images(self, images, asked=None):
-        return scores(*embed(self.network, images, self.batch), self.reference, asked)
-
     def score_generator(self, generator, class_shares=None):
         noise_dim = generator.inputs[0].shape[-1]
         noise = np.random.default_rng(self.seed).standard_normal((self.num_samples, noise_dim)).astype("float32")
@@ -190,6 +187,3 @@ class Evaluator:
                                            else noise[i:i + batch]) for i in range(0, len(noise), batch)]
         return scores(*joined(outputs), self.reference, asked)
 
-    def score_real(self):
-        """Real images the network never saw, scored like a generator: the best one can hope for."""
-        return dict(self.reference.real_scores)

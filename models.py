@@ -112,7 +112,9 @@ def from_config(cfg, synchronized=False, class_names=()):
     return generator, discriminator
 
 
-CLASSES_ENTRY = "classes.txt"  # a conditional generator's class names, one per line, inside its .keras file
+# A conditional run's class names, one per line, in label order: in its run directory and inside each of its
+# .keras generators.
+CLASSES_FILE = "classes.txt"
 SHARES_ENTRY = "class_shares.txt"  # a self-conditioned generator's cluster sizes as shares, one per line
 
 
@@ -123,7 +125,7 @@ def save_generator(generator, path, class_names=(), class_shares=None):
     generator.save(path)
     if class_names:
         with zipfile.ZipFile(path, "a") as archive:
-            archive.writestr(CLASSES_ENTRY, "".join(f"{name}\n" for name in class_names))
+            archive.writestr(CLASSES_FILE, "".join(f"{name}\n" for name in class_names))
             if class_shares is not None:
                 archive.writestr(SHARES_ENTRY, "".join(f"{share!r}\n" for share in map(float, class_shares)))
 
@@ -131,9 +133,19 @@ def save_generator(generator, path, class_names=(), class_shares=None):
 def saved_class_names(path):
     """The class names saved in a .keras file by save_generator ([] for an unconditional generator)."""
     with zipfile.ZipFile(path) as archive:
-        if CLASSES_ENTRY not in archive.namelist():
+        if CLASSES_FILE not in archive.namelist():
             return []
-        return archive.read(CLASSES_ENTRY).decode().splitlines()
+        return archive.read(CLASSES_FILE).decode().splitlines()
+
+
+def write_run_class_names(run_dir, class_names):
+    (run_dir / CLASSES_FILE).write_text("".join(f"{name}\n" for name in class_names))
+
+
+def run_class_names(run_dir):
+    """The class names in a run directory's classes.txt ([]: none there)."""
+    path = run_dir / CLASSES_FILE
+    return path.read_text().splitlines() if path.is_file() else []
 
 
 def saved_class_shares(path):

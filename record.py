@@ -32,12 +32,12 @@ def save_generator(generator, path, class_names, class_shares=None):
 class EpochRecord:
     """Used as a context manager: leaving it waits for the threads and draws metrics.png a last time."""
 
-    def __init__(self, cfg, run_dir, run, class_names, evaluator):
+    def __init__(self, cfg, run_dir, training, class_names, evaluator):
         """`evaluator` (a metrics.Evaluator, or None) scores the run's sampler when eval.every says so."""
-        self.cfg, self.run_dir, self.class_names, self.sampler = cfg, run_dir, class_names, run.sampler
+        self.cfg, self.run_dir, self.class_names, self.sampler = cfg, run_dir, class_names, training.sampler
         self.evaluator = evaluator
-        self.log = runlog.RunLog(run_dir, run.epoch, class_names=class_names,
-                                 real_scores=evaluator.score_real() if evaluator else {},
+        self.log = runlog.RunLog(run_dir, training.epoch, class_names=class_names,
+                                 real_scores=evaluator.reference.real_scores if evaluator else {},
                                  classes=len(evaluator.reference.class_names or []) if evaluator else 0)
         background = cfg["output.write_in_background"]
         self.files = concurrent.futures.ThreadPoolExecutor(1, "epoch-files") if background else None
@@ -47,15 +47,15 @@ class EpochRecord:
         self.plotted = 0  # rows in the metrics.png drawn or being drawn
         self.plot_started, self.plot_seconds = -float("inf"), 0.0  # perf_counter, and how long it took
         # The GIF's frames stay in memory, compressed; a resumed run reads its earlier ones from disk once.
-        earlier_frames = [run_dir / "images" / f"epoch_{i:04d}.png" for i in range(1, run.epoch + 1)]
+        earlier_frames = [run_dir / "images" / f"epoch_{i:04d}.png" for i in range(1, training.epoch + 1)]
         pictures = images.read_pngs(path for path in earlier_frames if path.exists())
         self.gif = images.ProgressGif(pictures)
         if self.log.rows and pictures:
             last = self.log.rows[-1]
             best = last["frechet_distance"] is not None and last["frechet_distance"] <= self.log.best_frechet
-            weights = run.sampler.get_weights() if best and not run.step else None  # not: stopped mid-epoch
+            weights = training.sampler.get_weights() if best and not training.step else None  # not mid-epoch
             self.pending_files = self.start(self.files, self.write_files, last, pictures[-1], weights,
-                                            run.cluster_shares(), False)
+                                            training.cluster_shares(), False)
             self.replot()
 
     def __enter__(self):

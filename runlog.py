@@ -2,7 +2,7 @@
 
 metrics.csv and warnings.log are rewritten whole (temporary file, then rename) each epoch: they are
 small, and a crash can never leave half a row. On resume, rows after the restored checkpoint are
-dropped, so each epoch appears exactly once.
+dropped, so each epoch appears exactly once; so are TensorBoard's points (kept_tensorboard_epochs).
 """
 
 import contextlib
@@ -10,6 +10,8 @@ import csv
 import errno
 import io
 import math
+import os
+import shutil
 
 import tensorflow as tf
 
@@ -72,6 +74,33 @@ def balance_warnings(rows):
     return found
 
 
+def kept_tensorboard_epochs(directory, last_epoch):
+    """The epochs TensorBoard's event files in `directory` hold, each once, up to `last_epoch`: a resumed run
+    rewrites them into one file without the points after its checkpoint (an epoch being redone) or written
+    twice (by a run killed before its writer thread had finished), which TensorBoard would draw as two
+    points at one step. Run again after a kill midway, it finishes the job: nothing is lost."""
+    files = sorted(directory.glob("events.out.tfevents.*"))
+    if not files:
+        return set()
+    points = {}  # (step, tag) -> the last value written, as TensorBoard would show it
+    for file in files:
+        for event in tf.compat.v1.train.summary_iterator(str(file)):
+            for value in event.summary.value if event.step <= last_epoch else ():
+                points[(event.step, value.tag)] = value
+    rewritten = directory.parent / f".{directory.name}.tmp"
+    shutil.rmtree(rewritten, ignore_errors=True)
+    with tf.summary.create_file_writer(str(rewritten)).as_default() as writer:
+        for (step, _), value in sorted(points.items(), key=lambda item: item[0]):
+            tf.summary.experimental.write_raw_pb(tf.compat.v1.Summary(value=[value]).SerializeToString(), step=step)
+        writer.flush()
+    for file in rewritten.iterdir():
+        os.replace(file, directory / file.name)
+    for file in files:
+        file.unlink()
+    rewritten.rmdir()
+    return {step for step, _ in points}
+
+
 def parse_row(row):
     """A metrics.csv row as numbers; a column the file lacks (written before it existed) reads as empty."""
     return {key: int(row[key]) if key == "epoch" else (float(row[key]) if row.get(key) else None)
@@ -96,6 +125,7 @@ class RunLog:
                              if int(line.split()[1]) <= last_epoch]
         self.tensorboard_dir = run_dir / "tensorboard"
         with self.tensorboard_errors():
+            self.tensorboard_epochs = kept_tensorboard_epochs(self.tensorboard_dir, last_epoch)
             self.tensorboard = tf.summary.create_file_writer(str(self.tensorboard_dir))
 
     @contextlib.contextmanager
@@ -141,6 +171,10 @@ class RunLog:
         atomic.write(self.csv_path, lambda tmp: tmp.write_text(text.getvalue()))
 
     def write_tensorboard(self, row, picture):
+        """The epoch's numbers and grid, unless TensorBoard has them already (a resumed run's last epoch)."""
+        if row["epoch"] in self.tensorboard_epochs:
+            return
+        self.tensorboard_epochs.add(row["epoch"])
         with self.tensorboard_errors(), self.tensorboard.as_default(step=row["epoch"]):
             for column in TRAINING_COLUMNS + QUALITY_COLUMNS + CLUSTER_COLUMNS + TIMING_COLUMNS:
                 if row[column] is not None:

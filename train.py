@@ -110,7 +110,6 @@ def is_finished(run_dir, cfg):
     return all((run_dir / name).is_file() for name in final)
 
 
-CLASSES_FILE = "classes.txt"  # a conditional run's class names, one per line, in label order
 GRID_ROWS = 10  # a conditional grid shows at most this many classes, one per row
 
 
@@ -123,11 +122,12 @@ def grid_classes(count):
 
 def check_classes(run_dir, class_names):
     """A resumed conditional run must see the classes its models were built for (a folder may have changed)."""
-    saved = (run_dir / CLASSES_FILE).read_text().splitlines() if (run_dir / CLASSES_FILE).is_file() else None
+    import models
+    saved = models.run_class_names(run_dir)
     if saved != class_names:
         raise ConfigError(f"the classes found now ({', '.join(class_names[:5])}{', ...' if len(class_names) > 5 else ''}"
-                          f"; {len(class_names)}) are not the {len(saved or [])} the run was built for "
-                          f"({run_dir / CLASSES_FILE}); restore the data's class subfolders, or start a new run")
+                          f"; {len(class_names)}) are not the {len(saved)} the run was built for "
+                          f"({run_dir / models.CLASSES_FILE}); restore the data's class subfolders, or start a new run")
 
 
 def create_run_dir(run_dir):
@@ -202,18 +202,18 @@ class StopRequests:
         self.signal_number = number
 
 
-def draw_checked(row, run, grid_inputs, epoch, run_dir):
+def draw_checked(row, training, grid_inputs, epoch, run_dir):
     """The epoch's grid, drawn by the run's sampler from `grid_inputs` (state.TrainingState.grid_inputs), once the
     epoch's losses and what the networks now compute are known to be finite."""
     import numpy as np
-    samples, finite = run.draw(grid_inputs)
+    samples, finite = training.draw(grid_inputs)
     if finite and np.isfinite(row["gen_loss"]) and np.isfinite(row["disc_loss"]):
         return samples
-    if run.last_checkpoint is None:
+    if training.last_checkpoint is None:
         then = ("No checkpoint was saved before it: start again with lower train.generator_lr and "
                 "train.discriminator_lr")
     else:
-        then = (f"The last good checkpoint is from {run.last_checkpoint}: lower the learning rates and continue "
+        then = (f"The last good checkpoint is from {training.last_checkpoint}: lower the learning rates and continue "
                 f"with python train.py --resume {run_dir} train.generator_lr=... train.discriminator_lr=...")
     raise TrainingDiverged(
         f"training diverged in epoch {epoch}: losses {row['gen_loss']:.4g} (generator) and {row['disc_loss']:.4g} "
@@ -269,6 +269,7 @@ def prepare_run_dir(cfg, run_dir, resuming, class_names):
     """The directory this process writes to: the run's (new, or cleaned of files a kill left half-written),
     or for a worker other than the chief a scratch folder: every worker takes part in saving checkpoints,
     but the chief alone writes the run's files and scores quality."""
+    import models
     if not distribute.is_chief(cfg):
         scratch = Path(tempfile.mkdtemp(prefix="dcgan-worker-"))
         (scratch / "images").mkdir()
@@ -280,22 +281,22 @@ def prepare_run_dir(cfg, run_dir, resuming, class_names):
     else:
         create_run_dir(run_dir)
         if class_names:
-            (run_dir / CLASSES_FILE).write_text("".join(f"{name}\n" for name in class_names))
+            models.write_run_class_names(run_dir, class_names)
     return run_dir
 
 
-def cluster_images(run, images, number, cfg, known, run_dir):
+def cluster_images(training, images, number, cfg, known, run_dir):
     """Epoch `number`'s clusters, when it is due to find them (clusters.due): the cluster numbers of `images`
-    in run.cluster_numbers and clusters.csv (with the data's own classes, `known`, how well they match), and
+    in training.cluster_numbers and clusters.csv (with the data's own classes, `known`, how well they match), and
     the seconds it took (None: not due)."""
     import clusters
-    if not clusters.due(number, cfg["train.recluster_every"], run.step):
+    if not clusters.due(number, cfg["train.recluster_every"], training.step):
         return None
     started = time.perf_counter()
-    previous = run.cluster_numbers.numpy() if number > 1 else None
-    found = clusters.cluster(run.features_of(images), len(images), cfg["model.clusters"], [cfg["train.seed"], number],
-                             previous)
-    run.cluster_numbers.assign(found)
+    previous = training.cluster_numbers.numpy() if number > 1 else None
+    found = clusters.cluster(training.features_of(images), len(images), cfg["model.clusters"],
+                             [cfg["train.seed"], number], previous)
+    training.cluster_numbers.assign(found)
     seconds = time.perf_counter() - started
     labels, names = known
     clusters.write_table(run_dir / "clusters.csv", number,
@@ -309,7 +310,7 @@ def cluster_images(run, images, number, cfg, known, run_dir):
     return seconds
 
 
-def run_epoch(run, images, labels, number, cfg, strategy, stop):
+def run_epoch(training, images, labels, number, cfg, strategy, stop):
     """Train epoch `number` (from the step a mid-epoch checkpoint stopped at) and return its row: the mean of
     each statistic over its steps. A stop request saves a checkpoint after the call under way."""
     import keras
@@ -319,7 +320,7 @@ def run_epoch(run, images, labels, number, cfg, strategy, stop):
     started = time.perf_counter()
     steps_per_epoch = math.ceil(len(images) / cfg["train.batch_size"])
     progress = keras.utils.Progbar(steps_per_epoch) if sys.stdout.isatty() else None
-    done = run.step  # counted in Python: reading a variable every step would wait for the device
+    done = training.step  # counted in Python: reading a variable every step would wait for the device
 
     def batches(context=None):
         """The epoch's batches, from the step a mid-epoch checkpoint stopped at: each epoch's order is seeded by
@@ -341,18 +342,19 @@ def run_epoch(run, images, labels, number, cfg, strategy, stop):
         return last_batch if step == steps_per_epoch - 1 else cfg["train.batch_size"]
     while done < steps_per_epoch:
         count = min(cfg["train.steps_per_call"], steps_per_epoch - done)
-        run.train_steps(iterator, done, count, batch_size)
+        training.train_steps(iterator, done, count, batch_size)
         done += count
         if progress and stop.signal_number is None:  # a stop's message has begun a new line
             progress.update(done)
         if stop.signal_number is not None:
             # Saving is collective across workers: one stopped alone would wait for the others forever.
             if cfg["train.distribute"] != "multi_worker":
-                run.step_counter.assign(done)
-                run.save()
-            raise Stopped(stop.signal_number, run.last_checkpoint)
-    row = {"epoch": number, **dict(zip(gan.STATISTICS, (run.step_sums / done).numpy().tolist()))}
-    row["gen_grad_norm"] *= done / math.ceil(done / run.gradient_norm_every)  # the mean over the steps measuring it
+                training.step_counter.assign(done)
+                training.save()
+            raise Stopped(stop.signal_number, training.last_checkpoint)
+    row = {"epoch": number, **dict(zip(gan.STATISTICS, (training.step_sums / done).numpy().tolist()))}
+    # the mean over the steps that measured it
+    row["gen_grad_norm"] *= done / math.ceil(done / training.gradient_norm_every)
     row["train_seconds"] = time.perf_counter() - started  # the steps (and their statistics, read here)
     return row
 
@@ -387,39 +389,39 @@ def train(cfg, run_dir, saved, stop):
     evaluator = evaluators.for_run(cfg, real_images) if chief else None
     run_dir = prepare_run_dir(cfg, run_dir, resuming, class_names)
 
-    run = state.TrainingState(cfg, strategy, class_names, run_dir / "checkpoints", len(real_images))
+    training = state.TrainingState(cfg, strategy, class_names, run_dir / "checkpoints", len(real_images))
     if resuming:
-        run.restore(checkpoints, cfg)
-        where = f", {run.step} steps into epoch {run.epoch + 1}" if run.step else ""
-        print(f"resuming {run_dir} after epoch {run.epoch}{where}")
+        training.restore(checkpoints, cfg)
+        where = f", {training.step} steps into epoch {training.epoch + 1}" if training.step else ""
+        print(f"resuming {run_dir} after epoch {training.epoch}{where}")
     config.dump(cfg, run_dir / "config.yaml")  # once the checkpoint has restored: a refused resume keeps the old
     shown_classes = grid_classes(len(class_names))
     if len(shown_classes) < len(class_names):
         print(f"note: the epoch grids show {len(shown_classes)} of the {len(class_names)} classes, one per row: "
               f"{', '.join(class_names[k] for k in shown_classes)}")
-    grid_inputs = run.grid_inputs(shown_classes)
+    grid_inputs = training.grid_inputs(shown_classes)
     steps_per_epoch = math.ceil(len(real_images) / cfg["train.batch_size"])
-    with record.EpochRecord(cfg, run_dir, run, class_names, evaluator) as epoch_record:
+    with record.EpochRecord(cfg, run_dir, training, class_names, evaluator) as epoch_record:
         print(f"training on {len(real_images)} {cfg['data.dataset']} images, {steps_per_epoch} "
               f"step{'s' if steps_per_epoch > 1 else ''} per epoch, writing to {run_dir}", flush=True)
         if stop.signal_number is not None:  # asked during start-up: no step taken, nothing new to save
-            raise Stopped(stop.signal_number, run.last_checkpoint)
+            raise Stopped(stop.signal_number, training.last_checkpoint)
         epochs = cfg["train.epochs"]
-        for number in range(run.epoch + 1, epochs + 1):
+        for number in range(training.epoch + 1, epochs + 1):
             started = time.perf_counter()
             if cfg["model.clusters"]:
-                cluster_seconds = cluster_images(run, real_images, number, cfg, known, run_dir)
-                labels = run.cluster_numbers.numpy()
-            row = run_epoch(run, real_images, labels, number, cfg, strategy, stop)
+                cluster_seconds = cluster_images(training, real_images, number, cfg, known, run_dir)
+                labels = training.cluster_numbers.numpy()
+            row = run_epoch(training, real_images, labels, number, cfg, strategy, stop)
             if cfg["model.clusters"]:
                 row.update(cluster_seconds=cluster_seconds, **clusters.diagnostics(labels, len(class_names), known[0]))
-            samples = draw_checked(row, run, grid_inputs, number, run_dir)
-            run.end_epoch(number)
-            warnings = epoch_record.add(row, samples, started, run.cluster_shares())
+            samples = draw_checked(row, training, grid_inputs, number, run_dir)
+            training.end_epoch(number)
+            warnings = epoch_record.add(row, samples, started, training.cluster_shares())
             # The checkpoint comes after the epoch's grid and row: a run killed before it redoes this epoch,
             # and drops its row on resume.
             if number % cfg["output.checkpoint_every"] == 0 or number == epochs:
-                run.save(wait=number == epochs)  # written while the next epoch trains
+                training.save(wait=number == epochs)  # written while the next epoch trains
             print(summary(row, epochs), flush=True)
             for warning in warnings:
                 print(f"warning: epoch {number}: {warning}", flush=True)
@@ -427,10 +429,10 @@ def train(cfg, run_dir, saved, stop):
     if not chief:
         shutil.rmtree(run_dir)  # the scratch folder: the chief has the run
         return
-    record.save_generator(run.generator, run_dir / "generator.keras", class_names, run.cluster_shares())
-    if run.average_generator:
-        record.save_generator(run.average_generator, run_dir / "generator_ema.keras", class_names,
-                              run.cluster_shares())
+    shares = training.cluster_shares()
+    record.save_generator(training.generator, run_dir / "generator.keras", class_names, shares)
+    if training.average_generator:
+        record.save_generator(training.average_generator, run_dir / "generator_ema.keras", class_names, shares)
     print(f"done: {run_dir / ('generator_ema.keras' if run.average_generator else 'generator.keras')}, "
           f"{run_dir / 'progress.gif'}, {run_dir / 'metrics.png'}")
 

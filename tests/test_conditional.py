@@ -158,7 +158,7 @@ def test_a_grid_shows_every_class_up_to_ten_and_ten_spread_evenly_beyond():
 
 def test_a_resumed_run_refuses_classes_other_than_it_was_built_for(tmp_path):
     import train
-    (tmp_path / train.CLASSES_FILE).write_text("cats\ndogs\n")
+    models.write_run_class_names(tmp_path, ["cats", "dogs"])
     train.check_classes(tmp_path, ["cats", "dogs"])  # the same classes: resumes
     with pytest.raises(ConfigError, match=r"the classes found now \(cats, dogs, owls; 3\) are not the 2 the run"):
         train.check_classes(tmp_path, ["cats", "dogs", "owls"])

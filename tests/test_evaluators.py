@@ -45,7 +45,7 @@ def test_a_labelled_folder_gets_its_own_evaluator_made_once_and_not_reused_when_
     assert reference.class_names == data.DIGITS and len(reference.features) == 120  # 240 held out: two halves
     # The real-vs-real floor is far below what noise scores.
     noise = np.random.default_rng(0).uniform(-1, 1, size=(200, 28, 28, 1)).astype("float32")
-    noise_scores = metrics.Evaluator(network, reference).score_images(noise)
+    noise_scores = metrics.scores(*metrics.embed(network, noise), reference)
     assert noise_scores["frechet_distance"] > 20 * reference.real_scores["frechet_distance"]
     assert noise_scores["kernel_distance"] > 20 * abs(reference.real_scores["kernel_distance"])
     assert all(value != "" for value in quality_rows(tmp_path / "first")[0].values())  # label_accuracy too

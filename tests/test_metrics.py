@@ -60,8 +60,13 @@ def test_distance_between_full_covariances_matches_the_eigenvalues_of_their_prod
         assert metrics.frechet_distance(features_a, metrics.statistics(features_b)) == pytest.approx(expected, rel=1e-6)
 
 
+def scored(evaluator, images):
+    """The quality numbers of a set of scaled images, as the evaluator scores a generator's."""
+    return metrics.scores(*metrics.embed(evaluator.network, images), evaluator.reference)
+
+
 def test_real_digits_score_near_perfect(evaluator):
-    real = evaluator.score_real()
+    real = evaluator.reference.real_scores
     assert real["frechet_distance"] < 5 and abs(real["kernel_distance"]) < 2
     assert real["class_entropy"] > 0.99 and real["min_class_share"] > 0.07
     assert real["classifier_score"] > 9
@@ -69,17 +74,17 @@ def test_real_digits_score_near_perfect(evaluator):
 
 def test_noise_is_far_from_real_digits(evaluator):
     noise = np.random.default_rng(0).uniform(-1, 1, size=(500, 28, 28, 1)).astype("float32")
-    real, scores = evaluator.score_real(), evaluator.score_images(noise)
+    real, scores = evaluator.reference.real_scores, scored(evaluator, noise)
     assert scores["frechet_distance"] > 50 * real["frechet_distance"]
     assert scores["kernel_distance"] > 1000 * abs(real["kernel_distance"])
 
 
 def test_one_repeated_digit_has_no_coverage(evaluator):
     one_digit = np.repeat(data.scale(data.load_sample()[:1]), 500, axis=0)
-    scores = evaluator.score_images(one_digit)
+    scores = scored(evaluator, one_digit)
     assert scores["class_entropy"] == 0.0 and scores["min_class_share"] == 0.0
     assert scores["classifier_score"] == pytest.approx(1.0, abs=1e-6)
-    assert scores["frechet_distance"] > 10 * evaluator.score_real()["frechet_distance"]
+    assert scores["frechet_distance"] > 10 * evaluator.reference.real_scores["frechet_distance"]
 
 
 def test_classifier_score_ranges_from_one_to_ten():
@@ -121,7 +126,7 @@ def test_the_committed_reference_is_what_a_fresh_computation_gives(evaluator, tm
     # The committed file's numbers, to float32's rounding: the classifier's kernels (oneDNN) sum in an order that
     # depends on the CPU's instructions, so another CPU's features differ in their last bits (seen: 3e-8 relative
     # in the Frechet distance). A change of data, split or network moves them by far more.
-    fresh_scores, committed = fresh.score_real(), evaluator.score_real()
+    fresh_scores, committed = fresh.reference.real_scores, evaluator.reference.real_scores
     assert fresh_scores.keys() == committed.keys()
     assert all(fresh_scores[name] == pytest.approx(committed[name], rel=1e-5) for name in committed)
     np.testing.assert_allclose(fresh.reference.features, evaluator.reference.features, rtol=1e-4, atol=1e-5)
@@ -137,5 +142,5 @@ def test_a_generator_is_scored_as_its_images_are(evaluator):
     import models
     generator = models.from_config(config.load(ROOT / "config.yaml"))[0]
     noise = np.random.default_rng(evaluator.seed).standard_normal((500, 100)).astype("float32")
-    direct = evaluator.score_images(np.asarray(generator(noise, training=False)))
+    direct = scored(evaluator, np.asarray(generator(noise, training=False)))
     assert evaluator.score_generator(generator) == pytest.approx(direct, rel=1e-4)

@@ -3,6 +3,7 @@
 import csv
 
 import numpy as np
+import tensorflow as tf
 
 import runlog
 
@@ -44,13 +45,17 @@ def test_metrics_csv_is_rewritten_without_duplicates_on_resume_and_warnings_are_
     picture = np.zeros((10, 10), np.uint8)
     log = runlog.RunLog(tmp_path, last_epoch=0, real_scores={"frechet_distance": 2.0})
     said = [log.add(row(n, d_fake=0.05, entropy=0.9, min_share=0.05, frechet=100 - n)) for n in (1, 2, 3, 4)]
+    for epoch_row in log.rows + log.rows[-1:]:  # the last one twice, as a resumed run could before
+        log.write_tensorboard(epoch_row, picture)
     assert [len(s) for s in said] == [0, 0, 1, 0]  # discriminator_wins said at epoch 3 only
     assert "train.discriminator_lr" in said[2][0]
 
     resumed = runlog.RunLog(tmp_path, last_epoch=2)  # the checkpoint was at epoch 2
     assert [r["epoch"] for r in resumed.rows] == [1, 2] and resumed.best_frechet == 98
     assert resumed.add(row(3, d_fake=0.05, entropy=0.9, min_share=0.05))  # said again: epoch 3 was undone
+    resumed.write_tensorboard(resumed.rows[1], picture)  # epoch 2, written again after a kill: kept once
     resumed.write_tensorboard(resumed.rows[-1], picture)
+    resumed.tensorboard.flush()
     resumed.plot(resumed.rows)
     with open(tmp_path / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -58,5 +63,9 @@ def test_metrics_csv_is_rewritten_without_duplicates_on_resume_and_warnings_are_
     assert list(rows[0]) == runlog.COLUMNS
     assert (tmp_path / "warnings.log").read_text().count("[discriminator_wins]") == 1
     assert (tmp_path / "metrics.png").stat().st_size > 10_000
-    assert any((tmp_path / "tensorboard").iterdir())
+    points = [(event.step, value.tag) for file in sorted((tmp_path / "tensorboard").iterdir())
+              for event in tf.compat.v1.train.summary_iterator(str(file)) for value in event.summary.value]
+    assert sorted(set(points)) == sorted(points)  # each epoch's number and picture once
+    assert {step for step, _ in points} == {1, 2, 3}  # epoch 4, after the checkpoint, is gone
+    assert {tag for step, tag in points if step == 3} >= {"gen_loss", "d_fake", "frechet_distance", "generated"}
     assert not list(tmp_path.glob(".*tmp*"))  # no temporary files left behind
