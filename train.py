@@ -433,7 +433,7 @@ def train(cfg, run_dir, saved, stop):
     record.save_generator(training.generator, run_dir / "generator.keras", class_names, shares)
     if training.average_generator:
         record.save_generator(training.average_generator, run_dir / "generator_ema.keras", class_names, shares)
-    print(f"done: {run_dir / ('generator_ema.keras' if run.average_generator else 'generator.keras')}, "
+    print(f"done: {run_dir / ('generator_ema.keras' if training.average_generator else 'generator.keras')}, "
           f"{run_dir / 'progress.gif'}, {run_dir / 'metrics.png'}")
 
 

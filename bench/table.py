@@ -1,11 +1,13 @@
 """The quality numbers of finished runs at chosen epochs, as the Markdown table rows docs/ shows.
 
-  python bench/table.py outputs/RUN1 outputs/RUN2 ... [--epochs 5,10,20,50] [--time]
+  python bench/table.py outputs/RUN1 outputs/RUN2 ... [--epochs 5,10,20,50] [--time] [--clustering]
 
 Each cell is Fréchet distance / classifier score / rarest class's share, then the label accuracy for
-conditional runs, read from the run's metrics.csv. --time adds the time its epochs took (their
-`seconds`, summed; start-up and checkpoint writing not included) until the classifier score first
-reached 9.0, which says something only for a run that had the machine to itself.
+conditional runs or, for self-conditioned ones (model.clusters), the NMI of their clusters with the data's
+classes; read from the run's metrics.csv. --time adds the time its epochs took (their `seconds`, summed;
+start-up and checkpoint writing not included) until the classifier score first reached 9.0, which says
+something only for a run that had the machine to itself. --clustering adds the share of the epochs' time
+spent clustering (`cluster_seconds`), up to the last epoch asked for.
 """
 
 import argparse
@@ -20,7 +22,16 @@ def cell(row):
         return "–"
     text = (f"{float(row['frechet_distance']):.1f} / {float(row['classifier_score']):.2f} / "
             f"{float(row['min_class_share']):.1%}")
+    if row.get("cluster_nmi"):
+        return text + f" / NMI {float(row['cluster_nmi']):.2f}"
     return text + (f" / {float(row['label_accuracy']):.1%}" if row.get("label_accuracy") else "")
+
+
+def clustering_share(rows, last):
+    rows = [row for row in rows if int(row["epoch"]) <= last]
+    clustering = sum(float(row["cluster_seconds"]) for row in rows if row.get("cluster_seconds"))
+    total = sum(float(row["seconds"]) for row in rows)
+    return f"{clustering:.0f} s of {total:.0f} s ({clustering / total:.1%})"
 
 
 def seconds_to_score(rows):
@@ -37,17 +48,20 @@ def main():
     parser.add_argument("runs", nargs="+", type=Path, metavar="RUN")
     parser.add_argument("--epochs", default="10,20,30,40,50", help="comma-separated epochs (default 10,20,30,40,50)")
     parser.add_argument("--time", action="store_true", help=f"add the epochs' time until classifier score {SCORE}")
+    parser.add_argument("--clustering", action="store_true", help="add the share of the epochs' time spent clustering")
     args = parser.parse_args()
     epochs = [int(epoch) for epoch in args.epochs.split(",")]
-    print("| run | " + " | ".join(f"epoch {epoch}" for epoch in epochs) + (f" | score {SCORE} after |" if args.time
-                                                                            else " |"))
-    print("|---" * (len(epochs) + 1 + args.time) + "|")
+    print("| run | " + " | ".join(f"epoch {epoch}" for epoch in epochs) + (f" | score {SCORE} after" if args.time
+                                                                            else "")
+          + (" | clustering" if args.clustering else "") + " |")
+    print("|---" * (len(epochs) + 1 + args.time + args.clustering) + "|")
     for run in args.runs:
         with open(run / "metrics.csv", newline="") as f:
             rows = list(csv.DictReader(f))
         by_epoch = {int(row["epoch"]): row for row in rows}
         print(f"| {run.name} | " + " | ".join(cell(by_epoch.get(epoch)) for epoch in epochs)
-              + (f" | {seconds_to_score(rows)} |" if args.time else " |"))
+              + (f" | {seconds_to_score(rows)}" if args.time else "")
+              + (f" | {clustering_share(rows, max(epochs))}" if args.clustering else "") + " |")
 
 
 if __name__ == "__main__":

@@ -66,11 +66,17 @@ def test_without_out_the_grid_goes_into_the_run_and_never_replaces_one(run, caps
 
 
 def test_best_uses_the_best_generator(run, tmp_path):
-    draw(run, "--best", "--num", 5, "--seed", 3, "--out", tmp_path / "b.npz")
-    best = tf.keras.models.load_model(run / "generator_best.keras")
+    import models
+    other = tmp_path / "run"  # a run whose best generator differs from its last (a fresh one stands in for it)
+    shutil.copytree(run, other)
+    models.save_generator(models.make_generator(), other / "generator_best.keras")
+    draw(other, "--best", "--num", 5, "--seed", 3, "--out", tmp_path / "b.npz")
+    draw(other, "--num", 5, "--seed", 3, "--out", tmp_path / "last.npz")
+    best = tf.keras.models.load_model(other / "generator_best.keras")
     noise = np.random.default_rng(3).standard_normal((5, 100)).astype("float32")
     expected = np.clip(np.rint(best(noise, training=False).numpy() * 127.5 + 127.5), 0, 255).astype(np.uint8)
     np.testing.assert_array_equal(np.load(tmp_path / "b.npz")["images"], expected)
+    assert not np.array_equal(np.load(tmp_path / "last.npz")["images"], expected)
 
 
 def test_checkpoint_directory_gives_the_same_generator_as_the_keras_file(run, tmp_path):
