@@ -76,6 +76,14 @@ def checkpoint_to_resume(run_dir, cfg, saved):
     return prefixes, epoch, step
 
 
+def check_clustered_count(prefix, count):
+    """A self-conditioned run resumes on the images it clustered: as many as its checkpoint holds numbers for."""
+    clustered = tf.train.load_variable(prefix, "clusters/.ATTRIBUTES/VARIABLE_VALUE").shape[0]
+    if clustered != count:
+        raise ConfigError(f"the run clustered {clustered} images and its data now has {count}; restore the images "
+                          f"it trained on (data.path, data.limit), or start a new run")
+
+
 def damaged_checkpoint(prefixes, error):
     """The one-line answer to a newest checkpoint (the last of `prefixes`) that cannot be restored."""
     prefix = prefixes[-1]

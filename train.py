@@ -383,6 +383,8 @@ def train(cfg, run_dir, saved, stop):
             return
     real_images, labels, class_names = load_training_data(cfg, run_dir, resuming)
     known = data.known_classes(cfg) if cfg["model.clusters"] else (None, [])  # to measure the clusters, no more
+    if resuming and cfg["model.clusters"]:
+        state.check_clustered_count(checkpoints[-1], len(real_images))
     chief = distribute.is_chief(cfg)
     # Before the run's folder is made: a classifier trained first (eval.classifier=auto) or a weights file that
     # will not load does not leave a half-begun run.

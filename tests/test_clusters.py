@@ -80,6 +80,17 @@ def test_bad_cluster_counts_are_one_line_and_write_nothing(tmp_path):
         assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "bad").exists()
 
 
+def test_a_resume_refuses_other_images_than_it_clustered(tmp_path):
+    import tensorflow as tf
+
+    import state
+    from config import ConfigError
+    prefix = tf.train.Checkpoint(clusters=tf.Variable(tf.zeros([5], tf.int32))).save(str(tmp_path / "ckpt"))
+    state.check_clustered_count(prefix, 5)
+    with pytest.raises(ConfigError, match="the run clustered 5 images and its data now has 6"):
+        state.check_clustered_count(prefix, 6)
+
+
 def read_csv(path):
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
