@@ -24,7 +24,6 @@ import atomic
 
 SAMPLE = 10_000     # images whose features k-means runs on
 ITERATIONS = 100    # Lloyd iterations at most (they usually stop on their own well before)
-BATCH = 500         # images per pass through the discriminator
 
 
 def names(count):
