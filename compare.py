@@ -25,9 +25,6 @@ from pathlib import Path
 import config
 from config import ConfigError
 
-# What makes two runs' quality numbers comparable: the same judge, on the same kind of images.
-SCORED_BY = ("eval.features", "eval.classifier", "eval.evaluator_dir", "eval.inception_weights", "eval.num_samples",
-             "data.dataset", "data.path", "data.image_size", "data.channels")
 NOT_SETTINGS = ("output.run_name", "output.dir")  # each run's own, never what was compared
 
 
@@ -93,12 +90,31 @@ def summary(run, keys):
     return {**found, "warnings": run["warnings"], "state": run["state"]}
 
 
+def judge(settings):
+    """What scores a run's images, in words: two runs' numbers compare only if this is the same (as
+    evaluators.py chooses, without reading a folder: a folder's own classifier is named by its path)."""
+    size, channels = config.image_shape(settings)
+    shape = f"{size}x{size}x{channels}"
+    if settings["eval.features"] == "inception":
+        return (f"Inception ({settings['eval.inception_weights'] or 'ImageNet weights'}) against the training "
+                f"images of {settings['data.path'] or settings['data.dataset']} (limit {settings['data.limit']}), "
+                f"{shape}, {settings['eval.num_samples']} samples")
+    if settings["eval.classifier"] not in ("auto", "existing"):
+        name = settings["eval.classifier"]
+    elif settings["data.dataset"] in ("mnist", "mnist_sample") and shape == "28x28x1":
+        name = "mnist"
+    else:
+        name = f"{settings['data.path'] or settings['data.dataset']}'s own, {shape}"
+    return (f"the classifier {name} in {settings['eval.evaluator_dir'] or 'evaluator/'}, "
+            f"{settings['eval.num_samples']} samples")
+
+
 def groups(runs):
     """Runs split by what scores them: each group's numbers compare, another group's do not."""
     found = {}
     for run in runs:
-        found.setdefault(tuple(repr(run["settings"].get(key)) for key in SCORED_BY), []).append(run)
-    return list(found.values())
+        found.setdefault(judge(run["settings"]), []).append(run)
+    return list(found.items())
 
 
 def ranked(runs, keys):
@@ -179,12 +195,10 @@ def main(argv=None):
         keys = differing(runs)
         tables = []
         split = groups(runs)
-        for number_, group in enumerate(split, 1):
+        for number_, (scored_by, group) in enumerate(split, 1):
             if len(split) > 1:
-                scored_by = {key: group[0]["settings"].get(key) for key in SCORED_BY}
-                print(f"{'' if number_ == 1 else chr(10)}group {number_} of {len(split)}, not ranked against the "
-                      f"others (scored differently: " + ", ".join(f"{key}={value}" for key, value in
-                                                                     scored_by.items() if value is not None) + ")")
+                print(f"{'' if number_ == 1 else chr(10)}group {number_} of {len(split)}, scored by {scored_by}: "
+                      f"not ranked against the other group{'s' if len(split) > 2 else ''}")
             tables.append(ranked(group, keys))
             print_table(tables[-1])
         if args.csv:

@@ -45,13 +45,18 @@ def test_runs_are_ranked_by_best_distance_within_runs_scored_alike_only(tmp_path
     make_run(tmp_path, "worse", {"train": {"seed": 1}}, [90.0, 30.0, 35.0], warnings=2)
     make_run(tmp_path, "better", {"train": {"seed": 2}}, [80.0, 20.0], finished=False)
     make_run(tmp_path, "inception", {"eval": {"features": "inception"}}, [5.0])  # another judge: its own table
+    make_run(tmp_path, "other_size", {"data": {"image_size": 32}}, [5.0])  # the same data, another evaluator
+    loose = {"data": {"dataset": "folder", "path": "digits"}, "eval": {"classifier": "mnist"}}
+    make_run(tmp_path, "loose", loose, [25.0])  # unlabelled digits judged by the committed classifier: ranked
     compare.main([str(tmp_path), "--csv", str(tmp_path / "table.csv")])
     printed = capsys.readouterr().out
-    assert "group 1 of 2, not ranked against the others" in printed and "eval.features=inception" in printed
+    assert "group 1 of 3, scored by the classifier mnist in evaluator/, 2000 samples: not ranked against" in printed
+    assert "group 2 of 3, scored by Inception (ImageNet weights)" in printed
     with open(tmp_path / "table.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert [(row["group"], row["run"]) for row in rows] == [("1", "better"), ("1", "worse"), ("2", "inception")]
-    worse = rows[1]
+    assert [(row["group"], row["run"]) for row in rows] == [
+        ("1", "better"), ("1", "loose"), ("1", "worse"), ("2", "inception"), ("3", "other_size")]
+    worse = rows[2]
     assert (worse["best_fd"], worse["best_epoch"], worse["last_fd"], worse["epochs"], worse["warnings"]) == \
         ("30.0", "2", "35.0", "3", "2")
     assert worse["state"] == "finished" and rows[0]["state"] in ("running", "stopped (2/50)")
