@@ -18,7 +18,6 @@ import csv
 import io
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 import atomic
 
@@ -85,6 +84,7 @@ def kmeans(points, centroids):
 def match(centroids, old_centroids):
     """The permutation p that renumbers new cluster j as old cluster p[j], minimising the summed squared
     distance between matched centroids (the Hungarian algorithm)."""
+    from scipy.optimize import linear_sum_assignment  # here: scoring imports this module, not scipy
     new, old = linear_sum_assignment(squared_distances(centroids, old_centroids))
     permutation = np.empty(len(centroids), int)
     permutation[new] = old

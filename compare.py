@@ -5,8 +5,8 @@
 
 One row per run: only the settings that differ between the runs (read from each run's config.yaml, with
 the defaults filling what a file leaves out), the epochs done, the epochs' time, the best Fréchet distance
-and its epoch, the last one, the classifier score, the rarest class, the label accuracy for conditional
-runs, the number of warnings, and whether the run finished. Runs scored differently (another evaluator,
+and its epoch, the last one, the classifier score, the rarest class, precision and recall (metrics.py), the
+label accuracy for conditional runs, the number of warnings, and whether the run finished. Runs scored differently (another evaluator,
 another image size, another number of samples) are not ranked against each other: each such group gets a
 table of its own. --out draws the distance (and the classifier score) against epochs and against the
 epochs' time, one line per run; --csv writes the table.
@@ -84,7 +84,7 @@ def summary(run, keys):
              "epochs": rows[-1]["epoch"] if rows else 0, "minutes": round(run["epoch_time"] / 60, 1),
              "best_fd": best and best["frechet_distance"], "best_epoch": best and best["epoch"],
              "last_fd": last.get("frechet_distance"), "score": last.get("classifier_score"),
-             "rarest": last.get("min_class_share")}
+             "rarest": last.get("min_class_share"), "precision": last.get("precision"), "recall": last.get("recall")}
     if any(row.get("label_accuracy") is not None for row in rows):
         found["label_accuracy"] = last.get("label_accuracy")
     return {**found, "warnings": run["warnings"], "state": run["state"]}
@@ -128,7 +128,9 @@ def shown(value, column):
     if column in ("rarest", "label_accuracy"):
         return f"{value:.1%}"
     if isinstance(value, float):
-        return f"{value:.2f}" if column == "score" else f"{value:.1f}" if column != "minutes" else f"{value:g}"
+        if "." in column or column == "minutes":  # a setting (train.generator_lr): as it was given
+            return f"{value:g}"
+        return f"{value:.2f}" if column in ("score", "precision", "recall") else f"{value:.1f}"
     return str(value).replace(", ", ",") if isinstance(value, list) else str(value)
 
 

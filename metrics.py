@@ -7,6 +7,10 @@ classifier trained on the data's classes (the committed one for MNIST digits, ev
 - Kernel distance: the KID idea, an unbiased estimate of the squared maximum mean discrepancy between the
   two sets of features: about 0 for two real samples (it can dip below), and unlike the Fréchet distance
   not biased upwards when the samples are few.
+- Precision and recall (Kynkäänniemi et al. 2019): each real image's features span a ball out to its 3rd
+  nearest real neighbour, together the real images' manifold; precision is the share of generated images
+  inside it (do they look real?), recall the share of real images inside the generated images' manifold,
+  made the same way (is all of the data drawn?). Sharper digits raise precision, more variety raises recall.
 - Class coverage (a classifier only): which classes the classifier sees in the samples. Normalised entropy
   1.0 means all classes equally often; the smallest class share shows one the generator has stopped drawing.
 - Classifier score (a classifier only): the Inception Score idea, exp(E KL(p(y|x) || p(y))), from 1 (one
@@ -25,7 +29,8 @@ import numpy as np
 import clusters
 
 BATCH = 1000  # images per pass through the evaluator's network
-SCORES = ("frechet_distance", "kernel_distance", "class_entropy", "min_class_share", "classifier_score")
+SCORES = ("frechet_distance", "kernel_distance", "precision", "recall", "class_entropy", "min_class_share",
+          "classifier_score")
 
 
 def statistics(features):
@@ -71,6 +76,41 @@ def kernel_distance(features_a, features_b):
             / (n * (n - 1)) - 2 * kernel_sum(a, b, dimensions) / (m * n))
 
 
+NEIGHBOURS = 3  # k of precision and recall: a ball reaches each point's kth nearest neighbour (the paper's k)
+DISTANCE_ENTRIES = 2**24  # distances held at once (128 MB of float64), whatever the number of samples
+
+
+def blocks(rows, columns):
+    """Row ranges of a (rows x columns) distance matrix small enough to hold: DISTANCE_ENTRIES at a time."""
+    step = max(1, DISTANCE_ENTRIES // columns)
+    return [slice(i, i + step) for i in range(0, rows, step)]
+
+
+def neighbour_radii(features, k=NEIGHBOURS):
+    """Each row's squared distance to its kth nearest other row: the radius of its ball in the set's manifold."""
+    features = np.asarray(features, np.float64)
+    lengths = clusters.norms(features)
+    # position 0 of each row's sorted distances is the row itself (0), so the kth other is at position k
+    return np.concatenate([np.partition(clusters.squared_distances(features[part], features, lengths[part]), k,
+                                        axis=1)[:, k] for part in blocks(len(features), len(features))])
+
+
+def inside(points, centres, radii):
+    """The share of `points` within at least one ball (centre, squared radius)."""
+    points, centres = np.asarray(points, np.float64), np.asarray(centres, np.float64)
+    return float(np.mean(np.concatenate([np.any(clusters.squared_distances(points[part], centres) <= radii, axis=1)
+                                         for part in blocks(len(points), len(centres))])))
+
+
+def precision_recall(features, reference_features, reference_radii=None):
+    """Precision: the share of `features` inside the reference's manifold; recall: the share of the reference
+    inside the manifold of `features`. Both in [0, 1]; `reference_radii` (neighbour_radii) if known."""
+    if reference_radii is None:
+        reference_radii = neighbour_radii(reference_features)
+    return {"precision": inside(features, reference_features, reference_radii),
+            "recall": inside(reference_features, features, neighbour_radii(features))}
+
+
 def softmax(logits):
     import keras
     # .numpy(), not keras.ops.convert_to_numpy: that calls np.array on the tensor, which NumPy 2 warns about
@@ -114,6 +154,7 @@ class Reference:
     def __init__(self, features, real_scores, labels=None, class_names=None):
         self.features, self.real_scores, self.labels, self.class_names = features, real_scores, labels, class_names
         self.statistics = statistics(features)
+        self.radii = neighbour_radii(features)  # the real manifold's balls, for every precision measured
 
 
 def measured_reference(features, baseline, labels=None, class_names=None):
@@ -128,7 +169,8 @@ def scores(features, probabilities, reference, asked=None):
     """The quality numbers of a set of images from their features and, with a classifier, class probabilities;
     with `asked` (the class each was asked to be), the label ones too."""
     found = {"frechet_distance": frechet_distance(features, reference.statistics),
-             "kernel_distance": kernel_distance(features, reference.features)}
+             "kernel_distance": kernel_distance(features, reference.features),
+             **precision_recall(features, reference.features, reference.radii)}
     if probabilities is None:
         return found
     shares = class_shares(probabilities)

@@ -39,6 +39,7 @@ class EpochRecord:
         self.log = runlog.RunLog(run_dir, training.epoch, class_names=class_names,
                                  real_scores=evaluator.reference.real_scores if evaluator else {},
                                  classes=len(evaluator.reference.class_names or []) if evaluator else 0)
+        self.log.write_hparams(cfg)
         background = cfg["output.write_in_background"]
         self.files = concurrent.futures.ThreadPoolExecutor(1, "epoch-files") if background else None
         self.plots = concurrent.futures.ThreadPoolExecutor(1, "metrics-plot") if background else None

@@ -21,8 +21,8 @@ import atomic
 TIMING_COLUMNS = ["seconds", "train_seconds", "cluster_seconds"]
 TRAINING_COLUMNS = ["gen_loss", "disc_loss", "d_real", "d_fake", "real_accuracy", "fake_accuracy", "gen_grad_norm"]
 # The class numbers need a classifier (not Inception's features); the label ones, a conditional run too.
-QUALITY_COLUMNS = ["frechet_distance", "kernel_distance", "class_entropy", "min_class_share", "classifier_score",
-                   "label_accuracy", "min_label_accuracy"]
+QUALITY_COLUMNS = ["frechet_distance", "kernel_distance", "precision", "recall", "class_entropy", "min_class_share",
+                   "classifier_score", "label_accuracy", "min_label_accuracy"]
 # A self-conditioned run's clusters against the data's own classes, when it has them (clusters.py).
 CLUSTER_COLUMNS = ["cluster_nmi", "cluster_purity"]
 COLUMNS = ["epoch"] + TIMING_COLUMNS + TRAINING_COLUMNS + QUALITY_COLUMNS + CLUSTER_COLUMNS
@@ -74,6 +74,9 @@ def balance_warnings(rows):
     return found
 
 
+HPARAMS_TAGS = "_hparams_/"  # what TensorBoard's hparams plugin writes
+
+
 def kept_tensorboard_epochs(directory, last_epoch):
     """The epochs TensorBoard's event files in `directory` hold, each once, up to `last_epoch`: a resumed run
     rewrites them into one file without the points after its checkpoint (an epoch being redone) or written
@@ -86,7 +89,8 @@ def kept_tensorboard_epochs(directory, last_epoch):
     for file in files:
         for event in tf.compat.v1.train.summary_iterator(str(file)):
             for value in event.summary.value if event.step <= last_epoch else ():
-                points[(event.step, value.tag)] = value
+                if not value.tag.startswith(HPARAMS_TAGS):  # written anew at every start: write_hparams
+                    points[(event.step, value.tag)] = value
     rewritten = directory.parent / f".{directory.name}.tmp"
     shutil.rmtree(rewritten, ignore_errors=True)
     with tf.summary.create_file_writer(str(rewritten)).as_default() as writer:
@@ -170,6 +174,17 @@ class RunLog:
                           for key, value in row.items()} for row in self.rows)
         atomic.write(self.csv_path, lambda tmp: tmp.write_text(text.getvalue()))
 
+    def write_hparams(self, settings):
+        """The run's settings (output.* left out) for TensorBoard's HParams dashboard: `tensorboard --logdir
+        outputs` lists, filters and sorts the runs by them, beside the last of each number written per epoch.
+        Written at every start, so a resumed run's changed settings (its learning rates) are the ones shown."""
+        from tensorboard.plugins.hparams import api as hparams
+        values = {key: value if isinstance(value, (bool, int, float, str)) else str(value)
+                  for key, value in settings.items() if value is not None and not key.startswith("output.")}
+        with self.tensorboard_errors(), self.tensorboard.as_default():
+            hparams.hparams(values, trial_id=self.csv_path.parent.name)
+            self.tensorboard.flush()
+
     def write_tensorboard(self, row, picture):
         """The epoch's numbers and grid, unless TensorBoard has them already (a resumed run's last epoch)."""
         if row["epoch"] in self.tensorboard_epochs:
@@ -212,6 +227,12 @@ class RunLog:
                 kernel.plot([r["epoch"] for r in with_kernel], [r["kernel_distance"] for r in with_kernel], "s--",
                             color="tab:green", label="kernel distance (right axis)", markersize=2, alpha=0.7)
                 kernel.legend(fontsize=8, loc="upper center")
+        with_recall = [r for r in scored if r["recall"] is not None]  # a metrics.csv may lack them
+        if with_recall:
+            for column, style in (("precision", "^-"), ("recall", "v-")):
+                coverage.plot([r["epoch"] for r in with_recall], [r[column] for r in with_recall], style,
+                              label=f"{column} ({'look real' if column == 'precision' else 'cover the data'})",
+                              markersize=3)
         if scored and scored[-1]["class_entropy"] is not None:
             coverage.plot(epochs_scored, [r["class_entropy"] for r in scored], "o-", label="class entropy",
                           markersize=3)
@@ -226,7 +247,7 @@ class RunLog:
             distance.axhline(self.real_scores["frechet_distance"], color="gray", linestyle=":", label="real images")
         distance.set_title("Fréchet distance to real images (lower is better)")
         coverage.set_ylim(0, 1.05)
-        coverage.set_title("which classes it draws (1 is best; needs a classifier)")
+        coverage.set_title("fidelity, variety and classes (1 is best)")
         for axis in axes.flat:
             if axis.get_legend_handles_labels()[0]:
                 axis.legend(fontsize=8)
@@ -235,7 +256,7 @@ class RunLog:
             for axis in (distance, coverage):
                 axis.text(0.5, 0.5, "no quality numbers in this run (eval.every=0,\nor no evaluator: its "
                           "first lines say why)", ha="center", va="center", transform=axis.transAxes, color="gray")
-        elif scored[-1]["class_entropy"] is None:
+        elif scored[-1]["class_entropy"] is None and not with_recall:
             coverage.text(0.5, 0.5, "no classes: the images are scored\nwithout a classifier (Inception)",
                           ha="center", va="center", transform=coverage.transAxes, color="gray")
         for axis in axes[1]:

@@ -223,8 +223,9 @@ def draw_checked(row, training, grid_inputs, epoch, run_dir):
 def summary(row, epochs):
     line = (f"epoch {row['epoch']}/{epochs}  {row['seconds']:.1f}s  gen_loss {row['gen_loss']:.4f}  "
             f"disc_loss {row['disc_loss']:.4f}  D(x) {row['d_real']:.2f}  D(G(z)) {row['d_fake']:.2f}")
-    shown = {"frechet_distance": ".1f", "kernel_distance": ".2f", "class_entropy": ".2f", "min_class_share": ".1%",
-             "label_accuracy": ".1%", "cluster_nmi": ".2f"}  # named as in metrics.csv
+    shown = {"frechet_distance": ".1f", "kernel_distance": ".2f", "precision": ".2f", "recall": ".2f",
+             "class_entropy": ".2f", "min_class_share": ".1%", "label_accuracy": ".1%",
+             "cluster_nmi": ".2f"}  # named as in metrics.csv
     return line + "".join(f"  {name} {row[name]:{style}}" for name, style in shown.items() if row.get(name) is not None)
 
 

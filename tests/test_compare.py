@@ -18,13 +18,13 @@ def make_run(folder, name, sections, distances, scores=None, finished=True, warn
     run.mkdir(parents=True)
     (run / "config.yaml").write_text(yaml.safe_dump({"output": {"run_name": name}, **sections}))
     with open(run / "metrics.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, ["epoch", "seconds", "frechet_distance", "classifier_score", "min_class_share",
-                                    "label_accuracy"])
+        writer = csv.DictWriter(f, ["epoch", "seconds", "frechet_distance", "precision", "recall", "classifier_score",
+                                    "min_class_share", "label_accuracy"])
         writer.writeheader()
         for epoch, distance in enumerate(distances, 1):
-            writer.writerow({"epoch": epoch, "seconds": 60.0, "frechet_distance": distance,
-                             "classifier_score": (scores or [5.0] * len(distances))[epoch - 1],
-                             "min_class_share": 0.05, "label_accuracy": ""})
+            writer.writerow({"epoch": epoch, "seconds": 60.0, "frechet_distance": distance, "precision": epoch / 8,
+                             "recall": epoch / 4 - 0.25, "min_class_share": 0.05, "label_accuracy": "",
+                             "classifier_score": (scores or [5.0] * len(distances))[epoch - 1]})
     if warnings:
         (run / "warnings.log").write_text("".join(f"epoch {n} [kind] text\n" for n in range(1, warnings + 1)))
     if finished:
@@ -59,6 +59,7 @@ def test_runs_are_ranked_by_best_distance_within_runs_scored_alike_only(tmp_path
     worse = rows[2]
     assert (worse["best_fd"], worse["best_epoch"], worse["last_fd"], worse["epochs"], worse["warnings"]) == \
         ("30.0", "2", "35.0", "3", "2")
+    assert (float(worse["precision"]), float(worse["recall"])) == (0.375, 0.5)  # the last epoch's
     assert worse["state"] == "finished" and rows[0]["state"] in ("running", "stopped (2/50)")
     assert worse["train.seed"] == "1" and worse["eval.features"] == "classifier"
 

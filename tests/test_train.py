@@ -24,6 +24,19 @@ def epoch_lines(stdout):
     return [line for line in stdout.splitlines() if line.startswith("epoch ")]
 
 
+def hparams(run):
+    """train.epochs in each record of the run's settings for TensorBoard's HParams dashboard."""
+    from tensorboard.plugins.hparams import plugin_data_pb2
+    found = []
+    for file in sorted((run / "tensorboard").glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(file)):
+            for value in event.summary.value:
+                if value.tag == "_hparams_/session_start_info":
+                    start = plugin_data_pb2.HParamsPluginData.FromString(value.metadata.plugin_data.content)
+                    found.append(start.session_start_info.hparams["train.epochs"].number_value)
+    return found
+
+
 def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_path, small_run_args):
     result = run_train(*small_run_args, "train.epochs=2", "output.run_name=demo")
     assert result.returncode == 0 and result.stderr == "", result.stderr  # nor TensorFlow's start-up lines
@@ -31,7 +44,8 @@ def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_pat
     assert [line.split()[1] for line in epoch_lines(result.stdout)] == ["1/2", "2/2"]
     assert re.fullmatch(r"epoch 1/2  \d+\.\ds  gen_loss \d+\.\d{4}  disc_loss \d+\.\d{4}  D\(x\) [\d.]+  "
                         r"D\(G\(z\)\) [\d.]+  frechet_distance [\d.]+  kernel_distance -?\d+\.\d\d  "
-                        r"class_entropy [\d.]+  min_class_share [\d.]+%", epoch_lines(result.stdout)[0])
+                        r"precision [01]\.\d\d  recall [01]\.\d\d  class_entropy [\d.]+  min_class_share [\d.]+%",
+                        epoch_lines(result.stdout)[0])
     assert result.stdout.startswith(f"starting {run}: loading TensorFlow")  # the program's word comes first
     assert sorted(p.name for p in (run / "images").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
     assert len(iio.imread(run / "progress.gif", index=None)) == 2
@@ -60,6 +74,7 @@ def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_pat
     assert yaml.safe_load((run / "config.yaml").read_text())["train"]["epochs"] == 3
     with open(run / "metrics.csv", newline="") as f:
         assert [r["epoch"] for r in csv.DictReader(f)] == ["1", "2", "3"]
+    assert hparams(run) == [3]  # the settings for TensorBoard's HParams dashboard, once: the resumed run's
     files = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
     again = run_train("--resume", run)  # finished: says so, and trains and writes nothing
     assert again.returncode == 0 and not epoch_lines(again.stdout)
