@@ -415,7 +415,7 @@ def fail(message):
 def parse_arguments(parser, argv=None):
     """The parser's arguments; an option it does not know is answered with how settings are given (an
     `--epochs 2` is `train.epochs=2`), not argparse's bare "unrecognized arguments"."""
-    args, unknown = parser.parse_known_args(argv)
+    args, unknown = parser.parse_known_intermixed_args(argv)  # settings before and after an option
     if unknown:
         argv = sys.argv[1:] if argv is None else list(argv)
         name = unknown[0].lstrip("-").split("=")[0].replace("-", "_")

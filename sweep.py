@@ -1,0 +1,210 @@
+"""Train every combination of some settings, one run after another, then compare them.
+
+  python sweep.py train.generator_lr=1e-4,2e-4 train.batch_size=64,256 train.epochs=5
+  python sweep.py --config configs/fast.yaml model.dropout=0,0.3 --name dropout
+
+A setting given several values (commas between them; a list in brackets is one value) is swept; a setting
+given one value applies to every run. Each run goes to outputs/SWEEP/RUN, its name made of the values
+(like generator_lr-2e-4,batch_size-64); SWEEP is --name, or made of the swept keys. When all have run,
+compare.py's table is printed and written with its picture (SWEEP/compare.csv, SWEEP/compare.png).
+
+Every combination is validated before the first run starts. Stopped (Ctrl-C, kill, a reboot), the same
+command continues: finished runs are skipped, a stopped one resumes from its checkpoint (train.py --resume),
+and one stopped before its first checkpoint starts again. A run that fails (diverged, say) is reported and
+the sweep goes on. The trade-off: runs go one after another, never side by side; on one machine two runs
+at once would only share its cores.
+"""
+
+import argparse
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import compare
+import config
+import distribute
+import train
+from config import ConfigError
+
+ROOT = Path(__file__).resolve().parent
+OWN_KEYS = ("output.run_name",)  # each run's is its values'
+
+
+def split_values(text):
+    """'1e-4,2e-4' -> ['1e-4', '2e-4']; commas inside brackets belong to a list: '[64,128],[32,64]' is two."""
+    values, depth, current = [], 0, ""
+    for char in text:
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            values.append(current)
+            current = ""
+        else:
+            current += char
+    return values + [current]
+
+
+def parse_settings(items):
+    """key=value texts -> (fixed {key: text}, swept {key: [texts]}), each key once."""
+    fixed, swept = {}, {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"'{item}' is not a setting; write key=value, or key=value1,value2 to sweep it")
+        if key in fixed or key in swept:
+            raise ConfigError(f"{key} is given twice; give it once, its values separated by commas")
+        if key in OWN_KEYS:
+            raise ConfigError(f"{key} is set by the sweep (each run is named by its values); use --name for the sweep")
+        values = split_values(value)
+        if len(values) > 1:
+            if len(set(values)) < len(values):
+                raise ConfigError(f"{key} lists a value twice ({value}); give each value once")
+            swept[key] = values
+        else:
+            fixed[key] = value
+    if not swept:
+        raise ConfigError("nothing to sweep: give at least one setting several values, like train.batch_size=64,256")
+    return fixed, swept
+
+
+def combinations(swept):
+    """Every combination of the swept values, the first key's values changing slowest."""
+    found = [{}]
+    for key, values in swept.items():
+        found = [{**combination, key: value} for combination in found for value in values]
+    return found
+
+
+def short_names(keys):
+    """Each key's last part (train.batch_size -> batch_size), or the whole key where two would read alike."""
+    last = [key.split(".")[-1] for key in keys]
+    return {key: part if last.count(part) == 1 else key for key, part in zip(keys, last)}
+
+
+def run_name(combination, names):
+    """generator_lr-2e-4,batch_size-64: the values as given; a list's commas become + and its brackets go."""
+    return ",".join(f"{names[key]}-{value.strip().strip('[]').replace(',', '+').replace(' ', '')}"
+                    .replace("/", "_") for key, value in combination.items())
+
+
+def plan(args):
+    """The sweep's folder and its runs: (run directory, settings for train.py, validated config) each, every
+    combination checked as train.py would check it, and runs already there checked to be this sweep's."""
+    fixed, swept = parse_settings(args.settings)
+    base = [f"{key}={value}" for key, value in fixed.items()]
+    names = short_names(list(swept))
+    runs = []
+    for combination in combinations(swept):
+        settings = base + [f"{key}={value}" for key, value in combination.items()]
+        try:
+            cfg = config.load(args.config or config.DEFAULT_FILE, settings)
+            distribute.check(cfg)
+        except ConfigError as e:
+            raise ConfigError(f"{e} (in the run {', '.join(f'{k}={v}' for k, v in combination.items())})") from None
+        runs.append((run_name(combination, names), settings, cfg))
+    if args.name is not None and config.run_name().convert(args.name) is None:
+        raise ConfigError(f"--name {args.name} must be a folder name, not a path (it goes in output.dir)")
+    folder = Path(runs[0][2]["output.dir"]) / (args.name or "sweep-" + "-".join(names.values()))
+    given = list(fixed) + list(swept) + (list(config.flatten(config.read_yaml(args.config), str(args.config)))
+                                         if args.config else [])
+    planned = []
+    for name, settings, cfg in runs:
+        run_dir = folder / name
+        if (run_dir / "config.yaml").is_file():
+            check_same_run(run_dir, cfg, given)
+        planned.append((run_dir, settings, cfg))
+    return folder, planned
+
+
+def check_same_run(run_dir, cfg, given):
+    """A run already in the sweep's folder must be the one this sweep would start: the same value of each
+    setting `given` (on the command line or in --config; train.epochs may grow)."""
+    saved = config.load(base=config.flatten(config.read_yaml(run_dir / "config.yaml"), str(run_dir)))
+    for key in given:
+        # mnist without internet trains on the bundled sample, and its config.yaml says so
+        if key != "train.epochs" and not key.startswith("output.") and cfg[key] != saved[key] \
+                and (cfg[key], saved[key]) != ("mnist", "mnist_sample"):
+            raise ConfigError(f"{run_dir} exists with {key}={saved[key]}, where this sweep sets {cfg[key]}; "
+                              f"give the sweep another --name, or delete {run_dir}")
+
+
+def epochs_done(run_dir):
+    return len(compare.read_run(run_dir)["rows"]) if (run_dir / "metrics.csv").is_file() else 0
+
+
+class Stop:
+    """Ctrl-C reaches train.py too (the terminal signals both), which stops with a checkpoint; a SIGTERM sent to
+    the sweep alone is passed on to its run. Either way the sweep then stops."""
+
+    child = None
+    number = None
+
+    def __init__(self):
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, self.request)
+
+    def request(self, number, frame):
+        self.number = number
+        if number == signal.SIGTERM and self.child is not None and self.child.poll() is None:
+            self.child.send_signal(number)
+
+
+def train_run(run_dir, settings, cfg, config_file, stop):
+    """train.py for one run: started, resumed or (stopped before its first checkpoint) started again. Its exit code."""
+    command = [sys.executable, str(ROOT / "train.py")]
+    if train.has_checkpoint(run_dir):
+        command += ["--resume", str(run_dir), f"train.epochs={cfg['train.epochs']}"]
+    else:
+        if run_dir.exists():
+            shutil.rmtree(run_dir)  # it holds no checkpoint: nothing to resume
+        command += (["--config", str(config_file)] if config_file else []) + settings + [
+            f"output.dir={run_dir.parent}", f"output.run_name={run_dir.name}"]
+    stop.child = subprocess.Popen(command)
+    code = stop.child.wait()
+    stop.child = None
+    return code
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("settings", nargs="+", metavar="key=value[,value...]",
+                        help="a setting with several values is swept; with one, it applies to every run")
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="YAML config the runs start from (default: config.yaml)")
+    parser.add_argument("--name", metavar="NAME",
+                        help="the sweep's folder in output.dir (default: sweep- and the swept keys)")
+    args = config.parse_arguments(parser, argv)
+    try:
+        folder, runs = plan(args)
+    except ConfigError as e:
+        config.fail(str(e))
+    stop, failed = Stop(), []
+    print(f"sweep {folder}: {len(runs)} runs", flush=True)
+    for number, (run_dir, settings, cfg) in enumerate(runs, 1):
+        if stop.number is not None:
+            break
+        if train.is_finished(run_dir, cfg) and epochs_done(run_dir) >= cfg["train.epochs"]:
+            print(f"run {number} of {len(runs)}: {run_dir.name} is finished already", flush=True)
+            continue
+        print(f"run {number} of {len(runs)}: {run_dir.name}", flush=True)
+        code = train_run(run_dir, settings, cfg, args.config, stop)
+        if code >= 128 or code < 0 or stop.number is not None:
+            stop.number = stop.number or signal.SIGINT
+        elif code != 0:
+            failed.append(run_dir.name)
+    if stop.number is not None:
+        print("sweep stopped; the same command continues it (finished runs are kept, a stopped one resumes)",
+              file=sys.stderr)
+        sys.exit(128 + stop.number)
+    print(f"\nsweep {folder}: {len(runs)} runs" + (f"; failed (their output says why): {', '.join(failed)}"
+                                                  if failed else ""), flush=True)
+    shown = [str(run_dir) for run_dir, _, _ in runs if (run_dir / "metrics.csv").is_file()]
+    if shown:
+        compare.main(shown + ["--out", str(folder / "compare.png"), "--csv", str(folder / "compare.csv")])
+        print(f"wrote {folder / 'compare.png'} and {folder / 'compare.csv'}")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

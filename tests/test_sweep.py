@@ -1,0 +1,71 @@
+"""sweep.py: the combinations, their names, validation before any run, and a sweep continued after a kill."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+import sweep
+from conftest import ROOT
+
+
+def test_values_split_at_commas_outside_lists_and_every_combination_is_planned():
+    assert sweep.split_values("1e-4,2e-4") == ["1e-4", "2e-4"]
+    assert sweep.split_values("[64,128],[32,64]") == ["[64,128]", "[32,64]"]
+    fixed, swept = sweep.parse_settings(["train.epochs=3", "train.generator_lr=1e-4,2e-4",
+                                         "model.discriminator_widths=[64,128],[32,64]"])
+    assert fixed == {"train.epochs": "3"}
+    combinations = sweep.combinations(swept)
+    assert combinations == [
+        {"train.generator_lr": "1e-4", "model.discriminator_widths": "[64,128]"},
+        {"train.generator_lr": "1e-4", "model.discriminator_widths": "[32,64]"},
+        {"train.generator_lr": "2e-4", "model.discriminator_widths": "[64,128]"},
+        {"train.generator_lr": "2e-4", "model.discriminator_widths": "[32,64]"}]
+    names = sweep.short_names(list(swept))
+    assert [sweep.run_name(c, names) for c in combinations] == [
+        "generator_lr-1e-4,discriminator_widths-64+128", "generator_lr-1e-4,discriminator_widths-32+64",
+        "generator_lr-2e-4,discriminator_widths-64+128", "generator_lr-2e-4,discriminator_widths-32+64"]
+    assert sweep.short_names(["train.seed", "eval.seed"]) == {"train.seed": "train.seed", "eval.seed": "eval.seed"}
+
+
+@pytest.mark.parametrize("settings, message", [
+    (["train.epochs=2"], "nothing to sweep"),
+    (["train.batch_size=64,0"], "train.batch_size must be an integer >= 1, got 0"),
+    (["train.batch_size=64,64"], "lists a value twice"),
+    (["train.batch_size=64,128", "train.batch_size=32"], "train.batch_size is given twice"),
+    (["train.batch_size=64,128", "output.run_name=x"], "output.run_name is set by the sweep"),
+    (["train.batch_size=64,128", "--name", "a/b"], "must be a folder name"),
+])
+def test_every_value_is_checked_before_any_run_one_line_and_exit_2(tmp_path, settings, message):
+    result = subprocess.run([sys.executable, str(ROOT / "sweep.py"), *settings, f"output.dir={tmp_path}"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr
+    assert not any(tmp_path.iterdir())  # not one run started
+
+
+def test_a_killed_sweep_continues_with_the_same_command_keeping_its_finished_runs(tmp_path):
+    command = [sys.executable, str(ROOT / "sweep.py"), "train.generator_lr=1e-4,2e-4", "data.dataset=mnist_sample",
+               "data.limit=64", "train.batch_size=32", "train.epochs=2", "eval.every=0", f"output.dir={tmp_path}"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    folder = tmp_path / "sweep-generator_lr"
+    first, second = folder / "generator_lr-1e-4", folder / "generator_lr-2e-4"
+    sweeping = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    for line in sweeping.stdout:  # killed, with its run, once the second run has begun training
+        if line.startswith("epoch 1/2") and second.exists():
+            os.killpg(sweeping.pid, signal.SIGKILL)
+            break
+    sweeping.wait(timeout=60)
+    assert sweeping.returncode == -signal.SIGKILL and (first / "generator.keras").is_file()
+    kept = {path: path.stat().st_mtime_ns for path in first.rglob("*")}
+    again = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert "run 1 of 2: generator_lr-1e-4 is finished already" in again.stdout
+    assert {path: path.stat().st_mtime_ns for path in first.rglob("*")} == kept  # not touched
+    assert (second / "metrics.csv").read_text().count("\n2,") == 1 and (second / "generator.keras").is_file()
+    lines = again.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("run ") and "train.generator_lr" in line)
+    rows = {line.split()[0]: line.split()[1] for line in lines[header + 1:header + 3]}  # compare.py's table
+    assert rows == {first.name: "0.0001", second.name: "0.0002"}
+    assert (folder / "compare.png").stat().st_size > 10_000 and (folder / "compare.csv").read_text().count("\n") == 3
