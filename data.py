@@ -545,6 +545,9 @@ def epoch_order(count, seed, shuffle_buffer):
         lambda numbers: tf.random.experimental.stateless_shuffle(numbers, seed=[seed, 0])).unbatch()
 
 
+READERS = 2  # batches of an epoch read at once, and ready ahead of the steps
+
+
 def epoch_batches(images, labels, batch_size, seed, epoch, noise_dim, shuffle_buffer=60000, skip=0, parts=1,
                   mine=(0,)):
     """One epoch of shuffled batches scaled to [-1, 1], each with the generator's noise: (images, z), or
@@ -581,4 +584,9 @@ def epoch_batches(images, labels, batch_size, seed, epoch, noise_dim, shuffle_bu
     batches = epoch_order(len(images), this_epoch, shuffle_buffer).batch(batch_size).enumerate().skip(skip)
     batches = batches.flat_map(lambda number, indices: tf.data.Dataset.from_tensor_slices(
         tf.constant(mine, tf.int64)).map(lambda part: piece(number, indices, part)))
-    return batches.map(read, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    # Fixed parallelism rather than tf.data's autotuner: deleting an iterator waits for the autotuner's thread, which
+    # on a busy CPU held up the end of an epoch for seconds (docs/speed.md). Reading a batch is a gather, far
+    # shorter than a step: READERS batches read at once, as many ready ahead, keep the steps fed.
+    options = tf.data.Options()
+    options.autotune.enabled = READERS == tf.data.AUTOTUNE  # as bench/iterator_teardown.py compares them
+    return batches.map(read, num_parallel_calls=READERS).prefetch(READERS).with_options(options)

@@ -143,6 +143,11 @@ class TrainingState:
                                                trainable=False)
             if cfg["model.clusters"]:
                 optional["clusters"] = self.cluster_numbers
+                # the features the images are clustered by: D's flattened features, the layer its logit reads
+                flatten = next(layer for layer in self.discriminator.layers
+                               if isinstance(layer, keras.layers.Flatten))
+                network = keras.Model(self.discriminator.inputs[0], flatten.output)
+                self.feature_pass = tf.function(lambda pixels: network(pixels, training=False))
             self.checkpoint = tf.train.Checkpoint(
                 generator=self.generator, discriminator=self.discriminator, **optional,
                 generator_optimizer=self.generator_optimizer, discriminator_optimizer=self.discriminator_optimizer,
@@ -236,11 +241,6 @@ class TrainingState:
     def features_of(self, images, batch=500):
         """features_of(numbers) for clusters.cluster: the discriminator's features of `images`[numbers], the
         layer its logit (and a projection's class embedding) is computed from."""
-        if not hasattr(self, "feature_pass"):
-            flatten = next(layer for layer in self.discriminator.layers if isinstance(layer, keras.layers.Flatten))
-            network = keras.Model(self.discriminator.inputs[0], flatten.output)
-            self.feature_pass = tf.function(lambda pixels: network(pixels, training=False))
-
         def features(numbers):
             return np.concatenate([self.feature_pass(data.scale(images[numbers[i:i + batch]])).numpy()
                                    for i in range(0, len(numbers), batch)])
