@@ -155,6 +155,7 @@ def write_csv(path, tables):
 def plot(path, runs, keys):
     """The Fréchet distance and classifier score of each run against epochs and against its epochs' time."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
     figure = Figure(figsize=(12, 7))
     axes = figure.subplots(2, 2)
     for run in runs:
@@ -178,6 +179,8 @@ def plot(path, runs, keys):
         axis.set_yscale("log")
     for axis in axes[1]:
         axis.set_xlabel("epoch" if axis is axes[1][0] else "minutes of epochs")
+    for axis in axes[:, 0]:
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs, also on short runs
     axes[0][0].legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=80)

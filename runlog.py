@@ -87,7 +87,8 @@ def kept_tensorboard_epochs(directory, last_epoch):
         return set()
     points = {}  # (step, tag) -> the last value written, as TensorBoard would show it
     for file in files:
-        for event in tf.compat.v1.train.summary_iterator(str(file)):
+        for record in tf.data.TFRecordDataset(str(file)):  # an event file is a TFRecord file of Event protos
+            event = tf.compat.v1.Event.FromString(record.numpy())
             for value in event.summary.value if event.step <= last_epoch else ():
                 if not value.tag.startswith(HPARAMS_TAGS):  # written anew at every start: write_hparams
                     points[(event.step, value.tag)] = value
