@@ -164,7 +164,8 @@ def test_the_inception_reference_is_computed_once_for_the_same_images(random_inc
                                  "eval.num_samples=100", f"eval.evaluator_dir={tmp_path}"])
     digits = data.load_sample()[:24]
     first = evaluators.inception_reference(cfg, random_inception, digits, "weights")
-    assert len(first.features) == 12 and set(first.real_scores) == {"frechet_distance", "kernel_distance"}
+    assert len(first.features) == 12 and set(first.real_scores) == {"frechet_distance", "kernel_distance",
+                                                                     "precision", "recall"}
 
     def embed_again(*args):
         raise AssertionError("the reference was computed again")
