@@ -6,9 +6,9 @@
 One row per run: only the settings that differ between the runs (read from each run's config.yaml, with
 the defaults filling what a file leaves out), the epochs done, the epochs' time, the best Fréchet distance
 and its epoch, the last one, the classifier score, the rarest class, precision and recall (metrics.py), the
-label accuracy for conditional runs, the number of warnings, and whether the run finished. Runs scored differently (another evaluator,
-another image size, another number of samples) are not ranked against each other: each such group gets a
-table of its own. --out draws the distance (and the classifier score) against epochs and against the
+label accuracy for conditional runs, the number of warnings, and whether the run finished. Runs scored
+differently (another evaluator, another image size, another number of samples) are not ranked against each
+other: each such group gets a table of its own. --out draws the distance (and the classifier score) against epochs and against the
 epochs' time, one line per run; --csv writes the table.
 
 It reads CSV and YAML only (no TensorFlow), so it answers at once. "running" means the run has not
