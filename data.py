@@ -128,6 +128,17 @@ def list_folder(path):
     return found
 
 
+LOADED_LISTINGS = {}  # each folder's listing as read when this process loaded its images, by resolved path
+
+
+def listing(path):
+    """A folder's files as this process read them when it loaded its images, else read now: the run's classes,
+    its evaluator's fingerprint and its image count then describe the images loaded, and a folder of a
+    million files is listed once at start-up, not once for each of them."""
+    resolved = Path(path).resolve()
+    return LOADED_LISTINGS[resolved] if resolved in LOADED_LISTINGS else list_folder(resolved)
+
+
 def listing_key(files, *extra):
     """A hash of the files' names, sizes and modification times (and `extra`): it changes with the folder."""
     text = "".join(f"{name}\t{size}\t{mtime}\n" for name, size, mtime in files) + repr(extra)
@@ -230,12 +241,13 @@ def folder_classes(path, purpose=CONDITIONAL):
     labels="inferred" convention: pictures/cats/..., pictures/dogs/...). `purpose` says in the error why
     they are needed and what to do instead."""
     why, instead = purpose
-    loose = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if loose:
-        raise ConfigError(f"{loose[0]} is not in a class subfolder: {why} ({path}/CLASS/...); move the images into "
+    files = listing(path)
+    groups = [group_of(name) for name, _, _ in files]
+    if "" in groups:
+        loose = path / files[groups.index("")][0]
+        raise ConfigError(f"{loose} is not in a class subfolder: {why} ({path}/CLASS/...); move the images into "
                           f"subfolders, or {instead}")
-    names = sorted(sub.name for sub in path.iterdir() if sub.is_dir() and any(
-        p.suffix.lower() in IMAGE_SUFFIXES for p in sub.rglob("*")))
+    names = sorted(set(groups))
     if len(names) < 2:
         raise ConfigError(f"{why}, so it needs images in at least 2 class subfolders of {path} ({path}/CLASS/...), "
                           f"found {len(names)}; add them, or {instead}")
@@ -411,7 +423,7 @@ def load_folder(cfg, labelled):
     path = Path(os.path.expanduser(cfg["data.path"]))
     if not path.is_dir():
         raise ConfigError(f"data.path {path} is not a folder; point it at the directory holding your images")
-    files = list_folder(path)
+    files = LOADED_LISTINGS[path.resolve()] = list_folder(path)
     cache = cache_folder(cfg, path)
     native = (None, None) if cfg["data.image_size"] and cfg["data.channels"] else \
         folder_shape(path, files, cache, size_given=cfg["data.image_size"] is not None)

@@ -49,7 +49,7 @@ def directory(cfg):
 
 def fingerprint(path):
     """12 hex digits that change when a file under `path` is added, removed, renamed or changes size."""
-    files = sorted(data.list_folder(path), key=lambda file: Path(file[0]).parts)
+    files = sorted(data.listing(path), key=lambda file: Path(file[0]).parts)
     listing = "".join(f"{Path(name).as_posix()}\t{size}\n" for name, size, _ in files)
     return hashlib.sha256(listing.encode()).hexdigest()[:12]
 
@@ -210,7 +210,7 @@ def for_classifier(cfg):
         try:  # the run's data loaded, so what stops a classifier is the data's: no classes, too few images
             data.class_names(cfg, data.CLASSIFIER)  # said before loading it again
             if cfg["data.dataset"] == "folder":
-                check_count(cfg, len(data.list_folder(Path(os.path.expanduser(cfg["data.path"])))))
+                check_count(cfg, len(data.listing(Path(os.path.expanduser(cfg["data.path"])))))
             print(f"no classifier for {name(cfg)} in {directory(cfg)} yet: training one first "
                   f"(eval.classifier=auto)", flush=True)
             make_evaluator(cfg)

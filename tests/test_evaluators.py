@@ -238,3 +238,19 @@ def test_a_run_resumes_only_with_what_its_quality_numbers_were_measured_with(tmp
     assert result.returncode == 2 and result.stderr.strip() == (
         f"error: {key} cannot change when resuming: the run's quality numbers so far (and its best generator) were "
         f"measured with {key}={saved}, and new ones would not compare with them; start a new run to change it")
+
+
+def test_a_folder_is_listed_once_at_start_up_and_its_name_and_classes_describe_the_images_loaded(tmp_path, monkeypatch):
+    pictures = digit_folder(tmp_path / "pictures", 30)
+    cfg = config.load(overrides=["data.dataset=folder", f"data.path={pictures}", "model.conditional=true"])
+    fresh = evaluators.fingerprint(pictures)
+    data.load_images(cfg)  # decoded into the cache (which lists again when done, to see nothing changed meanwhile)
+    listed = []
+    original = data.list_folder
+    monkeypatch.setattr(data, "list_folder", lambda path: listed.append(path) or original(path))
+    assert len(data.load_images(cfg)[0]) == 30 and len(listed) == 1
+    assert data.class_names(cfg) == sorted({str(label) for label in data.load_sample_labels()[:30]})
+    assert evaluators.name(cfg) == f"folder-pictures-{fresh}-28x28x1" and evaluators.classifier_paths(cfg)
+    assert len(listed) == 1  # the classes, the evaluator's name and its files used the listing loaded
+    digit_folder(pictures, 1, start=30)  # loading it again lists it again: the name follows the new picture
+    assert len(data.load_images(cfg)[0]) == 31 and evaluators.fingerprint(pictures) != fresh
