@@ -17,8 +17,9 @@ run. This measures it on the CPU, where it can be separated from the steps:
 (c) Start-up: from launching `python train.py` to its first training step (its start, and its end, which
     includes tracing the step), against a bare Python process's `import tensorflow`.
 (d) Whole process: `python train.py` against the tutorial's program (bench/tutorial.py), 3 epochs on the
-    first 4,096 bundled digits, in alternated pairs: with eval.every=0 (like for like: the tutorial
-    scores nothing) and with the defaults.
+    first 4,096 bundled digits, in rounds that run the tutorial and each variant of train.py once in
+    turn: with eval.every=0 (like for like: the tutorial scores nothing), the same with one step per
+    call, and with the defaults.
 
 Nothing else should run meanwhile: the numbers are wall-clock times.
 """
@@ -174,28 +175,32 @@ def startup(repeats):
         print(f"| ... its end (TensorFlow traces and compiles the step) | {seconds(child, 'first step done at'):.2f} |")
 
 
-def whole_process(pairs):
+def whole_process(rounds):
     common = ["data.dataset=mnist_sample", "data.limit=4096", "train.epochs=3"]
-    print(f"\n(d) Whole process, 3 epochs on 4,096 bundled digits, {pairs} alternated pairs; speed = the tutorial's "
-          f"time / train.py's")
-    print("| train.py settings | train.py s (median) | tutorial s (median) | speed vs tutorial (median of pairs) |"
-          " pairs |\n|---|--:|--:|--:|---|")
+    variants = {"eval.every=0": ["eval.every=0"],
+                "eval.every=0, train.steps_per_call=1": ["eval.every=0", "train.steps_per_call=1"],
+                "default settings": []}
+    print(f"\n(d) Whole process, 3 epochs on 4,096 bundled digits, {rounds} rounds, each running the tutorial and "
+          f"every train.py variant once in turn; speed = the tutorial's time / train.py's, in the same round")
+    print("| train.py settings | train.py s (median) | tutorial s (median) | speed vs tutorial (median of rounds) |"
+          " rounds |\n|---|--:|--:|--:|---|")
+    seconds = {label: [] for label in ["tutorial", *variants]}
     with tempfile.TemporaryDirectory() as scratch:
-        for label, settings in (("eval.every=0", common + ["eval.every=0"]), ("default settings", common)):
-            ours, tutorial = [], []
-            for pair in range(pairs):
+        for round_ in range(rounds):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, str(ROOT / "bench" / "tutorial.py"), "--epochs", "3", "--limit", "4096",
+                            "--out", f"{scratch}/tutorial-{round_}"], check=True, capture_output=True)
+            seconds["tutorial"].append(time.perf_counter() - started)
+            for number, (label, settings) in enumerate(variants.items()):
                 started = time.perf_counter()
-                subprocess.run([sys.executable, str(ROOT / "train.py"), *settings, f"output.dir={scratch}",
-                                f"output.run_name={label.split('=')[0]}-{pair}"], check=True, capture_output=True)
-                ours.append(time.perf_counter() - started)
-                started = time.perf_counter()
-                subprocess.run([sys.executable, str(ROOT / "bench" / "tutorial.py"), "--epochs", "3", "--limit",
-                                "4096", "--out", f"{scratch}/tutorial-{label}-{pair}"], check=True,
-                               capture_output=True)
-                tutorial.append(time.perf_counter() - started)
-            ratios = [t / o for t, o in zip(tutorial, ours)]
-            print(f"| {label} | {statistics.median(ours):.1f} | {statistics.median(tutorial):.1f} | "
-                  f"{statistics.median(ratios):.2f}x | {', '.join(f'{r:.2f}' for r in ratios)} |")
+                subprocess.run([sys.executable, str(ROOT / "train.py"), *common, *settings, f"output.dir={scratch}",
+                                f"output.run_name=variant{number}-{round_}"], check=True, capture_output=True)
+                seconds[label].append(time.perf_counter() - started)
+    tutorial = seconds["tutorial"]
+    for label in variants:
+        ratios = [t / o for t, o in zip(tutorial, seconds[label])]
+        print(f"| {label} | {statistics.median(seconds[label]):.1f} | {statistics.median(tutorial):.1f} | "
+              f"{statistics.median(ratios):.2f}x | {', '.join(f'{r:.2f}' for r in ratios)} |")
 
 
 def main():

@@ -230,8 +230,10 @@ def test_each_speed_option_trains_with_finite_losses_and_resumes(tmp_path, optio
 
 def test_steps_per_call_and_the_background_writer_change_nothing_that_is_learned_or_written(tmp_path, small_run_args):
     """16 steps an epoch in calls of 5 (the last one short) with the writer thread, against one call per step
-    with every file written before the next epoch: the same losses, quality numbers, grids, GIF and models."""
-    common = [*small_run_args, "train.batch_size=32", "train.epochs=2", "eval.num_samples=100"]
+    with every file written before the next epoch: the same losses, quality numbers, grids, GIF and models.
+    The default recipe's dropout and the fast recipe's R1 penalty and moving average run together here."""
+    common = [*small_run_args, "train.batch_size=32", "train.epochs=2", "eval.num_samples=100", "train.r1_weight=1",
+              "train.ema_decay=0.9"]
     grouped = run_train(*common, "train.steps_per_call=5", "output.run_name=grouped")
     single = run_train(*common, "train.steps_per_call=1", "output.write_in_background=false", "output.run_name=single")
     assert grouped.returncode == 0 and single.returncode == 0, grouped.stderr + single.stderr
@@ -242,7 +244,7 @@ def test_steps_per_call_and_the_background_writer_change_nothing_that_is_learned
         pictures = [(run / name).read_bytes() for name in ("images/epoch_0001.png", "images/epoch_0002.png",
                                                            "progress.gif")]
         models = [tf.keras.models.load_model(run / name).get_weights()
-                  for name in ("generator.keras", "generator_best.keras")]
+                  for name in ("generator.keras", "generator_ema.keras", "generator_best.keras")]
         return rows, pictures, models
     (rows, pictures, models), (rows_1, pictures_1, models_1) = outputs(tmp_path / "grouped"), outputs(tmp_path / "single")
     assert rows == rows_1 and rows[1]["frechet_distance"] != "" and pictures == pictures_1
