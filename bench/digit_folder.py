@@ -6,6 +6,9 @@ in the bundled order, so training on it sees what data.dataset=mnist_sample give
   python bench/digit_folder.py --loose unlabelled
       then: python train.py --config configs/clusters.yaml data.dataset=folder data.path=unlabelled \\
             eval.classifier=mnist        (the committed MNIST classifier scores them)
+  python bench/digit_folder.py --colour colour_digits
+      each digit in a colour on a colour (RGB PNGs), both drawn at random, apart from the digit: a labelled
+      colour folder, whose colours are a second way to group the images that has nothing to do with the classes
 """
 
 import argparse
@@ -13,20 +16,32 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # data.py imports TensorFlow
 
 
-def write_digit_folder(path, loose=False):
+def coloured(image, rng):
+    """A greyscale digit as RGB: its strokes in one colour over another, one dark and one light (so the digit
+    stays legible), drawn from `rng` alone: the colours say nothing of the digit."""
+    dark, light = rng.integers(0, 96, size=3), rng.integers(160, 256, size=3)
+    ink, paper = (dark, light) if rng.random() < 0.5 else (light, dark)
+    strokes = image[..., None] / 255
+    return np.rint(strokes * ink + (1 - strokes) * paper).astype(np.uint8)
+
+
+def write_digit_folder(path, loose=False, colour=False):
     import imageio.v3 as iio
 
     import data
     images, labels = data.load_sample(), data.load_sample_labels()
+    rng = np.random.default_rng(0)
     for number, (image, label) in enumerate(zip(images, labels)):
         folder = path if loose else path / str(label)
         folder.mkdir(parents=True, exist_ok=True)
-        iio.imwrite(folder / f"{number:05d}.png", image)
+        iio.imwrite(folder / f"{number:05d}.png", coloured(image, rng) if colour else image)
     return path
 
 
@@ -34,7 +49,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dir", type=Path, metavar="DIR", help="the folder to write (must not exist yet)")
     parser.add_argument("--loose", action="store_true", help="all PNGs in DIR itself: no class subfolders")
+    parser.add_argument("--colour", action="store_true", help="each digit in a random colour on another (RGB)")
     args = parser.parse_args()
     if args.dir.exists():
         sys.exit(f"error: {args.dir} exists; choose a new folder")
-    print(f"wrote {len(list(write_digit_folder(args.dir, args.loose).rglob('*.png')))} PNGs under {args.dir}")
+    written = write_digit_folder(args.dir, args.loose, args.colour)
+    print(f"wrote {len(list(written.rglob('*.png')))} PNGs under {args.dir}")
