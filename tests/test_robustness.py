@@ -49,8 +49,9 @@ def wait_for_line(process, prefix):
     (signal.SIGINT, 130, ["model.dropout=0", "train.r1_weight=1", "model.conditional=true"]),
     (signal.SIGTERM, 143, ["train.augment=[translation,cutout]", "train.ema_decay=0.9"])])
 def test_ctrl_c_or_sigterm_stops_after_a_step_saves_and_resumes_exactly(tmp_path, stop_signal, exit_code, extra):
-    args = ["data.dataset=mnist_sample", "data.limit=2048", "train.epochs=3", "eval.every=0", f"output.dir={tmp_path}",
-            "train.steps_per_call=3", *extra]  # a stop comes between calls: 3, 6 or 8 steps into an epoch
+    args = ["data.dataset=mnist_sample", "data.limit=1024", "train.batch_size=128", "train.epochs=3", "eval.every=0",
+            f"output.dir={tmp_path}", "train.steps_per_call=3", *extra]  # 8 steps an epoch, calls of 3, 3 and 2:
+    # a stop comes between calls, 3, 6 or 8 steps into an epoch
     process = start(args + ["output.run_name=stopped"])
     before = wait_for_line(process, "epoch 1/3")
     time.sleep(0.5)  # into epoch 2's 8 steps
@@ -63,7 +64,7 @@ def test_ctrl_c_or_sigterm_stops_after_a_step_saves_and_resumes_exactly(tmp_path
 
     # The steps already done are skipped by number: other batches would skip other images.
     config_before = (tmp_path / "stopped" / "config.yaml").read_bytes()
-    changed = run_train("--resume", tmp_path / "stopped", "train.batch_size=128")
+    changed = run_train("--resume", tmp_path / "stopped", "train.batch_size=64")
     assert changed.returncode == 2 and "Traceback" not in changed.stderr
     assert "train.batch_size cannot change when resuming" in changed.stderr and "steps into epoch 2" in changed.stderr
     assert (tmp_path / "stopped" / "config.yaml").read_bytes() == config_before
@@ -79,8 +80,8 @@ def test_ctrl_c_or_sigterm_stops_after_a_step_saves_and_resumes_exactly(tmp_path
         assert all(np.array_equal(a, b) for a, b in zip(*weights))
 
 
-def test_kill_9_then_resume_loses_nothing_and_duplicates_nothing(tmp_path):
-    args = ["data.dataset=mnist_sample", "data.limit=1024", "train.epochs=4", f"output.dir={tmp_path}"]
+def test_kill_9_then_resume_loses_nothing_and_duplicates_nothing(tmp_path, small_run_args):
+    args = [*small_run_args, "train.epochs=4"]
     process = start(args + ["output.run_name=killed"])
     wait_for_line(process, "epoch 2/4")
     time.sleep(0.3)  # into epoch 3, wherever that is on this machine: a step, an image, the GIF, a file, a checkpoint
