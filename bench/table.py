@@ -1,13 +1,15 @@
 """The quality numbers of finished runs at chosen epochs, as the Markdown table rows docs/ shows.
 
-  python bench/table.py outputs/RUN1 outputs/RUN2 ... [--epochs 5,10,20,50] [--time] [--clustering]
+  python bench/table.py outputs/RUN1 outputs/RUN2 ... [--epochs 5,10,20,50] [--span 20-50] [--time] [--clustering]
 
 Each cell is Fréchet distance / classifier score / rarest class's share, then the label accuracy for
 conditional runs or, for self-conditioned ones (model.clusters), the NMI of their clusters with the data's
-classes; read from the run's metrics.csv. --time adds the time its epochs took (their `seconds`, summed;
-start-up and checkpoint writing not included) until the classifier score first reached 9.0, which says
-something only for a run that had the machine to itself. --clustering adds the share of the epochs' time
-spent clustering (`cluster_seconds`), up to the last epoch asked for.
+classes; read from the run's metrics.csv. --span adds each number's lowest and highest over every epoch of
+a span: whether a run holds its numbers or drifts ("–" unless the run scored every epoch of it). --time
+adds the time its epochs took (their `seconds`, summed; start-up and checkpoint writing not included) until
+the classifier score first reached 9.0, which says something only for a run that had the machine to
+itself. --clustering adds the share of the epochs' time spent clustering (`cluster_seconds`), up to the
+last epoch asked for.
 """
 
 import argparse
@@ -25,6 +27,18 @@ def cell(row):
     if row.get("cluster_nmi"):
         return text + f" / NMI {float(row['cluster_nmi']):.2f}"
     return text + (f" / {float(row['label_accuracy']):.1%}" if row.get("label_accuracy") else "")
+
+
+def span_cell(rows, first, last):
+    scored = [row for row in rows if first <= int(row["epoch"]) <= last and row["frechet_distance"]]
+    if len(scored) < last - first + 1:
+        return "–"
+
+    def spread(key, form):
+        values = [float(row[key]) for row in scored]
+        return f"{min(values):{form}}–{max(values):{form}}"
+    return (f"{spread('frechet_distance', '.1f')} / {spread('classifier_score', '.2f')} / "
+            f"{spread('min_class_share', '.1%')}")
 
 
 def clustering_share(rows, last):
@@ -47,21 +61,24 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path, metavar="RUN")
     parser.add_argument("--epochs", default="10,20,30,40,50", help="comma-separated epochs (default 10,20,30,40,50)")
+    parser.add_argument("--span", metavar="FIRST-LAST", help="add the lowest-highest of each number over these epochs")
     parser.add_argument("--time", action="store_true", help=f"add the epochs' time until classifier score {SCORE}")
     parser.add_argument("--clustering", action="store_true", help="add the share of the epochs' time spent clustering")
     args = parser.parse_args()
     epochs = [int(epoch) for epoch in args.epochs.split(",")]
-    print("| run | " + " | ".join(f"epoch {epoch}" for epoch in epochs) + (f" | score {SCORE} after" if args.time
-                                                                            else "")
-          + (" | clustering" if args.clustering else "") + " |")
-    print("|---" * (len(epochs) + 1 + args.time + args.clustering) + "|")
+    span = [int(epoch) for epoch in args.span.split("-")] if args.span else None
+    print("| run | " + " | ".join(f"epoch {epoch}" for epoch in epochs)
+          + (f" | epochs {span[0]}–{span[1]}, lowest–highest" if span else "")
+          + (f" | score {SCORE} after" if args.time else "") + (" | clustering" if args.clustering else "") + " |")
+    print("|---" * (len(epochs) + 1 + bool(span) + args.time + args.clustering) + "|")
     for run in args.runs:
         with open(run / "metrics.csv", newline="") as f:
             rows = list(csv.DictReader(f))
         by_epoch = {int(row["epoch"]): row for row in rows}
         print(f"| {run.name} | " + " | ".join(cell(by_epoch.get(epoch)) for epoch in epochs)
+              + (f" | {span_cell(rows, *span)}" if span else "")
               + (f" | {seconds_to_score(rows)}" if args.time else "")
-              + (f" | {clustering_share(rows, max(epochs))}" if args.clustering else "") + " |")
+              + (f" | {clustering_share(rows, max(epochs + (span or [])))}" if args.clustering else "") + " |")
 
 
 if __name__ == "__main__":
