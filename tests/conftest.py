@@ -19,7 +19,7 @@ def run_train(*args, cwd=None):
 @pytest.fixture
 def small_run_args(tmp_path):
     """Settings for a fast run on 512 bundled digits (2 steps an epoch) writing under tmp_path, scored on 200
-    samples when it scores (every code path of the scoring, at a tenth of the default's time)."""
+    samples when it scores (every code path of the scoring, with a tenth of the default's samples)."""
     return ["data.dataset=mnist_sample", "data.limit=512", "eval.num_samples=200", f"output.dir={tmp_path}"]
 
 
