@@ -151,13 +151,13 @@ class Stop:
 
 
 def train_run(run_dir, settings, cfg, config_file, stop):
-    """train.py for one run: started, resumed or (stopped before its first checkpoint) started again. Its exit code."""
+    """train.py for one run: started, resumed or (stopped before it saved its settings) started again. Its exit code."""
     command = [sys.executable, str(ROOT / "train.py")]
-    if train.has_checkpoint(run_dir):
+    if train.is_resumable(run_dir):
         command += ["--resume", str(run_dir), f"train.epochs={cfg['train.epochs']}"]
     else:
         if run_dir.exists():
-            shutil.rmtree(run_dir)  # it holds no checkpoint: nothing to resume
+            shutil.rmtree(run_dir)  # stopped before it saved its settings: nothing to resume
         command += (["--config", str(config_file)] if config_file else []) + settings + [
             f"output.dir={run_dir.parent}", f"output.run_name={run_dir.name}"]
     stop.child = subprocess.Popen(command)

@@ -43,6 +43,12 @@ def has_checkpoint(run_dir):
     return (run_dir / "checkpoints" / "checkpoint").is_file()
 
 
+def is_resumable(run_dir):
+    """Whether --resume continues `run_dir`: it has its settings (from its last checkpoint, or with none yet from
+    its first step)."""
+    return (run_dir / "config.yaml").is_file()
+
+
 def resolve(args):
     """The validated config, the run directory and, when resuming, the run's saved config. Every mistake in
     the user's input surfaces here, before TensorFlow loads and before anything is written (a resumed run's
@@ -75,12 +81,9 @@ def resolve_run(args):
     if args.config is not None:
         raise ConfigError("--config cannot be combined with --resume: a resumed run keeps its own config.yaml; "
                           "change settings with key=value")
-    if not (run_dir / "config.yaml").is_file():
+    if not is_resumable(run_dir):
         raise ConfigError(f"{run_dir} is not a run directory (it has no config.yaml); "
                           f"pass the outputs/RUN directory of an earlier run")
-    if not has_checkpoint(run_dir):
-        raise ConfigError(f"{run_dir} has no checkpoint: it stopped before its first epoch ended, so there is "
-                          f"nothing to resume; delete it and start the run again")
     saved = config.load(base=config.flatten(config.read_yaml(run_dir / "config.yaml"), str(run_dir)))
     cfg = config.load(base=saved, overrides=args.overrides)
     for key in cfg:  # the checkpoint holds the models and the grid's fixed noise, shaped by these settings
@@ -376,7 +379,10 @@ def train(cfg, run_dir, saved, stop):
         import state
         strategy = start_tensorflow(cfg)
     resuming = saved is not None
-    if resuming:
+    # A run stopped before its first checkpoint (killed just after its first epoch's row, say) starts again
+    # from its first step with its saved settings: the same seed trains the same epochs.
+    checkpoints, restored_epoch = [], 0
+    if resuming and has_checkpoint(run_dir):
         checkpoints, restored_epoch, _ = state.checkpoint_to_resume(run_dir, cfg, saved)
         if restored_epoch >= cfg["train.epochs"] and is_finished(run_dir, cfg):
             print(f"{run_dir} is finished: it trained all {restored_epoch} of its epochs. To train it longer: "
@@ -384,20 +390,25 @@ def train(cfg, run_dir, saved, stop):
             return
     real_images, labels, class_names = load_training_data(cfg, run_dir, resuming)
     known = data.known_classes(cfg) if cfg["model.clusters"] else (None, [])  # to measure the clusters, no more
-    if resuming and cfg["model.clusters"]:
+    if checkpoints and cfg["model.clusters"]:
         state.check_clustered_count(checkpoints[-1], len(real_images))
     chief = distribute.is_chief(cfg)
     # Before the run's folder is made: a classifier trained first (eval.classifier=auto) or a weights file that
     # will not load does not leave a half-begun run.
     evaluator = evaluators.for_run(cfg, real_images) if chief else None
     run_dir = prepare_run_dir(cfg, run_dir, resuming, class_names)
+    if not resuming:
+        config.dump(cfg, run_dir / "config.yaml")  # at once: a run killed from here on resumes with these settings
 
     training = state.TrainingState(cfg, strategy, class_names, run_dir / "checkpoints", len(real_images))
-    if resuming:
+    if checkpoints:
         training.restore(checkpoints, cfg)
         where = f", {training.step} steps into epoch {training.epoch + 1}" if training.step else ""
         print(f"resuming {run_dir} after epoch {training.epoch}{where}")
-    config.dump(cfg, run_dir / "config.yaml")  # once the checkpoint has restored: a refused resume keeps the old
+    elif resuming:
+        print(f"resuming {run_dir} from its first step: it stopped before its first checkpoint")
+    if resuming:
+        config.dump(cfg, run_dir / "config.yaml")  # once the checkpoint has restored: a refused resume keeps the old
     shown_classes = grid_classes(len(class_names))
     if len(shown_classes) < len(class_names):
         print(f"note: the epoch grids show {len(shown_classes)} of the {len(class_names)} classes, one per row: "
@@ -441,6 +452,9 @@ def train(cfg, run_dir, saved, stop):
 
 
 def start_again(run_dir):
+    if run_dir is not None and is_resumable(run_dir):
+        return (f"Start it again from its first step, with its settings, with: python train.py --resume {run_dir} "
+                f"(or delete {run_dir})")
     if run_dir is not None and run_dir.exists():
         return f"To start again, delete {run_dir} (it holds no checkpoint) or choose another output.run_name."
     return "To start again, run the same command."
@@ -460,7 +474,7 @@ def main(argv=None):
         sys.exit(1)
     except Stopped as e:
         if e.checkpoint is None:  # several workers stop without saving: they may not all be at the same step
-            print(f"stopped before the first checkpoint: there is nothing to resume yet. {start_again(run_dir)}",
+            print(f"stopped before the first checkpoint: no training is saved. {start_again(run_dir)}",
                   file=sys.stderr)
         else:
             print(f"stopped; the checkpoint of {e.checkpoint} is saved. Continue with: python train.py --resume "
@@ -471,7 +485,7 @@ def main(argv=None):
             print(f"\ninterrupted; continue from the last checkpoint with: python train.py --resume {run_dir}",
                   file=sys.stderr)
         else:
-            print(f"\ninterrupted before the first checkpoint: there is nothing to resume. {start_again(run_dir)}",
+            print(f"\ninterrupted before the first checkpoint: no training is saved. {start_again(run_dir)}",
                   file=sys.stderr)
         sys.exit(128 + getattr(e, "signal_number", signal.SIGINT))
     except OSError as e:

@@ -50,23 +50,19 @@ def main():
         run = Path(scratch) / "soak"
         kills = 0
         while kills < args.kills:
-            if not (run / "checkpoints" / "checkpoint").exists():
-                subprocess.run(["rm", "-rf", str(run)])  # killed before its first checkpoint: nothing to resume
+            if not (run / "config.yaml").exists():
+                subprocess.run(["rm", "-rf", str(run)])  # killed before it saved its settings: nothing to resume
             resuming = run.exists()
             command = ["--resume", run] if resuming else [*settings, "output.run_name=soak"]
             process = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *map(str, command)],
                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
             # Timed from the run's own progress, not the clock (start-up takes 4 s here, far more on a loaded
-            # machine): from a new run's first epoch line (so there is a checkpoint to resume) or a resumed one's
-            # "training on" line, 0 to 2 more epoch lines, then a random part of an epoch's time as the run reports
-            # it: during a step, or while an epoch's files or checkpoint are written.
+            # machine): from the run's "training on" line, 0 to 2 epoch lines, then a random part of an epoch's
+            # time as the run reports it: during a step, or while an epoch's files or checkpoint are written (a
+            # new run's first epoch included, before its first checkpoint).
             lines = iter(process.stdout)
-            marker = "training on" if resuming else "epoch 1/"
             epoch_seconds = 2.0  # until the run reports an epoch's time
-            for line in lines:
-                if line.startswith(marker):
-                    epoch_seconds = float(line.split()[2].rstrip("s")) if line.startswith("epoch ") else epoch_seconds
-                    break
+            next((line for line in lines if line.startswith("training on")), None)
             for _ in range(chance.randrange(3)):
                 line = next((line for line in lines if line.startswith("epoch ")), None)
                 if line is None:

@@ -107,6 +107,39 @@ def test_kill_9_then_resume_loses_nothing_and_duplicates_nothing(tmp_path, small
     assert metrics_rows(run) == metrics_rows(tmp_path / "straight")
 
 
+def test_a_run_killed_as_its_first_row_appears_resumes_from_its_first_step(tmp_path, small_run_args):
+    """Killed the moment metrics.csv has its first row: with output.checkpoint_every=2 there is certainly no
+    checkpoint yet (with 1, the kill can land before epoch 1's), so --resume must start again with the saved
+    settings and rewrite epoch 1 once."""
+    args = [*small_run_args, "train.epochs=2", "output.checkpoint_every=2"]
+    process = subprocess.Popen(RUN + args + ["output.run_name=killed"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    run = tmp_path / "killed"
+    while not metrics_rows_written(run) and process.poll() is None:
+        time.sleep(0.002)
+    process.kill()
+    _, errors = process.communicate()
+    assert process.returncode == -9, errors[-2000:]
+    assert not (run / "checkpoints" / "checkpoint").exists() and len(metrics_rows(run)) == 1
+    resumed = run_train("--resume", run)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "from its first step" in resumed.stdout
+    with open(run / "metrics.csv", newline="") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["1", "2"]
+    assert len(iio.imread(run / "progress.gif", index=None)) == 2
+    assert sorted(runlog.kept_tensorboard_epochs(run / "tensorboard", 2)) == [1, 2]
+    straight = run_train(*args, "output.run_name=straight")
+    assert straight.returncode == 0, straight.stderr[-2000:]
+    assert metrics_rows(run) == metrics_rows(tmp_path / "straight")
+
+
+def metrics_rows_written(run):
+    try:
+        return len((run / "metrics.csv").read_text().splitlines()) > 1
+    except FileNotFoundError:
+        return False
+
+
 def metrics_rows(run):
     with open(run / "metrics.csv", newline="") as f:
         return [{key: value for key, value in row.items() if key not in runlog.TIMING_COLUMNS}
@@ -124,7 +157,7 @@ def test_a_second_sigterm_stops_at_once_with_sigterms_exit_code(monkeypatch, tmp
     assert stopped.value.code == 143
 
 
-def test_ctrl_c_before_the_first_checkpoint_says_there_is_nothing_to_resume(tmp_path, small_run_args):
+def test_ctrl_c_before_the_first_checkpoint_says_how_to_start_again(tmp_path, small_run_args):
     process = start([*small_run_args, "output.run_name=early"])
     run = tmp_path / "early"
     while not (run / "images").is_dir() and process.poll() is None:  # the run has begun: data read, folder made
@@ -132,7 +165,7 @@ def test_ctrl_c_before_the_first_checkpoint_says_there_is_nothing_to_resume(tmp_
     process.send_signal(signal.SIGINT)  # while the models are built: it stops before the first step
     _, errors = process.communicate(timeout=120)
     assert process.returncode == 130 and "Traceback" not in errors
-    assert "there is nothing to resume" in errors and f"delete {run}" in errors and "--resume" not in errors
+    assert "no training is saved" in errors and f"python train.py --resume {run}" in errors
     assert not (run / "checkpoints" / "checkpoint").exists()
 
 
