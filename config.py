@@ -26,11 +26,14 @@ class ConfigError(Exception):
 
 
 class Rule:
-    """What values a setting accepts: `convert` returns the clean value or None if it is invalid."""
+    """What values a setting accepts: `convert` returns the clean value or None if it is invalid. A setting
+    whose values are `text` takes a command line's value as written (YAML would read off as false, #... as
+    nothing)."""
 
-    def __init__(self, describe, convert):
+    def __init__(self, describe, convert, text=False):
         self.describe = describe
         self.convert = convert
+        self.text = text
 
 
 def integer(low, optional=False):
@@ -65,7 +68,7 @@ def text(choices=None, optional=False):
             return value
         return None
     describe = "one of " + ", ".join(choices) if choices else "a non-empty string"
-    return Rule(describe + (" or empty" if optional else ""), convert)
+    return Rule(describe + (" or empty" if optional else ""), convert, text=True)
 
 
 def run_name():
@@ -75,7 +78,7 @@ def run_name():
             if value and "/" not in value and "\\" not in value and value not in (".", ".."):
                 return value
         return None
-    return Rule("a folder name without slashes, or empty for a timestamp", convert)
+    return Rule("a folder name without slashes, or empty for a timestamp", convert, text=True)
 
 
 def widths(length=None):
@@ -103,7 +106,25 @@ def evaluator_choice():
         if isinstance(value, str) and value and value not in (".", "..") and not any(c in value for c in "/\\\0"):
             return value
         return None
-    return Rule("auto, existing, or an evaluator's name like mnist (no path)", convert)
+    return Rule("auto, existing, or an evaluator's name like mnist (no path)", convert, text=True)
+
+
+NAMED_COLOURS = {"white": (255, 255, 255), "black": (0, 0, 0)}
+
+
+def colour():
+    """white, black or #RRGGBB; the value stays as written (the cache key and config.yaml keep it)."""
+    def convert(value):
+        if value in NAMED_COLOURS or (isinstance(value, str) and len(value) == 7 and value[0] == "#"
+                                      and all(c in "0123456789abcdefABCDEF" for c in value[1:])):
+            return value
+        return None
+    return Rule("white, black or a colour as #RRGGBB (quoted in YAML: '#808080')", convert, text=True)
+
+
+def rgb(value):
+    """A colour() setting's (red, green, blue), each 0-255."""
+    return NAMED_COLOURS.get(value) or tuple(int(value[i:i + 2], 16) for i in (1, 3, 5))
 
 
 def boolean():
@@ -160,6 +181,8 @@ SETTINGS = {
     "data.limit": Setting(None, integer(1, optional=True), "use only N training images: a folder's are a fixed "
                           "sample spread evenly over its subfolders, chosen before decoding; the Keras datasets' "
                           "first N (already in random order); empty = all", optional=True),
+    "data.background": Setting("white", colour(), "what a folder's transparent pixels (PNG, WebP or GIF "
+                               "with alpha) are composited onto, as a viewer shows them: white, black or #RRGGBB"),
     "data.shuffle_buffer": Setting(60000, integer(1), "every epoch is an exact seeded permutation of the images; up "
                                    "to this many, tf.data's shuffle (the tutorial's BUFFER_SIZE and order), beyond, "
                                    "a shuffle of all image numbers at once (8 bytes an image)"),
@@ -299,12 +322,18 @@ def read_yaml(path):
 
 
 def parse_override(text_):
-    """'train.epochs=5' -> ('train.epochs', 5), the value read as YAML so numbers and lists work."""
+    """'train.epochs=5' -> ('train.epochs', 5), the value read as YAML so numbers and lists work, except for a
+    setting of text, which takes it as written (output.run_name=off, data.background=#808080)."""
     key, sep, value = text_.partition("=")
     if not sep or not key:
         raise ConfigError(f"'{text_}' is not a key=value override; write it like train.epochs=5")
+    key = key.strip()
+    if not value.strip():
+        return key, None
+    if key in SETTINGS and SETTINGS[key].rule.text:
+        return key, value
     try:
-        return key.strip(), yaml.safe_load(value) if value.strip() else None
+        return key, yaml.safe_load(value)
     except yaml.YAMLError:
         raise ConfigError(f"the value in '{text_}' is not valid YAML; quote it or fix it") from None
 

@@ -25,6 +25,19 @@ import runlog
 PLOT_SHARE = 0.05  # metrics.png's drawing takes at most this share of a run's time
 
 
+REALS = "reals.png"  # in images/, beside the epochs' grids
+
+
+def save_reals(training_images, cfg, run_dir, count):
+    """images/reals.png: the first `count` images of epoch 1 exactly as the network gets them (through the
+    epoch's own pipeline and scaling), drawn like the epochs' grids. A decoding surprise (a transparent
+    background gone black, photos on their side) shows here before any epoch is spent on it."""
+    import data
+    batch = next(iter(data.epoch_batches(training_images, None, min(count, len(training_images)), cfg["train.seed"],
+                                         1, 1, cfg["data.shuffle_buffer"])))[0]
+    images.save_grid(batch.numpy(), run_dir / "images" / REALS, columns=cfg["output.grid_size"])
+
+
 def save_generator(generator, path, class_names, class_shares=None):
     atomic.write(path, lambda temporary: models.save_generator(generator, temporary, class_names, class_shares))
 

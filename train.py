@@ -414,6 +414,8 @@ def train(cfg, run_dir, saved, stop):
         print(f"note: the epoch grids show {len(shown_classes)} of the {len(class_names)} classes, one per row: "
               f"{', '.join(class_names[k] for k in shown_classes)}")
     grid_inputs = training.grid_inputs(shown_classes)
+    if chief:
+        record.save_reals(real_images, cfg, run_dir, grid_inputs[0].shape[0] if class_names else grid_inputs.shape[0])
     steps_per_epoch = math.ceil(len(real_images) / cfg["train.batch_size"])
     with record.EpochRecord(cfg, run_dir, training, class_names, evaluator) as epoch_record:
         print(f"training on {len(real_images)} {cfg['data.dataset']} images, {steps_per_epoch} "

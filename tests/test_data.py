@@ -1,4 +1,5 @@
 import gzip
+import threading
 
 import imageio.v3 as iio
 import keras
@@ -158,12 +159,63 @@ def test_a_folder_of_images_nested_or_not_is_read_at_its_own_size_and_colour(tmp
     assert np.array_equal(images[0], iio.imread(tmp_path / "image_000.png"))  # not resized: the same pixels
 
 
-def test_greyscale_pngs_with_alpha_are_read_as_greyscale_at_their_size(tmp_path):
+def test_greyscale_pngs_with_alpha_are_composited_onto_white_and_stay_greyscale(tmp_path, capsys):
     write_pngs(tmp_path, 4, (28, 28, 2))  # PNG mode LA: grey and alpha
     cfg = config.load(overrides=["data.dataset=folder", f"data.path={tmp_path}"])
     images, _, _ = data.load_images(cfg)
     assert images.shape == (4, 28, 28, 1) and (cfg["data.image_size"], cfg["data.channels"]) == (28, 1)
-    assert np.array_equal(images[0, ..., 0], iio.imread(tmp_path / "image_000.png")[..., 0])  # the grey plane
+    grey, alpha = np.moveaxis(iio.imread(tmp_path / "image_000.png").astype(float), -1, 0)
+    assert np.abs(images[0, ..., 0] - (grey * alpha / 255 + 255 * (1 - alpha / 255))).max() <= 1  # over white
+    assert "4 of the 4 images have transparent pixels, composited onto data.background=white" in capsys.readouterr().out
+
+
+def test_a_transparent_png_is_fed_as_composited_onto_data_background_and_a_new_background_decodes_again(tmp_path):
+    """A red disc on a transparent square whose hidden pixels are green streaks: the network must see the disc
+    on the background, never the streaks."""
+    picture = np.zeros((16, 16, 4), np.uint8)
+    picture[..., 1] = 255  # green under the transparency, as a drawing program may leave it
+    inside = np.hypot(*np.mgrid[-7.5:8.5, -7.5:8.5]) < 5
+    picture[inside] = (255, 0, 0, 255)
+    picture[5, 0, 3] = 128  # one half-transparent pixel
+    iio.imwrite(tmp_path / "disc.png", picture)
+    fed = next(iter(data.epoch_batches(data.load_images(folder_settings(tmp_path))[0], None, 1, 0, 1, 2)))[0]
+    seen = np.rint(fed[0].numpy() * 127.5 + 127.5)  # what the network gets, back in 0-255
+    assert np.array_equal(seen[inside], np.tile([255, 0, 0], (inside.sum(), 1)))
+    outside = ~inside
+    outside[5, 0] = False
+    assert np.array_equal(seen[outside], np.full((outside.sum(), 3), 255))  # white: no green streak
+    assert np.abs(seen[5, 0] - [127, 255, 127]).max() <= 1  # half green, half white
+    black = data.load_images(folder_settings(tmp_path, "data.background=black"))[0][0]
+    assert black[0, 0].tolist() == [0, 0, 0] and black[8, 8].tolist() == [255, 0, 0]
+    assert np.abs(black[5, 0].astype(int) - [0, 128, 0]).max() <= 1
+
+
+def test_a_folder_of_every_kind_of_picture_is_read_as_a_viewer_shows_it(tmp_path):
+    """PNG, a JPEG turned by its EXIF orientation, WebP, a 16-bit PNG, a CMYK JPEG and a greyscale BMP, mixed
+    among colour ones, all become ordinary 8-bit colour at one size."""
+    from PIL import Image
+    tall = np.zeros((16, 8, 3), np.uint8)
+    tall[:, :4] = 255  # the left half of the picture as seen is white
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned: a viewer rotates it 90 degrees clockwise
+    Image.fromarray(np.rot90(tall, 1)).save(tmp_path / "phone.jpg", exif=exif, quality=100)
+    Image.fromarray(np.full((8, 8, 3), (10, 200, 30), np.uint8)).save(tmp_path / "web.webp", lossless=True)
+    Image.fromarray((np.full((8, 8), 40000)).astype(np.uint16)).save(tmp_path / "deep.png")
+    Image.fromarray(np.full((8, 8, 3), (200, 50, 50), np.uint8)).convert("CMYK").save(tmp_path / "print.jpg",
+                                                                                       quality=100)
+    Image.fromarray(np.full((8, 8), 90, np.uint8)).save(tmp_path / "grey.bmp")
+    Image.fromarray(np.full((8, 8, 3), (1, 2, 3), np.uint8)).save(tmp_path / "plain.png")
+    cfg = folder_settings(tmp_path, "data.image_size=8")
+    images = data.load_images(cfg)[0][:]
+    assert images.shape == (6, 8, 8, 3) and cfg["data.channels"] == 3
+    by_name = dict(zip(sorted(name for name in ("phone.jpg", "web.webp", "deep.png", "print.jpg", "grey.bmp",
+                                                "plain.png")), images))
+    assert by_name["grey.bmp"][0, 0].tolist() == [90, 90, 90]
+    assert by_name["deep.png"][0, 0].tolist() == [156, 156, 156]  # 40000 / 257, not clipped to 255
+    assert by_name["web.webp"][0, 0].tolist() == [10, 200, 30] and by_name["plain.png"][0, 0].tolist() == [1, 2, 3]
+    assert np.abs(by_name["print.jpg"][0, 0].astype(int) - [200, 50, 50]).max() <= 3
+    phone = by_name["phone.jpg"].mean(axis=(0, 2))  # each column's brightness, as a viewer shows the photo
+    assert phone[:3].min() > 200 and phone[5:].max() < 60  # white on the left: turned upright before cropping
 
 
 def test_a_folder_of_mixed_sizes_is_resized_to_data_image_size_and_greyscale_when_asked(tmp_path):
@@ -180,7 +232,7 @@ def test_a_folder_of_mixed_sizes_is_resized_to_data_image_size_and_greyscale_whe
 
 @pytest.mark.parametrize("make_folder, message", [
     (lambda p: (p / "notes.txt").write_text("no images here"), "has no images"),
-    (lambda p: (p / "broken.png").write_bytes(b"\x89PNG not really"), "broken.png is not a readable image"),
+    (lambda p: (p / "broken.png").write_bytes(b"\x89PNG not really"), "broken.png cannot be read as an image \\(.*\\); remove or replace it"),
     (lambda p: write_pngs(p, 2, (30, 30)), "are 30x30.*cannot be built"),
 ])
 def test_bad_folders_are_rejected_with_a_clear_message(tmp_path, make_folder, message):
@@ -233,7 +285,11 @@ def test_a_folder_is_decoded_once_into_a_cache_that_reads_back_what_keras_decode
     images, _, _ = data.load_images(folder_settings(tmp_path / "pictures", "data.image_size=16"))
     assert "decoding 7 images" in capsys.readouterr().out
     assert isinstance(images, data.ImageFile) and images.shape == (7, 16, 16, 3)
-    assert np.array_equal(images[:], keras_decoding(tmp_path / "pictures", 16, 3))  # bit for bit
+    keras_images = keras_decoding(tmp_path / "pictures", 16, 3)
+    jpeg = [name for name, _, _ in data.list_folder(tmp_path / "pictures")].index("photo.jpg")
+    pngs = np.arange(7) != jpeg
+    assert np.array_equal(images[:][pngs], keras_images[pngs])  # bit for bit; two JPEG decoders differ a little
+    assert np.abs(images[jpeg].astype(int) - keras_images[jpeg]).max() <= 6
     assert np.array_equal(images[[5, 0]], images[:][[5, 0]]) and np.array_equal(images[6, ..., 1], images[:][6, ..., 1])
 
     def no_decoding(*args):
@@ -286,7 +342,7 @@ def test_data_limit_samples_every_class_of_a_class_ordered_folder_before_decodin
 def test_an_undecodable_image_or_a_folder_changing_while_it_is_decoded_is_one_clear_error(tmp_path, monkeypatch):
     write_pngs(tmp_path, 4, (8, 8))
     (tmp_path / "nested" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))
-    with pytest.raises(ConfigError, match="broken.png cannot be decoded as an image; remove or replace it"):
+    with pytest.raises(ConfigError, match="broken.png cannot be read as an image \\(.*\\); remove or replace it"):
         data.load_images(folder_settings(tmp_path, "data.image_size=8", "data.channels=1"))  # no header read first
     (tmp_path / "nested" / "broken.png").unlink()
     decoding = data.decoded
@@ -299,3 +355,22 @@ def test_an_undecodable_image_or_a_folder_changing_while_it_is_decoded_is_one_cl
     with pytest.raises(ConfigError, match="changed while its images were being decoded"):
         data.load_images(folder_settings(tmp_path))
     assert not list((tmp_path / data.CACHE_FOLDER).rglob("8x8x1.json"))  # no cache claims to hold those images
+
+
+def test_two_runs_decoding_one_folder_at_once_leave_a_whole_cache_decoded_once(tmp_path, capsys):
+    write_pngs(tmp_path, 600, (8, 8, 3))
+    start, results = threading.Barrier(2), [None, None]
+
+    def run(number):
+        start.wait()
+        results[number] = data.load_images(folder_settings(tmp_path))[0][:]
+    threads = [threading.Thread(target=run, args=(number,)) for number in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    expected = np.stack([iio.imread(tmp_path / name) for name, _, _ in data.list_folder(tmp_path)])
+    assert np.array_equal(results[0], expected) and np.array_equal(results[1], expected)  # every row
+    assert np.array_equal(data.load_images(folder_settings(tmp_path))[0][:], expected)
+    assert capsys.readouterr().out.count(": 600 in ") == 1  # decoded once: the other waited, then opened it
+    assert not list((tmp_path / data.CACHE_FOLDER).glob(".*tmp*"))

@@ -210,7 +210,7 @@ def test_unwritable_tensorboard_or_plot_files_are_one_line_and_keep_the_checkpoi
     shutil.rmtree(run / "tensorboard")
     (run / "tensorboard").write_text("a file where TensorBoard's folder should be")
     blocked = run_train("--resume", run, "train.epochs=2")
-    for result, file in ((full, run / ".metrics.tmp.png"), (blocked, run / "tensorboard")):
+    for result, file in ((full, run / "metrics.png"), (blocked, run / "tensorboard")):
         assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
         errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and f"cannot write {file}:" in errors[0], result.stderr[-2000:]

@@ -47,7 +47,7 @@ def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_pat
                         r"precision [01]\.\d\d  recall [01]\.\d\d  class_entropy [\d.]+  min_class_share [\d.]+%",
                         epoch_lines(result.stdout)[0])
     assert result.stdout.startswith(f"starting {run}: loading TensorFlow")  # the program's word comes first
-    assert sorted(p.name for p in (run / "images").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
+    assert sorted(p.name for p in (run / "images").iterdir()) == ["epoch_0001.png", "epoch_0002.png", "reals.png"]
     assert len(iio.imread(run / "progress.gif", index=None)) == 2
     assert checkpoint_epoch(run) == 2
     generator = tf.keras.models.load_model(run / "generator.keras")
@@ -205,6 +205,12 @@ def test_a_folder_of_colour_pngs_trains_and_writes_colour_grids(tmp_path):
     run = tmp_path / "colour"
     grid = iio.imread(run / "images" / "epoch_0001.png")
     assert grid.shape == (3 * (4 * 33 + 1), 3 * (4 * 33 + 1), 3)  # 4x4 images of 32 pixels and gaps, 3x
+    reals = iio.imread(run / "images" / "reals.png")  # the first 16 of epoch 1, as the network gets them
+    assert reals.shape == grid.shape
+    pictures = {iio.imread(path).tobytes() for path in folder.rglob("*.png")}
+    cells = [reals[3 * (1 + 33 * row):3 * (33 + 33 * row):3, 3 * (1 + 33 * column):3 * (33 + 33 * column):3]
+             for row in range(4) for column in range(4)]
+    assert all(cell.tobytes() in pictures for cell in cells) and len({cell.tobytes() for cell in cells}) == 16
     saved = yaml.safe_load((run / "config.yaml").read_text())["data"]
     assert (saved["image_size"], saved["channels"]) == (32, 3)
     assert tf.keras.models.load_model(run / "generator.keras").output_shape == (None, 32, 32, 3)
