@@ -378,6 +378,10 @@ def check_combination(flat):
     if flat["data.path"] is not None and flat["data.dataset"] not in ("mnist", "folder"):
         raise ConfigError(f"data.path is only used with data.dataset=mnist or folder, not {flat['data.dataset']}; "
                           f"remove data.path")
+    path = flat["data.path"]
+    if path is not None and not os.path.exists(os.path.expanduser(path)):
+        what = "a folder of images" if flat["data.dataset"] == "folder" else "a mnist.npz or an MNIST IDX folder"
+        raise ConfigError(f"data.path {path} does not exist; point it at {what}")
     known = DATASET_SIZES.get(flat["data.dataset"]) if flat["data.path"] is None else None
     if known is not None and flat["data.limit"] is not None and flat["data.limit"] > known:
         raise ConfigError(f"data.limit={flat['data.limit']} is larger than the {known} images of "

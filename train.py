@@ -417,6 +417,9 @@ def train(cfg, run_dir, saved, stop):
     if chief:
         record.save_reals(real_images, cfg, run_dir, grid_inputs[0].shape[0] if class_names else grid_inputs.shape[0])
     steps_per_epoch = math.ceil(len(real_images) / cfg["train.batch_size"])
+    if cfg["train.batch_size"] > len(real_images):
+        print(f"note: train.batch_size={cfg['train.batch_size']} is more than the {len(real_images)} training images: "
+              f"each epoch is one step on all of them; a smaller batch takes more steps an epoch", flush=True)
     with record.EpochRecord(cfg, run_dir, training, class_names, evaluator) as epoch_record:
         print(f"training on {len(real_images)} {cfg['data.dataset']} images, {steps_per_epoch} "
               f"step{'s' if steps_per_epoch > 1 else ''} per epoch, writing to {run_dir}", flush=True)
@@ -467,7 +470,7 @@ def main(argv=None):
     run_dir = None
     try:
         cfg, run_dir, saved = resolve(args)
-        with StopRequests() as stop:  # from the start: a Ctrl-C while TensorFlow loads stops at a safe point too
+        with StopRequests() as stop, tflog.harmless_errors_hidden():  # a Ctrl-C while TensorFlow loads stops too
             train(cfg, run_dir, saved, stop)
     except ConfigError as e:
         config.fail(str(e))

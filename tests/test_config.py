@@ -75,7 +75,8 @@ def test_a_config_error_exits_2_with_one_line_and_no_traceback(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["train.epochs=0"]])
+@pytest.mark.parametrize("argv", [["--help"], ["train.epochs=0"],
+                                  ["data.dataset=folder", "data.path=/nonexistent/pictures"]])
 def test_help_and_config_errors_answer_before_tensorflow_loads(argv):
     code = ("import sys, train\n"
             f"try: train.main({argv!r})\n"
@@ -124,3 +125,11 @@ def test_combinations_the_models_cannot_be_built_for_are_refused_before_tensorfl
 def test_every_shipped_recipe_is_a_valid_config(recipe):
     cfg = config.load(recipe)
     assert cfg != config.load()  # it changes something
+
+
+def test_a_setting_of_text_takes_a_command_lines_value_as_written():
+    cfg = config.load(overrides=["output.run_name=off", "data.background=#80ff00", "eval.classifier=no"])
+    assert (cfg["output.run_name"], cfg["data.background"], cfg["eval.classifier"]) == ("off", "#80ff00", "no")
+    assert config.rgb(cfg["data.background"]) == (128, 255, 0) and config.rgb("white") == (255, 255, 255)
+    with pytest.raises(config.ConfigError, match="data.background must be white, black or a colour as #RRGGBB"):
+        config.load(overrides=["data.background=#12345"])
