@@ -22,7 +22,7 @@ import numpy as np
 import atomic
 
 SAMPLE = 10_000     # images whose features k-means runs on
-ITERATIONS = 100    # Lloyd iterations at most (they usually stop on their own well before)
+ITERATIONS = 100    # Lloyd iterations at most: they stop on their own when no image moves, usually well before
 
 
 def names(count):
@@ -63,17 +63,27 @@ def means(points, assignments, count, fallback):
     return np.where(sizes[:, None] > 0, sums / np.maximum(sizes, 1)[:, None], fallback)
 
 
+def refill(assignments, errors, count):
+    """Give each of the `count` clusters that `assignments` leave empty a point of its own: the point farthest from
+    its centroid (`errors`) among those not moved yet whose cluster keeps another point. Ties (identical
+    features) take the first such point, never one moved already, so every cluster ends with at least one."""
+    assignments, moved = assignments.copy(), np.zeros(len(assignments), bool)
+    for empty in np.setdiff1d(np.arange(count), assignments):
+        sizes = np.bincount(assignments, minlength=count)
+        movable = ~moved & (sizes[assignments] > 1)
+        farthest = np.where(movable, errors, -1.0).argmax()
+        assignments[farthest], moved[farthest] = empty, True
+    return assignments
+
+
 def kmeans(points, centroids):
-    """Lloyd's iterations from `centroids` (K, D) until no point changes cluster: (centroids, assignments).
-    A cluster left empty is given the point farthest from its own centroid, so all K stay in use."""
+    """Lloyd's iterations from `centroids` (K, D) until no point changes cluster, or ITERATIONS of them:
+    (centroids, assignments). A cluster left empty is refilled (refill), so all K stay in use."""
     assignments, point_norms = None, norms(points)
     for _ in range(ITERATIONS):
         distances = squared_distances(points, centroids, point_norms)
         new = distances.argmin(1)
-        for empty in np.setdiff1d(np.arange(len(centroids)), new):
-            farthest = distances[np.arange(len(points)), new].argmax()
-            new[farthest] = empty
-            distances[farthest] = 0
+        new = refill(new, distances[np.arange(len(points)), new], len(centroids))
         if assignments is not None and np.array_equal(new, assignments):
             break
         assignments = new

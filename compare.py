@@ -155,7 +155,8 @@ def write_csv(path, tables):
 def plot(path, runs, keys):
     """The Fréchet distance and classifier score of each run against epochs and against its epochs' time."""
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
+
+    import plots
     figure = Figure(figsize=(12, 7))
     axes = figure.subplots(2, 2)
     for run in runs:
@@ -175,12 +176,13 @@ def plot(path, runs, keys):
                                         "classifier score by epoch (higher is better)", "by the epochs' time")):
         axis.set_title(title)
         axis.grid(alpha=0.3)
-    for axis in axes[0]:
-        axis.set_yscale("log")
+    for (column, log_if_wide), row in zip((("frechet_distance", True), ("classifier_score", False)), axes):
+        for axis in row:
+            plots.value_axis(axis, [r.get(column) for run in runs for r in run["rows"]], log_if_wide)
     for axis in axes[1]:
         axis.set_xlabel("epoch" if axis is axes[1][0] else "minutes of epochs")
     for axis in axes[:, 0]:
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs, also on short runs
+        plots.epoch_axis(axis, [row["epoch"] for run in runs for row in run["rows"]])  # whole epochs, also short runs
     axes[0][0].legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=80)

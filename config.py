@@ -179,7 +179,7 @@ SETTINGS = {
                              "the data's own (1 MNIST, 3 CIFAR-10, a folder's: 1 if all its images are grey)",
                              optional=True),
     "data.limit": Setting(None, integer(1, optional=True), "use only N training images: a folder's are a fixed "
-                          "sample spread evenly over its subfolders, chosen before decoding; the Keras datasets' "
+                          "random sample (each image with the same chance), chosen before decoding; the Keras datasets' "
                           "first N (already in random order); empty = all", optional=True),
     "data.background": Setting("white", colour(), "what a folder's transparent pixels (PNG, WebP or GIF "
                                "with alpha) are composited onto, as a viewer shows them: white, black or #RRGGBB"),

@@ -182,20 +182,17 @@ def group_of(name):
     return parts[0] if len(parts) > 1 else ""
 
 
-def spread_sample(files, limit):
-    """`limit` of `files`, spread evenly over their first-level subfolders (or over the folder when it has
-    none): each subfolder's files in a seeded random order, then taken one from each subfolder in turn. The
-    seed is fixed, so every run with this data.limit trains on the same images, kept in folder order."""
+def sample(files, limit):
+    """`limit` of `files`, every image with the same chance whatever subfolder it is in: those whose file name
+    (without its folders) hashes lowest, kept in folder order. Fixed, so every run with this data.limit trains on
+    the same images; the same pictures loose or sorted into class subfolders give the same sample (labels never
+    choose what a run trains on); a folder that grows keeps most of its sample."""
     if limit > len(files):
         raise ConfigError(f"data.limit={limit} is larger than the {len(files)} images of the folder; lower it or "
                           f"leave it empty for all")
-    groups = {}
-    for number, (name, _, _) in enumerate(files):
-        groups.setdefault(group_of(name), []).append(number)
-    rng = np.random.default_rng(0)
-    turns = sorted((turn, group, number) for group, (_, members) in enumerate(sorted(groups.items()))
-                   for turn, number in enumerate(rng.permutation(members)))
-    return [files[number] for number in sorted(number for _, _, number in turns[:limit])]
+    rank = sorted(range(len(files)), key=lambda number: (hashlib.sha256(Path(files[number][0]).name.encode()).digest(),
+                                                          files[number][0]))
+    return [files[number] for number in sorted(rank[:limit])]
 
 
 def cache_folder(cfg, path):
@@ -516,7 +513,7 @@ def load_folder(cfg, labelled):
     native = (None, None) if cfg["data.image_size"] and cfg["data.channels"] else \
         folder_shape(path, files, cache, cfg["data.image_size"] is not None, config.rgb(background))
     cfg["data.image_size"], cfg["data.channels"] = size, channels = config.image_shape(cfg, native)
-    chosen = files if cfg["data.limit"] is None else spread_sample(files, cfg["data.limit"])
+    chosen = files if cfg["data.limit"] is None else sample(files, cfg["data.limit"])
     name = f"{size}x{size}x{channels}" + ("" if cfg["data.limit"] is None else f"-limit{cfg['data.limit']}")
     key = listing_key(chosen, size, channels, DECODER, background)
     images, groups, group_names, transparent = FolderCache(cache, path, name).open_or_build(

@@ -202,7 +202,7 @@ class RunLog:
         """metrics.png from `rows` (a copy of the record's, which another thread may extend meanwhile): the
         losses next to what they hide — the balance and the image quality."""
         from matplotlib.figure import Figure  # not pyplot: its global state is not for a background thread
-        from matplotlib.ticker import MaxNLocator
+        import plots
 
         epochs = [row["epoch"] for row in rows]
         series = {column: [row[column] for row in rows] for column in COLUMNS}
@@ -210,24 +210,27 @@ class RunLog:
         figure = Figure(figsize=(11, 7))
         axes = figure.subplots(2, 2, sharex=True)
         losses, balance, distance, coverage = axes.flat
-        losses.plot(epochs, series["gen_loss"], label="generator")
-        losses.plot(epochs, series["disc_loss"], label="discriminator")
+        losses.plot(epochs, series["gen_loss"], "o-", label="generator", markersize=3)
+        losses.plot(epochs, series["disc_loss"], "o-", label="discriminator", markersize=3)
+        plots.value_axis(losses, series["gen_loss"] + series["disc_loss"])
         losses.set_title("losses (say little about quality)")
-        balance.plot(epochs, series["d_real"], label="D(x), real")
-        balance.plot(epochs, series["d_fake"], label="D(G(z)), generated")
+        balance.plot(epochs, series["d_real"], "o-", label="D(x), real", markersize=3)
+        balance.plot(epochs, series["d_fake"], "o-", label="D(G(z)), generated", markersize=3)
         balance.axhline(0.5, color="gray", linestyle=":", label="fooled: 0.5")
         balance.set_ylim(0, 1)
         balance.set_title("balance: the discriminator's mean belief 'real'")
+        kernel = None  # the kernel distance's axis, on the distance's right
         if scored:
             epochs_scored = [r["epoch"] for r in scored]
             distance.plot(epochs_scored, [r["frechet_distance"] for r in scored], "o-", label="generated", markersize=3)
-            distance.set_yscale("log")
+            plots.value_axis(distance, [r["frechet_distance"] for r in scored]
+                             + [self.real_scores.get("frechet_distance")], log_if_wide=True)
             with_kernel = [r for r in scored if r["kernel_distance"] is not None]  # a metrics.csv may lack it
             if with_kernel:
                 kernel = distance.twinx()  # KID: linear, as it is about 0 (and can dip below) for real images
                 kernel.plot([r["epoch"] for r in with_kernel], [r["kernel_distance"] for r in with_kernel], "s--",
-                            color="tab:green", label="kernel distance (right axis)", markersize=2, alpha=0.7)
-                kernel.legend(fontsize=8, loc="upper center")
+                            color="tab:green", label="kernel distance (right axis)", markersize=3, alpha=0.7)
+                plots.value_axis(kernel, [r["kernel_distance"] for r in with_kernel])
         with_recall = [r for r in scored if r["recall"] is not None]  # a metrics.csv may lack them
         if with_recall:
             for column, style in (("precision", "^-"), ("recall", "v-")):
@@ -250,8 +253,11 @@ class RunLog:
         coverage.set_ylim(0, 1.05)
         coverage.set_title("fidelity, variety and classes (1 is best)")
         for axis in axes.flat:
-            if axis.get_legend_handles_labels()[0]:
-                axis.legend(fontsize=8)
+            handles, labels = axis.get_legend_handles_labels()
+            if axis is distance and kernel is not None:  # one legend with its twin's: the distance falls from
+                handles, labels = (a + b for a, b in zip((handles, labels), kernel.get_legend_handles_labels()))
+            if handles:  # the upper left, so the upper right stays clear
+                axis.legend(handles, labels, fontsize=8, loc="upper right" if axis is distance else "best")
             axis.grid(alpha=0.3)
         if not scored:  # say why the quality panels are empty
             for axis in (distance, coverage):
@@ -262,6 +268,6 @@ class RunLog:
                           ha="center", va="center", transform=coverage.transAxes, color="gray")
         for axis in axes[1]:
             axis.set_xlabel("epoch")
-            axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs, also on short runs
+            plots.epoch_axis(axis, epochs)  # whole epochs, also on short runs
         figure.tight_layout()
         atomic.write(self.plot_path, lambda tmp: figure.savefig(tmp, dpi=80))

@@ -25,6 +25,10 @@ GRADIENT_NORM_EVERY = 16
 EPOCH_ORDER = ("data.dataset", "data.path", "data.limit", "data.shuffle_buffer", "train.batch_size", "train.seed")
 
 
+# The times of an epoch stopped mid-way, kept in its checkpoint (NaN: not measured, as an epoch that does not cluster).
+SPENT = ("seconds", "train_seconds", "cluster_seconds")
+
+
 def copy_to_cpu(variable, object_map):
     """A Keras variable's copy for TensorFlow's asynchronous checkpoint: its TensorFlow variable's copy, which
     TensorFlow refreshes in place at each save. (Keras 3.15's own makes a new tf.Variable every time, which
@@ -137,6 +141,8 @@ class TrainingState:
             # Non-zero only in a checkpoint saved on Ctrl-C: how far the next epoch got, and its statistics so far.
             self.step_counter = tf.Variable(0, dtype=tf.int64, trainable=False)
             self.step_sums = tf.Variable(tf.zeros([len(gan.STATISTICS)]), trainable=False)
+            # ... and the seconds it had taken (SPENT), so a resumed epoch's times are the whole epoch's.
+            self.spent = tf.Variable(tf.zeros([len(SPENT)], tf.float64), trainable=False)
             optional = {"average_generator": self.average_generator} if self.average_generator else {}
             # What each image's class is in a self-conditioned run: saved, so a resumed run trains on the same.
             self.cluster_numbers = tf.Variable(tf.zeros([image_count if cfg["model.clusters"] else 0], tf.int32),
@@ -148,14 +154,15 @@ class TrainingState:
                                if isinstance(layer, keras.layers.Flatten))
                 network = keras.Model(self.discriminator.inputs[0], flatten.output)
                 self.feature_pass = tf.function(lambda pixels: network(pixels, training=False))
-            self.checkpoint = tf.train.Checkpoint(
+            self.parts = dict(
                 generator=self.generator, discriminator=self.discriminator, **optional,
                 generator_optimizer=self.generator_optimizer, discriminator_optimizer=self.discriminator_optimizer,
                 noise=noise, fixed_noise=self.fixed_noise, epoch=self.epoch_counter, step=self.step_counter,
-                step_sums=self.step_sums,
+                step_sums=self.step_sums, spent=self.spent,
                 # Keras leaves dropout's random state out of the model's checkpoint (and makes none at rate 0).
                 dropout_seeds=[layer.seed_generator.state for layer in self.discriminator.layers
                                if getattr(layer, "seed_generator", None) is not None])
+            self.checkpoint = tf.train.Checkpoint(**self.parts)
             # Numbered by training step (ckpt-120), as TensorFlow does, so a mid-epoch checkpoint fits in.
             self.manager = tf.train.CheckpointManager(self.checkpoint, checkpoint_dir,
                                                       max_to_keep=cfg["output.checkpoints_to_keep"])
@@ -206,8 +213,12 @@ class TrainingState:
 
     def restore(self, prefixes, cfg):
         """The newest of `prefixes`, then the learning rates of `cfg`: a resume may change them."""
+        saved = {name.split("/")[0] for name, _ in tf.train.list_variables(prefixes[-1])}
+        # A checkpoint from before epoch times were saved restores without them (its epoch's time restarts).
+        restoring = self.checkpoint if "spent" in saved else tf.train.Checkpoint(
+            **{name: part for name, part in self.parts.items() if name != "spent"})
         try:
-            self.checkpoint.restore(prefixes[-1]).assert_existing_objects_matched()
+            restoring.restore(prefixes[-1]).assert_existing_objects_matched()
         except (tf.errors.OpError, ValueError, AssertionError) as e:
             raise damaged_checkpoint(prefixes, e) from None
         self.last_checkpoint = describe_checkpoint(self.epoch, self.step)
@@ -251,3 +262,4 @@ class TrainingState:
         self.epoch_counter.assign(number)
         self.step_counter.assign(0)
         self.step_sums.assign(tf.zeros_like(self.step_sums))
+        self.spent.assign(tf.zeros_like(self.spent))

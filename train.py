@@ -258,9 +258,10 @@ def load_training_data(cfg, run_dir, resuming):
         cfg["eval.every"] = config.evaluation_interval(cfg["eval.features"], cfg["eval.num_samples"], len(real_images))
     class_names = data.class_names(cfg) if cfg["model.conditional"] else []
     if cfg["model.clusters"]:
-        if cfg["model.clusters"] > len(real_images):
-            raise ConfigError(f"model.clusters={cfg['model.clusters']} is more clusters than the {len(real_images)} "
-                              f"training images; choose at most {len(real_images)} (a few per family of images)")
+        clustered = min(len(real_images), clusters.SAMPLE)  # k-means runs on at most a sample of the images
+        if cfg["model.clusters"] > clustered:
+            raise ConfigError(f"model.clusters={cfg['model.clusters']} is more clusters than the {clustered} images "
+                              f"k-means runs on; choose at most {clustered} (a few per family of images)")
         class_names = clusters.names(cfg["model.clusters"])
     if resuming and class_names:
         check_classes(run_dir, class_names)
@@ -314,17 +315,23 @@ def cluster_images(training, images, number, cfg, known, run_dir):
     return seconds
 
 
-def run_epoch(training, images, labels, number, cfg, strategy, stop):
+def run_epoch(training, images, labels, number, cfg, strategy, stop, epoch_started, cluster_seconds):
     """Train epoch `number` (from the step a mid-epoch checkpoint stopped at) and return its row: the mean of
-    each statistic over its steps. A stop request saves a checkpoint after the call under way."""
+    each statistic over its steps. A stop request saves a checkpoint after the call under way, with the time the
+    epoch has taken since `epoch_started` (perf_counter) and `cluster_seconds`."""
     import keras
 
     import data
     import gan
-    started = time.perf_counter()
+    started = time.perf_counter() - float(training.spent[1])  # a resumed epoch's steps before the stop count
     steps_per_epoch = math.ceil(len(images) / cfg["train.batch_size"])
-    progress = keras.utils.Progbar(steps_per_epoch) if sys.stdout.isatty() else None
     done = training.step  # counted in Python: reading a variable every step would wait for the device
+    if sys.stdout.isatty():
+        progress = keras.utils.Progbar(steps_per_epoch)
+        progress.update(done)  # at once, not after the first call's steps
+    else:  # a log file, nohup, a cluster job: a plain line after the first call, then every 10 s
+        lines = data.Progress(f"training epoch {number}/{cfg['train.epochs']}", len(images))
+        progress = None
 
     def batches(context=None):
         """The epoch's batches, from the step a mid-epoch checkpoint stopped at: each epoch's order is seeded by
@@ -350,10 +357,15 @@ def run_epoch(training, images, labels, number, cfg, strategy, stop):
         done += count
         if progress and stop.signal_number is None:  # a stop's message has begun a new line
             progress.update(done)
+        elif progress is None and done < steps_per_epoch:  # the epoch's own line follows its last step
+            lines.show(min(done * cfg["train.batch_size"], len(images)))
         if stop.signal_number is not None:
             # Saving is collective across workers: one stopped alone would wait for the others forever.
             if cfg["train.distribute"] != "multi_worker":
                 training.step_counter.assign(done)
+                now = time.perf_counter()
+                training.spent.assign([now - epoch_started, now - started,
+                                       math.nan if cluster_seconds is None else cluster_seconds])
                 training.save()
             raise Stopped(stop.signal_number, training.last_checkpoint)
     row = {"epoch": number, **dict(zip(gan.STATISTICS, (training.step_sums / done).numpy().tolist()))}
@@ -427,11 +439,16 @@ def train(cfg, run_dir, saved, stop):
             raise Stopped(stop.signal_number, training.last_checkpoint)
         epochs = cfg["train.epochs"]
         for number in range(training.epoch + 1, epochs + 1):
-            started = time.perf_counter()
+            # an epoch resumed mid-way counts the time it had taken before its stop (state.SPENT)
+            spent = dict(zip(state.SPENT, training.spent.numpy().tolist()))
+            started = time.perf_counter() - spent["seconds"]
+            cluster_seconds = None
             if cfg["model.clusters"]:
                 cluster_seconds = cluster_images(training, real_images, number, cfg, known, run_dir)
+                if cluster_seconds is None and not math.isnan(spent["cluster_seconds"]) and training.step:
+                    cluster_seconds = spent["cluster_seconds"]
                 labels = training.cluster_numbers.numpy()
-            row = run_epoch(training, real_images, labels, number, cfg, strategy, stop)
+            row = run_epoch(training, real_images, labels, number, cfg, strategy, stop, started, cluster_seconds)
             if cfg["model.clusters"]:
                 row.update(cluster_seconds=cluster_seconds, **clusters.diagnostics(labels, len(class_names), known[0]))
             samples = draw_checked(row, training, grid_inputs, number, run_dir)

@@ -66,7 +66,12 @@ def main():
     parser.add_argument("--clustering", action="store_true", help="add the share of the epochs' time spent clustering")
     args = parser.parse_args()
     epochs = [int(epoch) for epoch in args.epochs.split(",")]
-    span = [int(epoch) for epoch in args.span.split("-")] if args.span else None
+    span = None
+    if args.span:
+        first, dash, last = args.span.partition("-")
+        if not (dash and first.isdigit() and last.isdigit() and 1 <= int(first) <= int(last)):
+            parser.error(f"--span {args.span}: give the first and last epoch, like --span 20-50")
+        span = [int(first), int(last)]
     print("| run | " + " | ".join(f"epoch {epoch}" for epoch in epochs)
           + (f" | epochs {span[0]}–{span[1]}, lowest–highest" if span else "")
           + (f" | score {SCORE} after" if args.time else "") + (" | clustering" if args.clustering else "") + " |")

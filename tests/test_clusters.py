@@ -11,9 +11,9 @@ import pytest
 
 import clusters
 import data
-from conftest import ROOT, run_train
+from conftest import ROOT, TINY, run_train
 
-CLUSTER_RUN = ["data.dataset=mnist_sample", "data.limit=256", "model.clusters=4", "train.batch_size=64",
+CLUSTER_RUN = [*TINY, "data.dataset=mnist_sample", "data.limit=256", "model.clusters=4", "train.batch_size=64",
                "model.dropout=0", "eval.every=0"]
 
 
@@ -48,10 +48,13 @@ def test_matching_undoes_a_renumbering_and_a_large_set_is_clustered_from_a_sampl
     assert clusters.agreement(found, 5, labels)[0] == pytest.approx(1.0)
 
 
-def test_an_empty_cluster_takes_the_farthest_point():
+def test_an_empty_cluster_takes_the_farthest_point_and_identical_features_leave_none_empty():
     points = np.array([[0.0], [0.1], [0.2], [10.0]], np.float32)
     centroids, found = clusters.kmeans(points, np.array([[0.1], [50.0], [100.0]], np.float32))
     assert sorted(np.bincount(found, minlength=3)) == [1, 1, 2]
+    same = np.ones((30, 2), np.float32)  # features that all tie
+    found = clusters.cluster(lambda numbers: same[numbers], 30, 4, seed=[0, 1])
+    assert np.bincount(found, minlength=4).min() >= 1
 
 
 def test_agreement_and_proportions_by_hand():
@@ -73,7 +76,7 @@ def test_agreement_and_proportions_by_hand():
 
 def test_bad_cluster_counts_are_one_line_and_write_nothing(tmp_path):
     for setting, message in (("model.clusters=1", "needs at least 2"),
-                             ("model.clusters=300", "more clusters than the 256 training images")):
+                             ("model.clusters=300", "more clusters than the 256 images k-means runs on")):
         result = run_train("data.dataset=mnist_sample", "data.limit=256", setting, f"output.dir={tmp_path}",
                            "output.run_name=bad")
         assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
@@ -140,7 +143,7 @@ def test_a_folder_is_clustered_without_reading_its_labels(tmp_path):
         iio.imwrite(tmp_path / "loose" / f"{position:03d}.png", digits[number])
     runs = {}
     for name in ("labelled", "loose"):
-        result = run_train("data.dataset=folder", f"data.path={tmp_path / name}", "model.clusters=3",
+        result = run_train(*TINY, "data.dataset=folder", f"data.path={tmp_path / name}", "model.clusters=3",
                            "train.batch_size=40", "model.dropout=0", "train.epochs=1", "eval.every=0",
                            f"output.dir={tmp_path / 'runs'}", f"output.run_name={name}")
         assert result.returncode == 0, result.stderr

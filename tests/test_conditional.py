@@ -13,7 +13,7 @@ import generate
 import models
 import runlog
 from config import ConfigError
-from conftest import run_train
+from conftest import TINY, run_train
 
 
 @pytest.mark.parametrize("conditioning", ["projection", "planes"])
@@ -121,7 +121,7 @@ def test_each_generated_image_has_the_class_of_the_real_image_beside_it():
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
-    result = run_train("--config", "configs/conditional.yaml", "data.limit=128", "train.epochs=2",
+    result = run_train(*TINY, "--config", "configs/conditional.yaml", "data.limit=128", "train.epochs=2",
                        "train.batch_size=64", "eval.num_samples=100", "output.grid_size=3", f"output.dir={out}",
                        "output.run_name=c")
     assert result.returncode == 0, result.stderr[-2000:]

@@ -329,13 +329,24 @@ def test_a_folder_that_cannot_be_written_into_is_cached_in_the_users_cache_or_in
     assert list((tmp_path / "chosen").rglob("8x8x1.npy"))
 
 
-def test_data_limit_samples_every_class_of_a_class_ordered_folder_before_decoding(tmp_path, capsys):
-    for number, name in enumerate(("ants", "bees", "cats")):
-        write_pngs(tmp_path / name, 10, (8, 8), seed=number)
-    images, labels, _ = data.load_images(folder_settings(tmp_path, "data.limit=6", "model.conditional=true"))
-    assert "decoding 6 images" in capsys.readouterr().out  # only the sample is decoded
-    assert np.bincount(labels).tolist() == [2, 2, 2]
-    again, _, _ = data.load_images(folder_settings(tmp_path, "data.limit=6"))
+def test_data_limit_samples_every_image_with_the_same_chance_whatever_its_subfolder(tmp_path, capsys):
+    """A 90%/10% folder: sampled with subfolders or with the same pictures loose, the same images, and the
+    minority class near its 10% (a sample by class would give it half)."""
+    (tmp_path / "loose").mkdir()
+    for number in range(400):
+        picture = np.zeros((8, 8), np.uint8)
+        picture[0, :2] = number % 256, number // 256  # which picture it is
+        labelled = tmp_path / "labelled" / ("rare" if number % 10 == 0 else "common") / f"{number:03d}.png"
+        labelled.parent.mkdir(parents=True, exist_ok=True)
+        for path in (labelled, tmp_path / "loose" / f"{number:03d}.png"):
+            iio.imwrite(path, picture)
+    images, labels, _ = data.load_images(folder_settings(tmp_path / "labelled", "data.limit=100",
+                                                         "model.conditional=true"))
+    assert "decoding 100 images" in capsys.readouterr().out  # only the sample is decoded
+    loose = data.load_images(folder_settings(tmp_path / "loose", "data.limit=100"))[0]
+    assert sorted(map(tuple, images[:, 0, :2, 0].tolist())) == sorted(map(tuple, loose[:, 0, :2, 0].tolist()))
+    assert 3 <= np.bincount(labels)[1] <= 20  # "rare" is class 1: about 10 of 100
+    again, _, _ = data.load_images(folder_settings(tmp_path / "labelled", "data.limit=100"))
     assert np.array_equal(again[:], images[:])  # the same sample for every run
 
 

@@ -15,7 +15,7 @@ import config
 import data
 import evaluators
 import metrics
-from conftest import ROOT, run_train
+from conftest import ROOT, TINY, run_train
 
 
 def digit_folder(path, count, start=0):
@@ -36,7 +36,7 @@ def quality_rows(run):
 def test_a_labelled_folder_gets_its_own_evaluator_made_once_and_not_reused_when_the_folder_changes(tmp_path, capsys):
     pictures, kept = digit_folder(tmp_path / "pictures", 600), tmp_path / "evaluators"
     settings = ["data.dataset=folder", f"data.path={pictures}", f"eval.evaluator_dir={kept}", "train.epochs=1",
-                "eval.num_samples=200", f"output.dir={tmp_path}"]
+                "eval.num_samples=200", *TINY, f"output.dir={tmp_path}"]
     first = run_train(*settings, "output.run_name=first", "model.conditional=true")  # eval.classifier=auto
     assert first.returncode == 0, first.stderr
     assert "training one first (eval.classifier=auto)" in first.stdout
@@ -146,7 +146,7 @@ def test_the_kernel_distance_in_blocks_equals_the_whole_matrices(monkeypatch):
 def test_inception_scores_a_conditional_run_with_a_local_weights_file(random_inception, tmp_path):
     weights = tmp_path / "inception.weights.h5"
     random_inception.get_layer("inception_v3").save_weights(weights)
-    result = run_train("data.dataset=mnist_sample", "data.limit=40", "train.epochs=1", "eval.features=inception",
+    result = run_train(*TINY, "data.dataset=mnist_sample", "data.limit=40", "train.epochs=1", "eval.features=inception",
                        f"eval.inception_weights={weights}", "eval.num_samples=100", f"eval.evaluator_dir={tmp_path}",
                        "model.conditional=true", f"output.dir={tmp_path}", "output.run_name=run")  # asked each class
     assert result.returncode == 0, result.stderr
@@ -188,7 +188,7 @@ def test_inception_weights_missing_is_one_line_before_tensorflow_and_offline_the
     offline = dict(os.environ, KERAS_HOME=str(tmp_path / "keras"), https_proxy="http://127.0.0.1:9",
                    HTTPS_PROXY="http://127.0.0.1:9", TF_CPP_MIN_LOG_LEVEL="2")
     result = subprocess.run([sys.executable, str(ROOT / "train.py"), "data.dataset=mnist_sample", "data.limit=64",
-                             "train.epochs=1", "eval.features=inception", f"output.dir={tmp_path}"],
+                             "train.epochs=1", "eval.features=inception", *TINY, f"output.dir={tmp_path}"],
                             capture_output=True, text=True, env=offline, timeout=300)
     assert result.returncode == 0, result.stderr
     [note] = [line for line in result.stderr.splitlines() if line.startswith("note:")]

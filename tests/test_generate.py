@@ -10,13 +10,13 @@ import pytest
 import tensorflow as tf
 
 import generate
-from conftest import ROOT, run_train
+from conftest import ROOT, TINY, run_train
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
-    result = run_train("data.dataset=mnist_sample", "data.limit=256", "train.epochs=1", f"output.dir={out}",
+    result = run_train(*TINY, "data.dataset=mnist_sample", "data.limit=256", "train.epochs=1", f"output.dir={out}",
                        "output.run_name=r")
     assert result.returncode == 0, result.stderr
     return out / "r"

@@ -19,7 +19,7 @@ import pytest
 import atomic
 import runlog
 import train
-from conftest import ROOT, checkpoint_epoch, run_train
+from conftest import ROOT, TINY, checkpoint_epoch, run_train
 
 RUN = [sys.executable, str(ROOT / "train.py")]
 
@@ -49,7 +49,7 @@ def wait_for_line(process, prefix):
     (signal.SIGINT, 130, ["model.dropout=0", "train.r1_weight=1", "model.conditional=true"]),
     (signal.SIGTERM, 143, ["train.augment=[translation,cutout]", "train.ema_decay=0.9"])])
 def test_ctrl_c_or_sigterm_stops_after_a_step_saves_and_resumes_exactly(tmp_path, stop_signal, exit_code, extra):
-    args = ["data.dataset=mnist_sample", "data.limit=1024", "train.batch_size=128", "train.epochs=3", "eval.every=0",
+    args = [*TINY, "data.dataset=mnist_sample", "data.limit=1024", "train.batch_size=128", "train.epochs=3", "eval.every=0",
             f"output.dir={tmp_path}", "train.steps_per_call=3", *extra]  # 8 steps an epoch, calls of 3, 3 and 2:
     # a stop comes between calls, 3, 6 or 8 steps into an epoch
     process = start(args + ["output.run_name=stopped"])
@@ -62,6 +62,12 @@ def test_ctrl_c_or_sigterm_stops_after_a_step_saves_and_resumes_exactly(tmp_path
     assert "the checkpoint of epoch 1 (" in errors and "steps into epoch 2) is saved" in errors
     assert "Traceback" not in errors
 
+    # The time epoch 2 had taken is saved with it, and counted in its row once resumed.
+    import tensorflow as tf
+    newest = tf.train.latest_checkpoint(tmp_path / "stopped" / "checkpoints")
+    seconds, train_seconds, _ = tf.train.load_variable(newest, "spent/.ATTRIBUTES/VARIABLE_VALUE")
+    assert seconds >= train_seconds > 0
+
     # The steps already done are skipped by number: other batches would skip other images.
     config_before = (tmp_path / "stopped" / "config.yaml").read_bytes()
     changed = run_train("--resume", tmp_path / "stopped", "train.batch_size=64")
@@ -72,6 +78,9 @@ def test_ctrl_c_or_sigterm_stops_after_a_step_saves_and_resumes_exactly(tmp_path
     resumed = run_train("--resume", tmp_path / "stopped")
     assert resumed.returncode == 0, resumed.stderr
     assert "steps into epoch" in resumed.stdout
+    with open(tmp_path / "stopped" / "metrics.csv", newline="") as f:
+        epoch_2 = list(csv.DictReader(f))[1]
+    assert float(epoch_2["seconds"]) > seconds and float(epoch_2["train_seconds"]) > train_seconds
     straight = run_train(*args, "output.run_name=straight")
     assert straight.returncode == 0, straight.stderr[-2000:]
     assert epoch_results(before + rest + resumed.stdout) == epoch_results(straight.stdout)

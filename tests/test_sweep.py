@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import sweep
-from conftest import ROOT
+from conftest import ROOT, TINY
 
 
 def test_values_split_at_commas_outside_lists_and_every_combination_is_planned():
@@ -47,7 +47,7 @@ def test_every_value_is_checked_before_any_run_one_line_and_exit_2(tmp_path, set
 
 def test_a_killed_sweep_continues_with_the_same_command_keeping_its_finished_runs(tmp_path):
     command = [sys.executable, str(ROOT / "sweep.py"), "train.generator_lr=1e-4,2e-4", "data.dataset=mnist_sample",
-               "data.limit=64", "train.batch_size=32", "train.epochs=2", "eval.every=0", f"output.dir={tmp_path}"]
+               "data.limit=64", "train.batch_size=32", "train.epochs=2", "eval.every=0", *TINY, f"output.dir={tmp_path}"]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     folder = tmp_path / "sweep-generator_lr"
     first, second = folder / "generator_lr-1e-4", folder / "generator_lr-2e-4"

@@ -17,7 +17,7 @@ import images
 import runlog
 import state
 import train
-from conftest import checkpoint_epoch, run_train
+from conftest import TINY, checkpoint_epoch, run_train
 
 
 def epoch_lines(stdout):
@@ -195,7 +195,7 @@ def test_a_folder_of_colour_pngs_trains_and_writes_colour_grids(tmp_path):
         picture[y:y + 8, x:x + 8] = 255
         (folder / str(i % 4)).mkdir(parents=True, exist_ok=True)
         iio.imwrite(folder / str(i % 4) / f"{i}.png", picture)
-    result = run_train("data.dataset=folder", f"data.path={folder}", "train.epochs=1", f"output.dir={tmp_path}",
+    result = run_train(*TINY, "data.dataset=folder", f"data.path={folder}", "train.epochs=1", f"output.dir={tmp_path}",
                        "output.run_name=colour")
     assert result.returncode == 0, result.stderr
     assert "training on 64 folder images" in result.stdout
@@ -221,7 +221,7 @@ def test_a_folder_of_colour_pngs_trains_and_writes_colour_grids(tmp_path):
 @pytest.mark.parametrize("option", ["train.mixed_precision=mixed_float16", "train.mixed_precision=mixed_bfloat16",
                                     "train.jit_compile=true"])
 def test_each_speed_option_trains_with_finite_losses_and_resumes(tmp_path, option):
-    args = ["data.dataset=mnist_sample", "data.limit=64", "train.batch_size=32", "eval.every=0",
+    args = [*TINY, "data.dataset=mnist_sample", "data.limit=64", "train.batch_size=32", "eval.every=0",
             f"output.dir={tmp_path}", "output.run_name=r", option]
     result = run_train(*args, "train.epochs=1")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -243,6 +243,11 @@ def test_steps_per_call_and_the_background_writer_change_nothing_that_is_learned
     grouped = run_train(*common, "train.steps_per_call=5", "output.run_name=grouped")
     single = run_train(*common, "train.steps_per_call=1", "output.write_in_background=false", "output.run_name=single")
     assert grouped.returncode == 0 and single.returncode == 0, grouped.stderr + single.stderr
+    # Written to a pipe, not a terminal: a plain progress line after the first call, before the epoch's line.
+    lines = grouped.stdout.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("training epoch 1/2: "))
+    assert re.fullmatch(r"training epoch 1/2: 160/512, [\d,]+ images/s, \d+ s left", lines[first])
+    assert first < next(i for i, line in enumerate(lines) if line.startswith("epoch 1/2 "))
 
     def outputs(run):
         with open(run / "metrics.csv", newline="") as f:
