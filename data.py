@@ -623,6 +623,20 @@ def scale(images):
     return (images.astype("float32") - 127.5) / 127.5
 
 
+class ScaledView:
+    """images[numbers], scaled like scale() a slice at a time as it is read: a network goes through any number
+    of a cache's images (metrics.embed slices it by batch) with one batch in memory."""
+
+    def __init__(self, images, numbers):
+        self.images, self.numbers = images, np.asarray(numbers)
+
+    def __len__(self):
+        return len(self.numbers)
+
+    def __getitem__(self, part):
+        return scale(self.images[self.numbers[part]])
+
+
 def epoch_seed(seed, epoch):
     """The seed of one epoch's shuffle and noise, mixed from the pair (run seed, epoch): runs with seeds s and
     s + 1 draw unrelated streams (a sum, seed + epoch, would give seed s's epoch n + 1 the draws of seed s + 1's

@@ -241,6 +241,7 @@ def for_run(cfg, real_images):
 # Making an evaluator: the classifier, trained once, and its reference (train_classifier.py is its command line).
 
 TRAINING_IMAGES = 180_000  # images shown in training (30 epochs of MNIST's 6,000), 3 to 30 epochs
+TRAINING_SAMPLE = 60_000   # a classifier learns from at most this many of the labelled images: enough, in bounded time
 
 
 def make_classifier(image_size=28, channels=1, num_classes=10):
@@ -277,15 +278,32 @@ def labelled_images(cfg):
     return images, labels, names
 
 
-def fit_classifier(images, labels, num_classes, verbose):
-    """A classifier fitted to scaled `images` and their `labels` with a fixed seed (`verbose`: Keras' fit's)."""
+def training_batches(images, labels, numbers, batch=128):
+    """images[numbers] with their labels, shuffled each epoch (seeded) and read and scaled a batch at a time:
+    a classifier learns from a folder's cache of any size with a few batches in memory."""
+    import tensorflow as tf
+
+    def read(chosen):
+        return data.scale(images[chosen]), labels[chosen].astype(np.int32)
+
+    def gather(chosen):
+        pixels, classes = tf.numpy_function(read, [chosen], [tf.float32, tf.int32], stateful=False)
+        pixels.set_shape([None, *images.shape[1:3], images.shape[3] if len(images.shape) == 4 else 1])
+        classes.set_shape([None])
+        return pixels, classes
+    order = tf.data.Dataset.from_tensor_slices(np.asarray(numbers, np.int64))
+    return order.shuffle(len(numbers), seed=0, reshuffle_each_iteration=True).batch(batch).map(gather).prefetch(2)
+
+
+def fit_classifier(images, labels, numbers, num_classes, verbose):
+    """A classifier fitted to images[numbers] and their labels with a fixed seed (`verbose`: Keras' fit's)."""
     import keras
     keras.utils.set_random_seed(0)
     classifier = make_classifier(images.shape[1], images.shape[-1], num_classes)
     classifier.compile(optimizer=keras.optimizers.Adam(1e-3), metrics=["accuracy"],
                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    epochs = min(30, max(3, round(TRAINING_IMAGES / len(images))))
-    classifier.fit(images, labels, batch_size=128, epochs=epochs, verbose=verbose)
+    epochs = min(30, max(3, round(TRAINING_IMAGES / len(numbers))))
+    classifier.fit(training_batches(images, labels, numbers), epochs=epochs, verbose=verbose)
     uncompiled = make_classifier(images.shape[1], images.shape[-1], num_classes)  # no optimizer state: 1/3 the file
     uncompiled.set_weights(classifier.get_weights())
     return uncompiled
@@ -305,16 +323,16 @@ def make_evaluator(cfg, replace=False, verbose=0):
             return
         print(f"{classifier_path} exists; its reference ({reference_path.name}) is missing or stale: computing it")
     train_part, baseline, reference_part = split(len(images), cfg["data.dataset"])
-    scaled = data.scale(images[:])  # all at once: scaling parts separately changes the features' last digits
+    train_part = train_part[:TRAINING_SAMPLE]  # a seeded shuffle already: a random sample of a large folder
     if not classifier_path.is_file() or replace:
         print(f"training a classifier of {len(names)} classes on {len(train_part)} {name(cfg)} images; "
               f"{len(baseline) + len(reference_part)} held out", flush=True)
         classifier_path.parent.mkdir(parents=True, exist_ok=True)
-        classifier = fit_classifier(scaled[train_part], labels[train_part], len(names), verbose)
+        classifier = fit_classifier(images, labels, train_part, len(names), verbose)
         atomic.write(classifier_path, classifier.save)
     network = classifier_network(classifier_path)
-    features, probabilities = metrics.embed(network, scaled[reference_part])
-    real = metrics.embed(network, scaled[baseline])  # the other held-out images: real vs real
+    features, probabilities = metrics.embed(network, data.ScaledView(images, reference_part))
+    real = metrics.embed(network, data.ScaledView(images, baseline))  # the other held-out images: real vs real
     held_out = np.concatenate([reference_part, baseline])  # each embedded once, for the accuracy too
     accuracy = float(np.mean(np.argmax(np.concatenate([probabilities, real[1]]), axis=1) == labels[held_out]))
     reference = metrics.measured_reference(features, real, labels=labels[reference_part], class_names=names)

@@ -90,9 +90,10 @@ def neighbour_radii(features, k=NEIGHBOURS):
     """Each row's squared distance to its kth nearest other row: the radius of its ball in the set's manifold."""
     features = np.asarray(features, np.float64)
     lengths = clusters.norms(features)
-    # position 0 of each row's sorted distances is the row itself (0), so the kth other is at position k
+    # position 0 of each row's sorted distances is the row itself (0), so the kth other is at position k; copied
+    # out of its block, or the column (a view) would keep every block's distances alive until the end
     return np.concatenate([np.partition(clusters.squared_distances(features[part], features, lengths[part]), k,
-                                        axis=1)[:, k] for part in blocks(len(features), len(features))])
+                                        axis=1)[:, k].copy() for part in blocks(len(features), len(features))])
 
 
 def inside(points, centres, radii):

@@ -4,6 +4,7 @@
   python bench/data_scale.py                          # 6,000 and 60,000 images: about 10 minutes
   python bench/data_scale.py --sizes 6000 60000 600000 --scratch /big/disk   # 600,000 needs ~10 GB of disk
   python bench/data_scale.py --pipeline-only          # only the pipeline's and the step's images/s
+  python bench/data_scale.py --scoring --sizes 60000  # peak memory with the quality numbers on, against off
 
 For each size, train.py runs twice (`data.image_size=64 eval.every=0`): a first run, which decodes the folder into
 its cache, and a re-run, which opens the cache. Each is stopped with Ctrl-C a few seconds after its "training on"
@@ -57,10 +58,13 @@ def folder(scratch, count):
     return path
 
 
-def start_up(path, scratch, name):
-    """Seconds from the process start to train.py's "training on" line, and the process's peak memory (MB)."""
+def start_up(path, scratch, name, scoring=False):
+    """Seconds from the process start to train.py's "training on" line, and the process's peak memory (MB).
+    `scoring`: with the quality numbers on (the default eval.every), from an evaluator folder of its own, so the
+    data's classifier is trained first (eval.classifier=auto), as on a user's first run of a labelled folder."""
+    quality = [f"eval.evaluator_dir={scratch / 'evaluators' / name}"] if scoring else ["eval.every=0"]
     command = [sys.executable, str(ROOT / "train.py"), "data.dataset=folder", f"data.path={path}",
-               "data.image_size=64", "eval.every=0", "train.steps_per_call=1", f"output.dir={scratch / 'runs'}",
+               "data.image_size=64", *quality, "train.steps_per_call=1", f"output.dir={scratch / 'runs'}",
                f"output.run_name={name}"]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -113,8 +117,22 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[6000, 60000])
     parser.add_argument("--scratch", type=Path, default=Path("/tmp/dcgan-data-scale"))
     parser.add_argument("--pipeline-only", action="store_true")
+    parser.add_argument("--scoring", action="store_true",
+                        help="only the re-run with eval.every=0 against one with scoring on (its classifier trained "
+                             "first), alternated")
     args = parser.parse_args()
     args.scratch.mkdir(parents=True, exist_ok=True)
+    if args.scoring:
+        print("| images | eval.every=0: to training | peak memory | scoring on: to training | peak memory |")
+        print("|---|---|---|---|---|")
+        for count in args.sizes:
+            path = folder(args.scratch, count)
+            stamp = time.strftime("%H%M%S")
+            start_up(path, args.scratch, f"cache-{count}-{stamp}")  # the cache, made before either is measured
+            off = start_up(path, args.scratch, f"off-{count}-{stamp}")
+            on = start_up(path, args.scratch, f"on-{count}-{stamp}", scoring=True)
+            print(f"| {count:,} | {off[0]:.1f} s | {off[1]:,.0f} MB | {on[0]:.1f} s | {on[1]:,.0f} MB |", flush=True)
+        return
     if not args.pipeline_only:
         print("| images | first run: to training | its decoding | peak memory | re-run: to training | peak memory |")
         print("|---|---|---|---|---|---|")

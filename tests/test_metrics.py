@@ -176,3 +176,18 @@ def test_a_generator_is_scored_as_its_images_are(evaluator):
     noise = np.random.default_rng(evaluator.seed).standard_normal((500, 100)).astype("float32")
     direct = scored(evaluator, np.asarray(generator(noise, training=False)))
     assert evaluator.score_generator(generator) == pytest.approx(direct, rel=1e-4)
+
+
+def test_the_neighbour_radii_hold_one_block_of_distances_at_a_time(monkeypatch):
+    """4,000 samples in blocks of 16 rows: at most a few blocks' distances (0.5 MB each) are held at once, not
+    the 128 MB of all of them."""
+    import tracemalloc
+    monkeypatch.setattr(metrics, "DISTANCE_ENTRIES", 16 * 4000)
+    features = np.random.default_rng(0).standard_normal((4000, 8)).astype(np.float32)
+    tracemalloc.start()
+    radii = metrics.neighbour_radii(features)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 8e6 and radii.shape == (4000,)
+    distances = ((features[:300, None].astype(np.float64) - features[None].astype(np.float64)) ** 2).sum(-1)
+    np.testing.assert_allclose(radii[:300], np.sort(distances, axis=1)[:, metrics.NEIGHBOURS], rtol=1e-6, atol=1e-9)
