@@ -283,6 +283,7 @@ def prepare_run_dir(cfg, run_dir, resuming, class_names):
     if resuming:
         for stale in atomic.stale(run_dir):  # being written when the run was killed: never renamed in
             shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+        (run_dir / "images").mkdir(exist_ok=True)
     else:
         create_run_dir(run_dir)
         if class_names:

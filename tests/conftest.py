@@ -19,7 +19,8 @@ def run_train(*args, cwd=None):
 # The tutorial's layers at a small fraction of their arithmetic (about 80,000 + 4,000 parameters instead of 2.3
 # million + 0.2 million): every code path runs, and a resume compared to the last digit is just as strict. What
 # needs the full-size networks (their parameter counts, the tutorial's step) is tested in-process elsewhere.
-TINY = ["model.generator_widths=[16,8,8]", "model.discriminator_widths=[8,16]"]
+TINY_GENERATOR, TINY_DISCRIMINATOR = [16, 8, 8], [8, 16]
+TINY = [f"model.generator_widths={TINY_GENERATOR}", f"model.discriminator_widths={TINY_DISCRIMINATOR}"]
 
 
 @pytest.fixture

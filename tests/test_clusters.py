@@ -74,6 +74,7 @@ def test_agreement_and_proportions_by_hand():
     assert np.bincount(clusters.proportional([1 / 3] * 3, 10)).tolist() in ([4, 3, 3], [3, 4, 3], [3, 3, 4])
 
 
+@pytest.mark.slow
 def test_bad_cluster_counts_are_one_line_and_write_nothing(tmp_path):
     for setting, message in (("model.clusters=1", "needs at least 2"),
                              ("model.clusters=300", "more clusters than the 256 images k-means runs on")):
@@ -105,6 +106,7 @@ def training_columns(run):
             for row in read_csv(run / "metrics.csv")]
 
 
+@pytest.mark.slow
 def test_a_resumed_run_clusters_and_trains_as_an_uninterrupted_one_and_generate_draws_in_proportion(tmp_path):
     whole = run_train(*CLUSTER_RUN, "train.epochs=3", "train.recluster_every=2", f"output.dir={tmp_path}",
                       "output.run_name=whole")
@@ -131,6 +133,7 @@ def test_a_resumed_run_clusters_and_trains_as_an_uninterrupted_one_and_generate_
         assert len(set(samples["labels"].tolist())) > 1
 
 
+@pytest.mark.slow
 def test_a_folder_is_clustered_without_reading_its_labels(tmp_path):
     """The same digits in the same order, once in class subfolders and once loose: the same clusters and the
     same training, and only the labelled one measures its clusters against its classes."""

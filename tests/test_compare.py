@@ -71,6 +71,7 @@ def test_the_picture_has_the_curves_of_every_run(tmp_path):
     assert (tmp_path / "cmp.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("layout, message", [
     ("empty", "no runs in"), ("missing", "does not exist"), ("no_metrics", "has no metrics.csv")])
 def test_a_path_without_runs_or_a_run_without_metrics_is_one_line_and_exit_2(tmp_path, layout, message):
@@ -82,6 +83,7 @@ def test_a_path_without_runs_or_a_run_without_metrics_is_one_line_and_exit_2(tmp
     assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_fifty_runs_answer_at_once_without_tensorflow(tmp_path):
     for k in range(50):
         make_run(tmp_path, f"run{k:02d}", {"train": {"seed": k}}, [100.0 - epoch for epoch in range(50)])

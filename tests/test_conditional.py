@@ -13,7 +13,7 @@ import generate
 import models
 import runlog
 from config import ConfigError
-from conftest import TINY, run_train
+from conftest import TINY, TINY_DISCRIMINATOR, TINY_GENERATOR, run_train
 
 
 @pytest.mark.parametrize("conditioning", ["projection", "planes"])
@@ -74,8 +74,9 @@ def test_a_folder_labels_its_images_by_subfolder_and_refuses_loose_images_or_one
 
 @pytest.mark.parametrize("conditioning", ["projection", "planes"])
 def test_a_conditional_step_with_r1_trains_both_networks(conditioning):
-    generator = models.make_generator(num_classes=10)
-    discriminator = models.make_discriminator(dropout=0.0, num_classes=10, conditioning=conditioning)
+    generator = models.make_generator(widths=TINY_GENERATOR, num_classes=10)
+    discriminator = models.make_discriminator(TINY_DISCRIMINATOR, dropout=0.0, num_classes=10,
+                                              conditioning=conditioning)
     step = gan.make_train_step(generator, discriminator, keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4),
                                r1_weight=1.0, num_classes=10)
     before = [w.numpy().copy() for w in generator.trainable_weights + discriminator.trainable_weights]
@@ -128,6 +129,7 @@ def run(tmp_path_factory):
     return out / "c", result.stdout
 
 
+@pytest.mark.slow
 def test_a_conditional_run_draws_one_row_per_class_and_scores_label_accuracy(run):
     run_dir, stdout = run
     assert (run_dir / "classes.txt").read_text().splitlines() == data.DIGITS
@@ -145,6 +147,7 @@ def test_a_conditional_run_draws_one_row_per_class_and_scores_label_accuracy(run
     assert models.saved_class_names(run_dir / "generator_ema.keras") == data.DIGITS
 
 
+@pytest.mark.slow
 def test_generate_draws_the_asked_classes_and_records_them(run, tmp_path):
     run_dir, _ = run
     generate.main([str(run_dir), "--label", "3,7", "--num", "5", "--seed", "1", "--out", str(tmp_path / "s.npz")])
@@ -162,6 +165,7 @@ def test_generate_draws_the_asked_classes_and_records_them(run, tmp_path):
     assert iio.imread(tmp_path / "w.gif").shape[0] == 10 * generate.FRAMES_PER_LEG
 
 
+@pytest.mark.slow
 def test_generate_refuses_an_unknown_class_in_one_line(run, capsys):
     run_dir, _ = run
     with pytest.raises(SystemExit) as exit_:

@@ -68,6 +68,7 @@ def test_config_that_is_not_sections_is_rejected(tmp_path):
         config.load(path)
 
 
+@pytest.mark.slow
 def test_a_config_error_exits_2_with_one_line_and_no_traceback(tmp_path):
     result = run_train("train.epochs=0", f"output.dir={tmp_path}")
     assert result.returncode == 2
@@ -75,6 +76,7 @@ def test_a_config_error_exits_2_with_one_line_and_no_traceback(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv", [["--help"], ["train.epochs=0"],
                                   ["data.dataset=folder", "data.path=/nonexistent/pictures"]])
 def test_help_and_config_errors_answer_before_tensorflow_loads(argv):
@@ -97,12 +99,14 @@ def test_an_option_that_is_a_setting_says_how_settings_are_given(argv, message, 
     assert stopped.value.code == 2 and capsys.readouterr().err.strip() == f"error: {message} (--help lists them all)"
 
 
+@pytest.mark.slow
 def test_missing_config_file_exits_2(tmp_path):
     result = run_train("--config", tmp_path / "nope.yaml")
     assert result.returncode == 2
     assert "nope.yaml not found" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_help_lists_options_and_settings_without_loading_tensorflow():
     result = run_train("--help")
     assert result.returncode == 0

@@ -368,6 +368,7 @@ def test_an_undecodable_image_or_a_folder_changing_while_it_is_decoded_is_one_cl
     assert not list((tmp_path / data.CACHE_FOLDER).rglob("8x8x1.json"))  # no cache claims to hold those images
 
 
+@pytest.mark.slow
 def test_two_runs_decoding_one_folder_at_once_leave_a_whole_cache_decoded_once(tmp_path, capsys):
     write_pngs(tmp_path, 600, (8, 8, 3))
     start, results = threading.Barrier(2), [None, None]

@@ -69,6 +69,7 @@ def mirrored_runs():
     return json.loads(result.stdout.splitlines()[-1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("conditional", ["false", "true"])
 def test_mirrored_over_two_devices_gives_the_losses_of_one_device(conditional, mirrored_runs):
     found = mirrored_runs[conditional]
@@ -105,6 +106,7 @@ def free_ports(count):
     return ports
 
 
+@pytest.mark.slow
 def test_two_worker_processes_train_one_run_only_the_chief_writes_and_it_resumes_on_one_machine(tmp_path):
     workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     scratch = tmp_path / "scratch"
@@ -133,6 +135,7 @@ def test_two_worker_processes_train_one_run_only_the_chief_writes_and_it_resumes
     assert checkpoint_epoch(run) == 3
 
 
+@pytest.mark.slow
 def test_multi_worker_without_or_with_a_broken_tf_config_or_seed_is_one_line(tmp_path, monkeypatch):
     result = run_train("train.distribute=multi_worker", f"output.dir={tmp_path}")
     assert result.returncode == 2 and "needs the TF_CONFIG environment variable" in result.stderr
@@ -147,6 +150,7 @@ def test_multi_worker_without_or_with_a_broken_tf_config_or_seed_is_one_line(tmp
     assert "Traceback" not in result.stderr and not list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_a_one_device_checkpoint_resumes_under_mirrored_strategy(tmp_path, small_run_args):
     assert run_train(*small_run_args, "train.epochs=1", "eval.every=0", "train.distribute=none",
                      "output.run_name=r").returncode == 0

@@ -33,6 +33,7 @@ def quality_rows(run):
                 for row in csv.DictReader(f)]
 
 
+@pytest.mark.slow
 def test_a_labelled_folder_gets_its_own_evaluator_made_once_and_not_reused_when_the_folder_changes(tmp_path, capsys):
     pictures, kept = digit_folder(tmp_path / "pictures", 600), tmp_path / "evaluators"
     settings = ["data.dataset=folder", f"data.path={pictures}", f"eval.evaluator_dir={kept}", "train.epochs=1",
@@ -83,6 +84,7 @@ def test_images_without_labels_are_scored_by_the_evaluator_eval_classifier_names
         evaluators.for_run(config.load(overrides=settings + ["eval.classifier=nosuch", "data.channels=1"]), None)
 
 
+@pytest.mark.slow
 def test_train_classifier_says_in_one_line_that_a_folder_without_classes_cannot_have_a_classifier(tmp_path):
     for number, image in enumerate(data.load_sample()[:300]):
         iio.imwrite(tmp_path / f"{number}.png", image)
@@ -100,6 +102,7 @@ def random_inception():
     return evaluators.inception_network(None, channels=1)
 
 
+@pytest.mark.slow
 def test_inception_features_resize_and_colour_small_greyscale_images(random_inception):
     digits = data.scale(data.load_sample()[:6])
     features, probabilities = metrics.embed(random_inception, digits)
@@ -110,6 +113,7 @@ def test_inception_features_resize_and_colour_small_greyscale_images(random_ince
     np.testing.assert_allclose(features, inception(by_hand, training=False), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_inception_distances_of_a_set_with_itself_are_zero(random_inception):
     features, _ = metrics.embed(random_inception, data.scale(data.load_sample()[:24]))
     reference = metrics.Reference(features, {})
@@ -143,6 +147,7 @@ def test_the_kernel_distance_in_blocks_equals_the_whole_matrices(monkeypatch):
     assert metrics.kernel_distance(a, b) == pytest.approx(expected, rel=1e-12)
 
 
+@pytest.mark.slow
 def test_inception_scores_a_conditional_run_with_a_local_weights_file(random_inception, tmp_path):
     weights = tmp_path / "inception.weights.h5"
     random_inception.get_layer("inception_v3").save_weights(weights)
@@ -159,6 +164,7 @@ def test_inception_scores_a_conditional_run_with_a_local_weights_file(random_inc
     assert saved["every"] == math.ceil(100 * 25 / (0.1 * 40))
 
 
+@pytest.mark.slow
 def test_the_inception_reference_is_computed_once_for_the_same_images(random_inception, tmp_path, monkeypatch):
     cfg = config.load(overrides=["data.dataset=mnist_sample", "data.image_size=28", "data.channels=1",
                                  "eval.num_samples=100", f"eval.evaluator_dir={tmp_path}"])
@@ -178,6 +184,7 @@ def test_the_inception_reference_is_computed_once_for_the_same_images(random_inc
         evaluators.inception_reference(cfg, random_inception, digits, "other weights")
 
 
+@pytest.mark.slow
 def test_inception_weights_missing_is_one_line_before_tensorflow_and_offline_the_run_goes_on(tmp_path):
     missing = run_train("eval.features=inception", f"eval.inception_weights={tmp_path / 'nope.h5'}")
     assert missing.returncode == 2
@@ -228,6 +235,7 @@ def test_the_held_out_split_is_disjoint_and_keeps_mnists_committed_one():
 @pytest.mark.parametrize("change, saved", [("eval.features=inception", "classifier"), ("eval.num_samples=500", 2000),
                                            ("eval.evaluator_dir=elsewhere", None), ("data.dataset=cifar10", "mnist"),
                                            ("eval.classifier=mnist", "auto")])
+@pytest.mark.slow
 def test_a_run_resumes_only_with_what_its_quality_numbers_were_measured_with(tmp_path, change, saved):
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)

@@ -5,10 +5,13 @@ import tensorflow as tf
 import data
 import gan
 import models
+from conftest import TINY_DISCRIMINATOR, TINY_GENERATOR
 
 
-def make_step():
-    generator, discriminator = models.make_generator(), models.make_discriminator()
+def make_step(generator_widths=TINY_GENERATOR, discriminator_widths=TINY_DISCRIMINATOR):
+    """A step of small networks, or with the tutorial's widths (models' defaults) where they are the point."""
+    generator = models.make_generator(widths=generator_widths)
+    discriminator = models.make_discriminator(widths=discriminator_widths)
     optimizers = keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4)
     step = gan.make_train_step(generator, discriminator, *optimizers)
     return generator, discriminator, step
@@ -25,8 +28,8 @@ def blank(size):
     return tf.zeros((size, 28, 28, 1)), tf.random.stateless_normal((size, 100), seed=(0, size))
 
 
-def test_one_step_updates_both_networks_and_gives_finite_losses():
-    generator, discriminator, step = make_step()
+def test_one_step_of_the_tutorials_networks_updates_both_and_gives_finite_losses():
+    generator, discriminator, step = make_step((256, 128, 64), (64, 128))
     before = [w.numpy().copy() for w in generator.trainable_weights + discriminator.trainable_weights]
     batch = next(iter(data.epoch_batches(data.load_sample()[:32, ..., None], None, 32, seed=0, epoch=1,
                                          noise_dim=100)))
@@ -48,7 +51,8 @@ def test_a_smaller_last_batch_is_compiled_once_per_run_not_once_per_epoch():
 
 
 def test_a_step_without_the_gradient_norm_reports_0_and_learns_the_same():
-    generator, discriminator = models.make_generator(), models.make_discriminator(dropout=0.0)
+    generator = models.make_generator(widths=TINY_GENERATOR)
+    discriminator = models.make_discriminator(TINY_DISCRIMINATOR, dropout=0.0)
     start = generator.get_weights(), discriminator.get_weights()
     results = []
     for measure in (True, False):
@@ -91,7 +95,8 @@ def test_label_smoothing_aims_real_logits_below_one():
 
 
 def test_the_averaged_generator_moves_a_fraction_of_the_way_after_each_generator_update():
-    generator, discriminator = models.make_generator(), models.make_discriminator()
+    generator = models.make_generator(widths=TINY_GENERATOR)
+    discriminator = models.make_discriminator(TINY_DISCRIMINATOR)
     average = keras.models.clone_model(generator)
     average.set_weights(generator.get_weights())
     generator_optimizer = keras.optimizers.Adam(1e-3)
@@ -145,7 +150,8 @@ def test_r1_weight_changes_the_discriminators_update_only():
     disc_loss is the adversarial loss either way. SGD, because Adam's first step is the gradient's sign."""
     batch = next(iter(data.epoch_batches(data.load_sample()[:16, ..., None], None, 16, seed=0, epoch=1,
                                          noise_dim=100)))
-    generator, discriminator = models.make_generator(), models.make_discriminator(dropout=0.0)
+    generator = models.make_generator(widths=TINY_GENERATOR)
+    discriminator = models.make_discriminator(TINY_DISCRIMINATOR, dropout=0.0)
     start = generator.get_weights(), discriminator.get_weights()
     results = []
     for r1_weight in (0.0, 10.0):

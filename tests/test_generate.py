@@ -26,6 +26,7 @@ def draw(*argv):
     generate.main([str(a) for a in argv])
 
 
+@pytest.mark.slow
 def test_npz_has_the_documented_contract(run, tmp_path):
     draw(run, "--num", 300, "--seed", 7, "--out", tmp_path / "s.npz")
     with np.load(tmp_path / "s.npz", allow_pickle=False) as archive:
@@ -35,6 +36,7 @@ def test_npz_has_the_documented_contract(run, tmp_path):
     assert samples.max() > samples.min()
 
 
+@pytest.mark.slow
 def test_same_seed_same_images_other_seed_other_images(run, tmp_path):
     for name, seed in (("a", 1), ("b", 1), ("c", 2)):
         draw(run, "--num", 1500, "--seed", seed, "--out", tmp_path / f"{name}.npz")  # > one batch of 1000
@@ -43,6 +45,7 @@ def test_same_seed_same_images_other_seed_other_images(run, tmp_path):
     assert not np.array_equal(a, c)
 
 
+@pytest.mark.slow
 def test_png_grid_and_one_png_per_image(run, tmp_path):
     draw(run, "--num", 10, "--seed", 0, "--out", tmp_path / "grid.png")
     grid = iio.imread(tmp_path / "grid.png")
@@ -53,6 +56,7 @@ def test_png_grid_and_one_png_per_image(run, tmp_path):
     assert iio.imread(files[0]).shape == (28, 28)
 
 
+@pytest.mark.slow
 def test_without_out_the_grid_goes_into_the_run_and_never_replaces_one(run, capsys):
     for expected in ("samples.png", "samples_2.png"):
         draw(run, "--num", 4, "--seed", 0)
@@ -65,6 +69,7 @@ def test_without_out_the_grid_goes_into_the_run_and_never_replaces_one(run, caps
         (run / name).unlink()  # the run fixture is shared: leave it as other tests expect
 
 
+@pytest.mark.slow
 def test_best_uses_the_best_generator(run, tmp_path):
     import models
     other = tmp_path / "run"  # a run whose best generator differs from its last (a fresh one stands in for it)
@@ -79,12 +84,14 @@ def test_best_uses_the_best_generator(run, tmp_path):
     assert not np.array_equal(np.load(tmp_path / "last.npz")["images"], expected)
 
 
+@pytest.mark.slow
 def test_checkpoint_directory_gives_the_same_generator_as_the_keras_file(run, tmp_path):
     draw(run, "--num", 5, "--seed", 3, "--out", tmp_path / "k.npz")
     draw(run / "checkpoints", "--num", 5, "--seed", 3, "--out", tmp_path / "c.npz")
     np.testing.assert_array_equal(np.load(tmp_path / "k.npz")["images"], np.load(tmp_path / "c.npz")["images"])
 
 
+@pytest.mark.slow
 def test_interpolation_gif_has_a_frame_count_of_points_times_frames_per_leg(run, tmp_path):
     draw(run, "--interpolate", 3, "--num", 4, "--seed", 0, "--out", tmp_path / "walk.gif")
     frames = iio.imread(tmp_path / "walk.gif", index=None)
@@ -110,6 +117,7 @@ def test_slerp_keeps_the_ends_and_the_norm_of_orthogonal_unit_vectors():
     (["{run}", "--label", "7"], "--label needs a conditional generator"),
     (["{run}", "--walk-classes", "--interpolate", "3"], "choose one"),
 ])
+@pytest.mark.slow
 def test_errors_exit_2_with_one_line(run, tmp_path, capsys, args, message):
     (tmp_path / "junk.keras").write_bytes(b"not a zip file")
     (tmp_path / "notes.txt").write_text("hello")
@@ -122,6 +130,7 @@ def test_errors_exit_2_with_one_line(run, tmp_path, capsys, args, message):
     assert message in error and len(error.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_a_corrupt_model_file_gives_no_traceback(tmp_path):
     (tmp_path / "generator.keras").write_bytes(b"PK\x03\x04 truncated")
     result = subprocess.run([sys.executable, str(ROOT / "generate.py"), str(tmp_path)], capture_output=True, text=True)

@@ -96,8 +96,8 @@ def counted_precision_recall(fake, real, k=3):
         return [sorted(np.linalg.norm(points - point, axis=1))[k] for point in points]
 
     def share_inside(points, centres):
-        return np.mean([any(np.linalg.norm(point - centre) <= radius for centre, radius in
-                            zip(centres, radii(centres))) for point in points])
+        balls = list(zip(centres, radii(centres)))
+        return np.mean([any(np.linalg.norm(point - centre) <= radius for centre, radius in balls) for point in points])
     return {"precision": share_inside(fake, real), "recall": share_inside(real, fake)}
 
 
@@ -132,6 +132,7 @@ def test_the_committed_classifier_has_the_accuracy_the_readme_states(evaluator):
         assert round(100 * float(saved["accuracy"]), 1) == 98.9
 
 
+@pytest.mark.slow
 def test_train_classifier_refuses_mistakes_and_keeps_the_committed_evaluator():
     classifier, reference = evaluators.classifier_paths(MNIST)
     before = classifier.read_bytes(), reference.read_bytes()
@@ -147,6 +148,7 @@ def test_train_classifier_refuses_mistakes_and_keeps_the_committed_evaluator():
     assert (classifier.read_bytes(), reference.read_bytes()) == before
 
 
+@pytest.mark.slow
 def test_the_committed_reference_is_what_a_fresh_computation_gives(evaluator, tmp_path):
     # A copy of the committed classifier without its reference: train_classifier.py computes only the reference.
     cfg = config.load(base=MNIST, overrides=[f"eval.evaluator_dir={tmp_path}"])
@@ -178,6 +180,7 @@ def test_a_generator_is_scored_as_its_images_are(evaluator):
     assert evaluator.score_generator(generator) == pytest.approx(direct, rel=1e-4)
 
 
+@pytest.mark.slow
 def test_the_neighbour_radii_hold_one_block_of_distances_at_a_time(monkeypatch):
     """4,000 samples in blocks of 16 rows: at most a few blocks' distances (0.5 MB each) are held at once, not
     the 128 MB of all of them."""

@@ -38,6 +38,7 @@ def test_values_split_at_commas_outside_lists_and_every_combination_is_planned()
     (["train.batch_size=64,128", "output.run_name=x"], "output.run_name is set by the sweep"),
     (["train.batch_size=64,128", "--name", "a/b"], "must be a folder name"),
 ])
+@pytest.mark.slow
 def test_every_value_is_checked_before_any_run_one_line_and_exit_2(tmp_path, settings, message):
     result = subprocess.run([sys.executable, str(ROOT / "sweep.py"), *settings, f"output.dir={tmp_path}"],
                             capture_output=True, text=True, timeout=60)
@@ -45,6 +46,7 @@ def test_every_value_is_checked_before_any_run_one_line_and_exit_2(tmp_path, set
     assert not any(tmp_path.iterdir())  # not one run started
 
 
+@pytest.mark.slow
 def test_a_killed_sweep_continues_with_the_same_command_keeping_its_finished_runs(tmp_path):
     command = [sys.executable, str(ROOT / "sweep.py"), "train.generator_lr=1e-4,2e-4", "data.dataset=mnist_sample",
                "data.limit=64", "train.batch_size=32", "train.epochs=2", "eval.every=0", *TINY, f"output.dir={tmp_path}"]

@@ -37,6 +37,7 @@ def hparams(run):
     return found
 
 
+@pytest.mark.slow
 def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_path, small_run_args):
     result = run_train(*small_run_args, "train.epochs=2", "output.run_name=demo")
     assert result.returncode == 0 and result.stderr == "", result.stderr  # nor TensorFlow's start-up lines
@@ -86,6 +87,7 @@ def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_pat
     assert epoch_lines(straight.stdout)[2].split()[3:] == epoch_lines(resumed.stdout)[0].split()[3:]
 
 
+@pytest.mark.slow
 def test_an_existing_run_is_never_overwritten(tmp_path, small_run_args):
     run = tmp_path / "taken"
     run.mkdir()
@@ -96,6 +98,7 @@ def test_an_existing_run_is_never_overwritten(tmp_path, small_run_args):
     assert [p.name for p in run.iterdir()] == ["notes.txt"]
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_folder_that_is_not_a_run_and_a_model_change(tmp_path, small_run_args):
     result = run_train("--resume", tmp_path)
     assert result.returncode == 2 and "is not a run directory" in result.stderr
@@ -113,12 +116,14 @@ def test_resume_refuses_a_folder_that_is_not_a_run_and_a_model_change(tmp_path, 
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_seed_empty_picks_one_and_records_it(tmp_path, small_run_args):
     result = run_train(*small_run_args, "train.epochs=1", "train.seed=", "output.run_name=s")
     assert result.returncode == 0, result.stderr
     assert isinstance(yaml.safe_load((tmp_path / "s" / "config.yaml").read_text())["train"]["seed"], int)
 
 
+@pytest.mark.slow
 def test_divergence_stops_with_a_message_and_keeps_the_last_checkpoint(tmp_path, small_run_args):
     assert run_train(*small_run_args, "train.epochs=1", "eval.every=0", "output.run_name=n").returncode == 0
     run = tmp_path / "n"
@@ -167,6 +172,7 @@ def test_the_epochs_grid_is_drawn_once_and_checked_and_a_blow_up_names_the_newes
         train.draw_checked({"gen_loss": float("nan"), "disc_loss": 1.3}, run, noise, 5, tmp_path)
 
 
+@pytest.mark.slow
 def test_an_averaged_generator_is_saved_drawn_from_and_cannot_be_switched_off_on_resume(tmp_path, small_run_args):
     result = run_train(*small_run_args, "train.epochs=2", "eval.every=0", "train.ema_decay=0.5", "output.run_name=e")
     assert result.returncode == 0, result.stderr
@@ -185,6 +191,7 @@ def test_an_averaged_generator_is_saved_drawn_from_and_cannot_be_switched_off_on
     assert result.returncode == 2 and "train.ema_decay cannot be switched off when resuming" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_folder_of_colour_pngs_trains_and_writes_colour_grids(tmp_path):
     folder = tmp_path / "pictures"
     rng = np.random.default_rng(0)
@@ -218,6 +225,7 @@ def test_a_folder_of_colour_pngs_trains_and_writes_colour_grids(tmp_path):
     assert result.returncode == 2 and "data.image_size cannot change when resuming" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("option", ["train.mixed_precision=mixed_float16", "train.mixed_precision=mixed_bfloat16",
                                     "train.jit_compile=true"])
 def test_each_speed_option_trains_with_finite_losses_and_resumes(tmp_path, option):
@@ -234,6 +242,7 @@ def test_each_speed_option_trains_with_finite_losses_and_resumes(tmp_path, optio
         assert [row["epoch"] for row in csv.DictReader(f)] == ["1", "2"]
 
 
+@pytest.mark.slow
 def test_steps_per_call_and_the_background_writer_change_nothing_that_is_learned_or_written(tmp_path, small_run_args):
     """16 steps an epoch in calls of 5 (the last one short) with the writer thread, against one call per step
     with every file written before the next epoch: the same losses, quality numbers, grids, GIF and models.
@@ -262,6 +271,7 @@ def test_steps_per_call_and_the_background_writer_change_nothing_that_is_learned
     assert all(np.array_equal(a, b) for model, model_1 in zip(models, models_1) for a, b in zip(model, model_1))
 
 
+@pytest.mark.slow
 def test_a_resume_redraws_what_the_writer_had_not_finished_when_the_run_was_killed(tmp_path, small_run_args):
     result = run_train(*small_run_args, "train.epochs=2", "eval.num_samples=100", "output.run_name=k")
     assert result.returncode == 0, result.stderr
