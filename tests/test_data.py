@@ -386,3 +386,18 @@ def test_two_runs_decoding_one_folder_at_once_leave_a_whole_cache_decoded_once(t
     assert np.array_equal(data.load_images(folder_settings(tmp_path))[0][:], expected)
     assert capsys.readouterr().out.count(": 600 in ") == 1  # decoded once: the other waited, then opened it
     assert not list((tmp_path / data.CACHE_FOLDER).glob(".*tmp*"))
+
+
+def test_a_read_only_folder_whose_cache_was_made_before_uses_that_cache(tmp_path, capsys, monkeypatch):
+    write_pngs(tmp_path / "pictures", 3, (8, 8))
+    made = data.load_images(folder_settings(tmp_path / "pictures"))[0][:]
+    capsys.readouterr()
+
+    def read_only(*args, **kwargs):  # as a folder on a read-only disk answers (root may write anywhere here)
+        raise OSError(30, "Read-only file system")
+    def no_decoding(*args):
+        raise AssertionError("decoded again")
+    monkeypatch.setattr(data.tempfile, "TemporaryFile", read_only)
+    monkeypatch.setattr(data, "decoded", no_decoding)
+    again = data.load_images(folder_settings(tmp_path / "pictures"))[0][:]
+    assert np.array_equal(again, made) and capsys.readouterr().out == ""
