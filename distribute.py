@@ -63,6 +63,23 @@ def is_chief(cfg):
     return task_type == "chief" or (task_type == "worker" and task_index == 0 and "chief" not in spec["cluster"])
 
 
+def as_replica_zero_has_it(strategy, numbers):
+    """`numbers` (integers, under 2**24) as replica 0 has them, on every replica and worker. Each worker of a
+    multi_worker run clusters its images on its own, from features whose last bits depend on its CPU: the
+    clusters of replica 0, on the chief, are the run's. On one device, `numbers` as they are."""
+    if strategy.num_replicas_in_sync == 1:
+        return numbers
+    import numpy as np
+    import tensorflow as tf
+
+    def sum_of_replica_zeros():  # replica 0 adds its numbers, every other replica zeros
+        context = tf.distribute.get_replica_context()
+        mine = tf.constant(numbers, tf.float32) * tf.cast(context.replica_id_in_sync_group == 0, tf.float32)
+        return context.all_reduce(tf.distribute.ReduceOp.SUM, mine)
+    summed = strategy.experimental_local_results(strategy.run(tf.function(sum_of_replica_zeros)))[0]
+    return np.rint(summed.numpy()).astype(numbers.dtype)
+
+
 def make_strategy(choice):
     """The tf.distribute strategy for train.distribute. Must run before any other TensorFlow work:
     MultiWorkerMirroredStrategy sets up the cluster's collective ops when it is made."""

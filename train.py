@@ -291,7 +291,7 @@ def prepare_run_dir(cfg, run_dir, resuming, class_names):
     return run_dir
 
 
-def cluster_images(training, images, number, cfg, known, run_dir):
+def cluster_images(training, images, number, cfg, known, run_dir, strategy):
     """Epoch `number`'s clusters, when it is due to find them (clusters.due): the cluster numbers of `images`
     in training.cluster_numbers and clusters.csv (with the data's own classes, `known`, how well they match), and
     the seconds it took (None: not due)."""
@@ -302,6 +302,7 @@ def cluster_images(training, images, number, cfg, known, run_dir):
     previous = training.cluster_numbers.numpy() if number > 1 else None
     found = clusters.cluster(training.features_of(images), len(images), cfg["model.clusters"],
                              [cfg["train.seed"], number], previous)
+    found = distribute.as_replica_zero_has_it(strategy, found)  # every worker trains on the chief's clusters
     training.cluster_numbers.assign(found)
     seconds = time.perf_counter() - started
     labels, names = known
@@ -445,7 +446,7 @@ def train(cfg, run_dir, saved, stop):
             started = time.perf_counter() - spent["seconds"]
             cluster_seconds = None
             if cfg["model.clusters"]:
-                cluster_seconds = cluster_images(training, real_images, number, cfg, known, run_dir)
+                cluster_seconds = cluster_images(training, real_images, number, cfg, known, run_dir, strategy)
                 if cluster_seconds is None and not math.isnan(spent["cluster_seconds"]) and training.step:
                     cluster_seconds = spent["cluster_seconds"]
                 labels = training.cluster_numbers.numpy()

@@ -55,6 +55,8 @@ for conditional in ("false", "true"):  # dropout draws its masks per replica: no
     one, start, _ = statistics(cfg, tf.distribute.get_strategy())
     two, _, replicas = statistics(cfg, mirrored, start)
     found[conditional] = {"one": one, "two": two, "replicas": replicas}
+import distribute, numpy as np
+found["shared"] = distribute.as_replica_zero_has_it(mirrored, np.array([3, 0, 7, 1], np.int32)).tolist()
 print(json.dumps(found))
 """
 
@@ -89,6 +91,11 @@ def test_mirrored_over_two_devices_gives_the_losses_of_one_device(conditional, m
     np.testing.assert_allclose(two[1:, continuous], one[1:, continuous], rtol=2e-3)
 
 
+@pytest.mark.slow
+def test_every_replica_gets_replica_zeros_clusters_once_not_summed(mirrored_runs):
+    assert mirrored_runs["shared"] == [3, 0, 7, 1]  # the other replica added zeros, not its own numbers
+
+
 def test_xla_is_refused_on_several_devices_and_allowed_on_one():
     cfg = config.load(overrides=["train.jit_compile=true", "train.distribute=mirrored"])
     with pytest.raises(ConfigError, match="train.jit_compile cannot be combined with training on 2 devices"):
@@ -111,9 +118,10 @@ def test_two_worker_processes_train_one_run_only_the_chief_writes_and_it_resumes
     workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     scratch = tmp_path / "scratch"
     scratch.mkdir()
+    # self-conditioned, clustering before each epoch: every worker must train on the chief's clusters
     args = [sys.executable, str(ROOT / "train.py"), *TINY, "train.distribute=multi_worker", "data.dataset=mnist_sample",
-            "data.limit=256", "train.batch_size=64", "train.epochs=2", "eval.every=0",
-            f"output.dir={tmp_path / 'runs'}", "output.run_name=cluster"]
+            "data.limit=256", "train.batch_size=64", "train.epochs=2", "eval.every=0", "model.clusters=4",
+            "train.recluster_every=1", f"output.dir={tmp_path / 'runs'}", "output.run_name=cluster"]
     processes = [subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                   env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TMPDIR=str(scratch), TF_CONFIG=json.dumps(
                                       {"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}})))
@@ -123,6 +131,9 @@ def test_two_worker_processes_train_one_run_only_the_chief_writes_and_it_resumes
         assert process.returncode == 0, err[-3000:]
     epochs = [[line for line in out.splitlines() if line.startswith("epoch ")] for out, _ in outputs]
     assert len(epochs[0]) == 2 and [l.split()[3:] for l in epochs[0]] == [l.split()[3:] for l in epochs[1]]
+    clustered = [[line.split(" in ")[0] + line.split(" s ")[1] for line in out.splitlines() if "clustered the" in line]
+                 for out, _ in outputs]
+    assert len(clustered[0]) == 2 and clustered[0] == clustered[1]  # the same clusters, sizes and NMI
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["cluster"]  # the chief's run, nothing else
     assert not list(scratch.iterdir())  # worker 1 removed its scratch checkpoints
     run = tmp_path / "runs" / "cluster"
