@@ -21,13 +21,10 @@ def write(path, writer, durable=False):
             with open(temporary, "rb+") as f:
                 os.fsync(f.fileno())
         os.replace(temporary, path)
-    except OSError as e:
+    except BaseException as e:
         temporary.unlink(missing_ok=True)  # a full disk or an error leaves no half-written file behind
-        if e.filename is not None and Path(e.filename).name == temporary.name:
+        if isinstance(e, OSError) and e.filename is not None and Path(e.filename).name == temporary.name:
             e.filename = str(path)  # the file the user knows
-        raise
-    except BaseException:
-        temporary.unlink(missing_ok=True)
         raise
     if durable:
         folder = os.open(path.parent, os.O_RDONLY)
