@@ -303,7 +303,8 @@ def fit_classifier(images, labels, numbers, num_classes, verbose):
     classifier.compile(optimizer=keras.optimizers.Adam(1e-3), metrics=["accuracy"],
                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     epochs = min(30, max(3, round(TRAINING_IMAGES / len(numbers))))
-    classifier.fit(training_batches(images, labels, numbers), epochs=epochs, verbose=verbose)
+    # shuffle=False: the batches are shuffled already (Keras warns that it cannot shuffle a tf.data.Dataset)
+    classifier.fit(training_batches(images, labels, numbers), epochs=epochs, verbose=verbose, shuffle=False)
     uncompiled = make_classifier(images.shape[1], images.shape[-1], num_classes)  # no optimizer state: 1/3 the file
     uncompiled.set_weights(classifier.get_weights())
     return uncompiled

@@ -1,19 +1,82 @@
+import contextlib
 import os
 import subprocess
 import sys
+import tempfile
+import traceback
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# TensorFlow's C++ log as the tests read it: errors and worse (its level is read once, when TensorFlow loads).
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+# Each of pytest-xdist's workers, and the programs it starts, computes on its share of the cores: TensorFlow's
+# default of a thread per core in every worker oversubscribes them (two Inception tests side by side took 60 s
+# so, 27 s with one thread each on two cores).
+CORE_SHARE = str(max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", CORE_SHARE)
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", CORE_SHARE)
 
 
-def run_train(*args, cwd=None):
-    """Run train.py as a user would; returns the CompletedProcess with text stdout/stderr."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    return subprocess.run([sys.executable, str(ROOT / "train.py"), *map(str, args)], cwd=cwd or ROOT,
-                          capture_output=True, text=True, env=env, timeout=600)
+def run_train(*args):
+    """train.py run as a user runs it, with its output and exit code, but in this test process: TensorFlow's
+    start-up (5-10 s, most of a small run) is paid once per test worker instead of once per run. What a fresh
+    process would show still shows: everything written to file descriptors 1 and 2 (Python's and TensorFlow's
+    C++), the exit code, an uncaught exception as a traceback and exit code 1. A test that signals or kills a
+    run starts its own process."""
+    import data
+    import keras
+    import train
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            contextlib.chdir(ROOT), unchanged_environment():
+        with written_to(out, err):
+            try:
+                train.main([str(a) for a in args])
+                code = 0
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else int(e.code is not None)
+            except Exception:
+                traceback.print_exc()
+                code = 1
+        # What the run's process would have taken with it: its precision, its models, the folders it listed.
+        keras.mixed_precision.set_global_policy("float32")
+        keras.utils.clear_session(free_memory=True)
+        data.LOADED_LISTINGS.clear(), data.NOTED_TRANSPARENCY.clear()
+        return subprocess.CompletedProcess(["train.py", *args], code, *(read(f) for f in (out, err)))
+
+
+@contextlib.contextmanager
+def written_to(out, err):
+    """Within `with`, file descriptors 1 and 2, and sys.stdout and sys.stderr on them, write to `out` and `err`."""
+    sys.stdout.flush(), sys.stderr.flush()
+    saved = os.dup(1), os.dup(2), sys.stdout, sys.stderr
+    os.dup2(out.fileno(), 1), os.dup2(err.fileno(), 2)
+    sys.stdout, sys.stderr = open(1, "w", closefd=False), open(2, "w", closefd=False)
+    try:
+        yield
+    finally:
+        sys.stdout.flush(), sys.stderr.flush()
+        os.dup2(saved[0], 1), os.dup2(saved[1], 2)
+        os.close(saved[0]), os.close(saved[1])
+        sys.stdout, sys.stderr = saved[2:]
+
+
+@contextlib.contextmanager
+def unchanged_environment():
+    """train.py sets environment variables for itself (TensorFlow's log level): they end with the run."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def read(file):
+    file.seek(0)
+    return file.read().decode(errors="replace")
 
 
 # The tutorial's layers at a small fraction of their arithmetic (about 80,000 + 4,000 parameters instead of 2.3

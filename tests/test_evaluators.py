@@ -102,6 +102,17 @@ def random_inception():
     return evaluators.inception_network(None, channels=1)
 
 
+# InceptionV3 at its smallest input side: the same layers and weights file at a 16th of the arithmetic of 299x299
+# (140 images: 1 s instead of 30), for tests of what is done with its features, not of its size.
+SMALL_INCEPTION = 75
+
+
+@pytest.fixture
+def small_inception(monkeypatch):
+    monkeypatch.setattr(evaluators, "INCEPTION_SIZE", SMALL_INCEPTION)
+    return evaluators.inception_network(None, channels=1)
+
+
 @pytest.mark.slow
 def test_inception_features_resize_and_colour_small_greyscale_images(random_inception):
     digits = data.scale(data.load_sample()[:6])
@@ -114,8 +125,8 @@ def test_inception_features_resize_and_colour_small_greyscale_images(random_ince
 
 
 @pytest.mark.slow
-def test_inception_distances_of_a_set_with_itself_are_zero(random_inception):
-    features, _ = metrics.embed(random_inception, data.scale(data.load_sample()[:24]))
+def test_inception_distances_of_a_set_with_itself_are_zero(small_inception):
+    features, _ = metrics.embed(small_inception, data.scale(data.load_sample()[:24]))
     reference = metrics.Reference(features, {})
     itself, other = (metrics.scores(features[rows], None, reference) for rows in (slice(None), slice(12)))
     assert abs(itself["frechet_distance"]) < 1e-4 * other["frechet_distance"]  # rounding only; half the set is not it
@@ -148,9 +159,9 @@ def test_the_kernel_distance_in_blocks_equals_the_whole_matrices(monkeypatch):
 
 
 @pytest.mark.slow
-def test_inception_scores_a_conditional_run_with_a_local_weights_file(random_inception, tmp_path):
+def test_inception_scores_a_conditional_run_with_a_local_weights_file(small_inception, tmp_path):
     weights = tmp_path / "inception.weights.h5"
-    random_inception.get_layer("inception_v3").save_weights(weights)
+    small_inception.get_layer("inception_v3").save_weights(weights)
     result = run_train(*TINY, "data.dataset=mnist_sample", "data.limit=40", "train.epochs=1", "eval.features=inception",
                        f"eval.inception_weights={weights}", "eval.num_samples=100", f"eval.evaluator_dir={tmp_path}",
                        "model.conditional=true", f"output.dir={tmp_path}", "output.run_name=run")  # asked each class
@@ -165,23 +176,23 @@ def test_inception_scores_a_conditional_run_with_a_local_weights_file(random_inc
 
 
 @pytest.mark.slow
-def test_the_inception_reference_is_computed_once_for_the_same_images(random_inception, tmp_path, monkeypatch):
+def test_the_inception_reference_is_computed_once_for_the_same_images(small_inception, tmp_path, monkeypatch):
     cfg = config.load(overrides=["data.dataset=mnist_sample", "data.image_size=28", "data.channels=1",
                                  "eval.num_samples=100", f"eval.evaluator_dir={tmp_path}"])
     digits = data.load_sample()[:24]
-    first = evaluators.inception_reference(cfg, random_inception, digits, "weights")
+    first = evaluators.inception_reference(cfg, small_inception, digits, "weights")
     assert len(first.features) == 12 and set(first.real_scores) == {"frechet_distance", "kernel_distance",
                                                                      "precision", "recall"}
 
     def embed_again(*args):
         raise AssertionError("the reference was computed again")
     monkeypatch.setattr(metrics, "embed", embed_again)
-    kept = evaluators.inception_reference(cfg, random_inception, digits, "weights")
+    kept = evaluators.inception_reference(cfg, small_inception, digits, "weights")
     assert np.array_equal(kept.features, first.features) and kept.real_scores == first.real_scores
     with pytest.raises(AssertionError, match="computed again"):  # other images, or other weights: not reused
-        evaluators.inception_reference(cfg, random_inception, digits[::-1], "weights")
+        evaluators.inception_reference(cfg, small_inception, digits[::-1], "weights")
     with pytest.raises(AssertionError, match="computed again"):
-        evaluators.inception_reference(cfg, random_inception, digits, "other weights")
+        evaluators.inception_reference(cfg, small_inception, digits, "other weights")
 
 
 @pytest.mark.slow
