@@ -9,8 +9,8 @@ images are clustered again, starting from the old clusters' means in the new fea
 cluster takes the number of the old one it lies nearest (Hungarian matching), so a cluster keeps its
 family. Samples draw the clusters in proportion to their sizes, so the mix of the data is kept.
 
-The trade-off: k-means runs on at most SAMPLE images' features (a 64x64 colour image has 8,192 of them,
-32 KB); the rest are assigned to the nearest centroid batch by batch, so memory stays bounded for any
+The trade-off: k-means runs on at most SAMPLE images' features (a 64x64 colour image has 16,384 of them,
+64 KB); the rest are assigned to the nearest centroid batch by batch, so memory stays bounded for any
 number of images, while the centroids come from a sample.
 """
 
@@ -36,9 +36,10 @@ def norms(points):
 
 
 def squared_distances(points, centroids, point_norms=None):
-    """(N, K): ||x - c||^2 for every point and centroid, as ||x||^2 - 2 x.c + ||c||^2 (one matrix product)."""
+    """(N, K): ||x - c||^2 for every point and centroid, as ||x||^2 - 2 (x.c) + ||c||^2 (one matrix product; the
+    products doubled, not the points: 2 * points would copy all of them first)."""
     point_norms = norms(points) if point_norms is None else point_norms
-    return np.maximum(point_norms[:, None] - 2 * points @ centroids.T + norms(centroids), 0)
+    return np.maximum(point_norms[:, None] - 2 * (points @ centroids.T) + norms(centroids), 0)
 
 
 def seed_centroids(points, count, rng):
@@ -54,13 +55,13 @@ def seed_centroids(points, count, rng):
     return points[chosen].copy()
 
 
-def means(points, assignments, count, fallback):
-    """Each cluster's mean; a cluster with no points keeps its row of `fallback`."""
+def means(points, assignments, count, fallback=None):
+    """Each cluster's mean; a cluster with no points keeps its row of `fallback` (or zeros)."""
     members = np.zeros((count, len(points)), points.dtype)
     members[assignments, np.arange(len(points))] = 1
     sums = members @ points  # one matrix product: np.add.at is ~100x slower
     sizes = np.bincount(assignments, minlength=count)
-    return np.where(sizes[:, None] > 0, sums / np.maximum(sizes, 1)[:, None], fallback)
+    return np.where(sizes[:, None] > 0, sums / np.maximum(sizes, 1)[:, None], 0 if fallback is None else fallback)
 
 
 def refill(assignments, errors, count):
@@ -112,8 +113,10 @@ def cluster(features_of, count, k, seed, previous=None):
     points = features_of(sample)
     if previous is None:
         start = seed_centroids(points, k, rng)
-    else:
-        start = means(points, previous[sample], k, seed_centroids(points, k, rng))
+    else:  # the old clusters' means; k-means++ (K passes over the features) only for one with none in the sample
+        old = previous[sample]
+        fallback = seed_centroids(points, k, rng) if np.bincount(old, minlength=k).min() == 0 else None
+        start = means(points, old, k, fallback)
     centroids, found = kmeans(points, start)
     if previous is not None:
         renumber = match(centroids, start)
@@ -122,8 +125,10 @@ def cluster(features_of, count, k, seed, previous=None):
     if count <= SAMPLE:
         return found.astype(np.int32)
     assignments = np.empty(count, np.int32)
-    for first in range(0, count, SAMPLE):
-        numbers = np.arange(first, min(first + SAMPLE, count))
+    assignments[sample] = found
+    rest = np.setdiff1d(np.arange(count), sample)  # their features not computed yet
+    for first in range(0, len(rest), SAMPLE):
+        numbers = rest[first:first + SAMPLE]
         assignments[numbers] = squared_distances(features_of(numbers), centroids).argmin(1)
     return assignments
 
