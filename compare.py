@@ -18,7 +18,6 @@ as nothing else says whether a process is still writing them.
 
 import argparse
 import csv
-import sys
 import time
 from pathlib import Path
 

@@ -12,7 +12,6 @@ folder. The pictures are line art on transparency: the program composites them o
 
 import argparse
 import csv
-import io
 import subprocess
 import sys
 import tarfile

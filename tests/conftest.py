@@ -21,19 +21,26 @@ os.environ.setdefault("TF_NUM_INTEROP_THREADS", CORE_SHARE)
 
 
 def run_train(*args):
-    """train.py run as a user runs it, with its output and exit code, but in this test process: TensorFlow's
-    start-up (5-10 s, most of a small run) is paid once per test worker instead of once per run. What a fresh
-    process would show still shows: everything written to file descriptors 1 and 2 (Python's and TensorFlow's
-    C++), the exit code, an uncaught exception as a traceback and exit code 1. A test that signals or kills a
-    run starts its own process."""
+    """python train.py ARGS: see run_program."""
+    return run_program("train", *args)
+
+
+def run_program(name, *args):
+    """python NAME.py ARGS (train, generate, train_classifier) run as a user runs it, with its output and exit
+    code, but in this test process: TensorFlow's start-up (5-10 s, most of a small run) is paid once per test
+    worker instead of once per run. What a fresh process would show still shows: everything written to file
+    descriptors 1 and 2 (Python's and TensorFlow's C++), the exit code, an uncaught exception as a traceback
+    and exit code 1. A test that signals or kills a program, or checks what it imports, starts a process."""
+    import importlib
+
     import data
     import keras
-    import train
+    program = importlib.import_module(name)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             contextlib.chdir(ROOT), unchanged_environment():
         with written_to(out, err):
             try:
-                train.main([str(a) for a in args])
+                program.main([str(a) for a in args])
                 code = 0
             except SystemExit as e:
                 code = e.code if isinstance(e.code, int) else int(e.code is not None)
@@ -44,7 +51,7 @@ def run_train(*args):
         keras.mixed_precision.set_global_policy("float32")
         keras.utils.clear_session(free_memory=True)
         data.LOADED_LISTINGS.clear(), data.NOTED_TRANSPARENCY.clear()
-        return subprocess.CompletedProcess(["train.py", *args], code, *(read(f) for f in (out, err)))
+        return subprocess.CompletedProcess([f"{name}.py", *args], code, *(read(f) for f in (out, err)))
 
 
 @contextlib.contextmanager

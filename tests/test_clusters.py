@@ -2,8 +2,6 @@
 numbers, a resume that trains on the same clusters, labels never read, sampling in proportion."""
 
 import csv
-import subprocess
-import sys
 
 import imageio.v3 as iio
 import numpy as np
@@ -11,7 +9,7 @@ import pytest
 
 import clusters
 import data
-from conftest import ROOT, TINY, run_train
+from conftest import TINY, run_program, run_train
 
 CLUSTER_RUN = [*TINY, "data.dataset=mnist_sample", "data.limit=256", "model.clusters=4", "train.batch_size=64",
                "model.dropout=0", "eval.every=0"]
@@ -126,8 +124,7 @@ def test_a_resumed_run_clusters_and_trains_as_an_uninterrupted_one_and_generate_
 
     shares = [int(row["images"]) / 256 for row in table if row["epoch"] == "3"]
     out = tmp_path / "samples.npz"
-    drawn = subprocess.run([sys.executable, str(ROOT / "generate.py"), tmp_path / "whole", "--num", "500",
-                            "--out", out], capture_output=True, text=True)
+    drawn = run_program("generate", tmp_path / "whole", "--num", "500", "--out", out)
     assert drawn.returncode == 0, drawn.stderr
     with np.load(out) as samples:
         assert np.bincount(samples["labels"], minlength=4).tolist() == \

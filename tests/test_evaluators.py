@@ -15,7 +15,7 @@ import config
 import data
 import evaluators
 import metrics
-from conftest import ROOT, TINY, run_train
+from conftest import ROOT, TINY, run_program, run_train
 
 
 def digit_folder(path, count, start=0):
@@ -88,9 +88,8 @@ def test_images_without_labels_are_scored_by_the_evaluator_eval_classifier_names
 def test_train_classifier_says_in_one_line_that_a_folder_without_classes_cannot_have_a_classifier(tmp_path):
     for number, image in enumerate(data.load_sample()[:300]):
         iio.imwrite(tmp_path / f"{number}.png", image)
-    result = subprocess.run([sys.executable, str(ROOT / "train_classifier.py"), "data.dataset=folder",
-                             f"data.path={tmp_path}", f"eval.evaluator_dir={tmp_path / 'kept'}"],
-                            capture_output=True, text=True, timeout=120, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    result = run_program("train_classifier", "data.dataset=folder", f"data.path={tmp_path}",
+                         f"eval.evaluator_dir={tmp_path / 'kept'}")
     assert result.returncode == 2 and not (tmp_path / "kept").exists()
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith(f"error: {tmp_path / '0.png'} is not in a class subfolder")

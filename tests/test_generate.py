@@ -1,8 +1,6 @@
 """generate.py on a generator trained for one epoch on 256 bundled digits."""
 
 import shutil
-import subprocess
-import sys
 
 import imageio.v3 as iio
 import numpy as np
@@ -10,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 import generate
-from conftest import ROOT, TINY, run_train
+from conftest import TINY, run_program, run_train
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +131,6 @@ def test_errors_exit_2_with_one_line(run, tmp_path, capsys, args, message):
 @pytest.mark.slow
 def test_a_corrupt_model_file_gives_no_traceback(tmp_path):
     (tmp_path / "generator.keras").write_bytes(b"PK\x03\x04 truncated")
-    result = subprocess.run([sys.executable, str(ROOT / "generate.py"), str(tmp_path)], capture_output=True, text=True)
+    result = run_program("generate", tmp_path)
     assert result.returncode == 2
     assert "cannot load" in result.stderr and "Traceback" not in result.stderr

@@ -1,7 +1,5 @@
 """The quality numbers: each must tell real digits from bad ones."""
 
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -10,7 +8,7 @@ import config
 import data
 import evaluators
 import metrics
-from conftest import ROOT
+from conftest import ROOT, run_program
 
 MNIST = config.load(overrides=["data.dataset=mnist_sample", "data.image_size=28", "data.channels=1"])
 
@@ -139,11 +137,9 @@ def test_train_classifier_refuses_mistakes_and_keeps_the_committed_evaluator():
     for mistake, said in ((["--bogus"], "unknown option --bogus (--help lists the options)"),
                           (["data.datset=folder"],
                            "unknown key data.datset in the command line (did you mean data.dataset?)")):
-        result = subprocess.run([sys.executable, str(ROOT / "train_classifier.py"), *mistake], capture_output=True,
-                                text=True, timeout=60)
+        result = run_program("train_classifier", *mistake)
         assert result.returncode == 2 and said in result.stderr.splitlines()[-1]
-    kept = subprocess.run([sys.executable, str(ROOT / "train_classifier.py")], capture_output=True, text=True,
-                          timeout=120)
+    kept = run_program("train_classifier")
     assert kept.returncode == 0 and "exist already" in kept.stdout and "--replace" in kept.stdout
     assert (classifier.read_bytes(), reference.read_bytes()) == before
 
