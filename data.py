@@ -502,13 +502,15 @@ class Progress:
               f"({self.total / max(elapsed, 1e-9):,.0f} images/s)", flush=True)
 
 
-def load_folder(cfg, labelled):
+def load_folder(cfg, labelled, same_listing=False):
     """A folder's images (an ImageFile over its cache, made on first use) and, if `labelled`, each one's class:
-    the number of its subfolder among folder_classes. Fills in cfg's data.image_size and data.channels."""
+    the number of its subfolder among folder_classes. Fills in cfg's data.image_size and data.channels.
+    `same_listing`: the files this process listed when it last loaded the folder (a run's second look at its
+    images), not the folder's files now."""
     path = Path(os.path.expanduser(cfg["data.path"]))
     if not path.is_dir():
         raise ConfigError(f"data.path {path} is not a folder; point it at the directory holding your images")
-    files = LOADED_LISTINGS[path.resolve()] = list_folder(path)
+    files = LOADED_LISTINGS[path.resolve()] = listing(path) if same_listing else list_folder(path)
     cache, background = cache_folder(cfg, path), cfg["data.background"]
     native = (None, None) if cfg["data.image_size"] and cfg["data.channels"] else \
         folder_shape(path, files, cache, cfg["data.image_size"] is not None, config.rgb(background))
@@ -563,18 +565,19 @@ def load_mnist(cfg, warn):
         return load_sample(), load_sample_labels(), "mnist_sample"
 
 
-def load_images(cfg, warn=print, labelled=None):
+def load_images(cfg, warn=print, labelled=None, same_listing=False):
     """The training images as uint8 (N, image_size, image_size, channels), their classes if `labelled` (by
     default for a conditional run; int (N,), numbers into class_names(...); else None), and the dataset
     really used. A folder's images are an ImageFile over its cache, read by index like an array; the Keras
     datasets' are an array (60,000 MNIST digits are 47 MB).
 
     Fills in cfg's data.image_size and data.channels when they are empty, so the run's saved config
-    says what the models were built for.
+    says what the models were built for. `same_listing`: a folder's files as this process listed them when it
+    last loaded it (a run's second look at its images: its classes, its classifier's images), not listed again.
     """
     dataset, labelled = cfg["data.dataset"], cfg["model.conditional"] if labelled is None else labelled
     if dataset == "folder":
-        images, labels = load_folder(cfg, labelled)
+        images, labels = load_folder(cfg, labelled, same_listing)
         return images, labels, dataset
     if dataset in ("mnist", "mnist_sample"):
         images, labels, dataset = load_mnist(cfg, warn)
@@ -612,7 +615,7 @@ def known_classes(cfg):
     (None, []): a self-conditioned run measures its clusters against them, and never trains on them."""
     try:
         names = class_names(cfg, CLASSIFIER)
-        return load_images(dict(cfg), warn=lambda message: None, labelled=True)[1], names
+        return load_images(dict(cfg), warn=lambda message: None, labelled=True, same_listing=True)[1], names
     except ConfigError:
         return None, []
 
@@ -672,6 +675,7 @@ def epoch_batches(images, labels, batch_size, seed, epoch, noise_dim, shuffle_bu
     this_epoch = epoch_seed(seed, epoch)
     shape = images.shape[1:]
 
+    @tf.autograph.experimental.do_not_convert  # no Python branch on a tensor: autograph would only add tracing time
     def piece(number, indices, part):
         key = tf.stack([tf.constant(this_epoch, tf.int64), number])
         z = tf.random.stateless_normal([tf.shape(indices)[0], noise_dim], seed=key)
@@ -679,6 +683,7 @@ def epoch_batches(images, labels, batch_size, seed, epoch, noise_dim, shuffle_bu
         start, stop = size * part // parts, size * (part + 1) // parts
         return indices[start:stop], z[start:stop]
 
+    @tf.autograph.experimental.do_not_convert
     def read(indices, z):
         def gather(numbers):
             return (images[numbers],) + (() if labels is None else (labels[numbers].astype(np.int32),))
@@ -691,11 +696,14 @@ def epoch_batches(images, labels, batch_size, seed, epoch, noise_dim, shuffle_bu
         found[1].set_shape([None])
         return pixels, found[1], z
     batches = epoch_order(len(images), this_epoch, shuffle_buffer).batch(batch_size).enumerate().skip(skip)
-    batches = batches.flat_map(lambda number, indices: tf.data.Dataset.from_tensor_slices(
-        tf.constant(mine, tf.int64)).map(lambda part: piece(number, indices, part)))
+    if len(mine) == 1:  # one piece of each batch: one traced function instead of three, built in less time each epoch
+        pieces = batches.map(lambda number, indices: read(*piece(number, indices, mine[0])), num_parallel_calls=READERS)
+    else:
+        pieces = batches.flat_map(lambda number, indices: tf.data.Dataset.from_tensor_slices(
+            tf.constant(mine, tf.int64)).map(lambda part: piece(number, indices, part))).map(read, num_parallel_calls=READERS)
     # Fixed parallelism rather than tf.data's autotuner: deleting an iterator waits for the autotuner's thread, which
     # on a busy CPU held up the end of an epoch for seconds (docs/speed.md). Reading a batch is a gather, far
     # shorter than a step: READERS batches read at once, as many ready ahead, keep the steps fed.
     options = tf.data.Options()
     options.autotune.enabled = READERS == tf.data.AUTOTUNE  # as bench/iterator_teardown.py compares them
-    return batches.map(read, num_parallel_calls=READERS).prefetch(READERS).with_options(options)
+    return pieces.prefetch(READERS).with_options(options)

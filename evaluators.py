@@ -271,7 +271,7 @@ def labelled_images(cfg):
         images = data.conform(data.load_sample(), cfg["data.image_size"], cfg["data.channels"])
         return images, data.load_sample_labels(), data.DIGITS
     everything = dict(cfg, **{"data.limit": None})
-    images, labels, _ = data.load_images(everything, labelled=True)
+    images, labels, _ = data.load_images(everything, labelled=True, same_listing=True)
     cfg["data.image_size"], cfg["data.channels"] = everything["data.image_size"], everything["data.channels"]
     names = data.class_names(cfg, data.CLASSIFIER)
     check_count(cfg, len(images))

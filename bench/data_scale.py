@@ -9,7 +9,8 @@
 For each size, train.py runs twice (`data.image_size=64 eval.every=0`): a first run, which decodes the folder into
 its cache, and a re-run, which opens the cache. Each is stopped with Ctrl-C a few seconds after its "training on"
 line, and reports the time from the process start to that line and the process's peak resident memory (ru_maxrss,
-which counts the pages of any file the process maps, too). Then the pipeline alone (data.epoch_batches over the
+which counts the pages of any file the process maps, too), and with --scoring also the peak of its anonymous memory
+alone (RssAnon in /proc/PID/status, polled: what the process allocates, without the file pages it maps). Then the pipeline alone (data.epoch_batches over the
 largest cache, no training) against the tutorial's step at 64x64 (the step train.py builds for that size).
 The folders are kept in --scratch for the next call (their JPEGs take a few minutes to write at 600,000).
 """
@@ -20,6 +21,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -58,8 +60,24 @@ def folder(scratch, count):
     return path
 
 
+def anonymous_peak(pid, peak):
+    """Poll the process's RssAnon (kB) every 0.1 s until it ends, keeping the largest in peak[0]."""
+    status = Path(f"/proc/{pid}/status")
+    while True:
+        try:
+            text = status.read_text()
+        except OSError:  # the process has ended
+            return
+        found = re.search(r"RssAnon:\s+(\d+) kB", text)
+        if found is None:  # a zombie: ended, not yet waited for
+            return
+        peak[0] = max(peak[0], int(found.group(1)))
+        time.sleep(0.1)
+
+
 def start_up(path, scratch, name, scoring=False):
-    """Seconds from the process start to train.py's "training on" line, and the process's peak memory (MB).
+    """Seconds from the process start to train.py's "training on" line, the process's peak memory (MB), the
+    decoding's images/s, and the peak of its anonymous memory (MB).
     `scoring`: with the quality numbers on (the default eval.every), from an evaluator folder of its own, so the
     data's classifier is trained first (eval.classifier=auto), as on a user's first run of a labelled folder."""
     quality = [f"eval.evaluator_dir={scratch / 'evaluators' / name}"] if scoring else ["eval.every=0"]
@@ -68,6 +86,9 @@ def start_up(path, scratch, name, scoring=False):
                f"output.run_name={name}"]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    anonymous = [0]
+    poller = threading.Thread(target=anonymous_peak, args=(process.pid, anonymous), daemon=True)
+    poller.start()
     seconds, lines, decoding = None, [], None
     for line in process.stdout:
         lines.append(line)
@@ -76,10 +97,11 @@ def start_up(path, scratch, name, scoring=False):
             seconds = time.perf_counter() - started
             time.sleep(5)  # the first steps: the pipeline is reading batches
             process.send_signal(signal.SIGINT)
+    poller.join()  # it stops at the zombie, before wait4 frees the pid for another process
     _, status, usage = os.wait4(process.pid, 0)
     if seconds is None:
         sys.exit(f"train.py did not start training:\n{''.join(lines[-5:])}")
-    return seconds, usage.ru_maxrss / 1024, decoding and decoding.group(2)
+    return seconds, usage.ru_maxrss / 1024, decoding and decoding.group(2), anonymous[0] / 1024
 
 
 def pipeline_rate(path, seconds=20):
@@ -123,15 +145,17 @@ def main():
     args = parser.parse_args()
     args.scratch.mkdir(parents=True, exist_ok=True)
     if args.scoring:
-        print("| images | eval.every=0: to training | peak memory | scoring on: to training | peak memory |")
-        print("|---|---|---|---|---|")
+        print("| images | eval.every=0: to training | peak memory | of it anonymous | scoring on: to training "
+              "| peak memory | of it anonymous |")
+        print("|---|--:|--:|--:|--:|--:|--:|")
         for count in args.sizes:
             path = folder(args.scratch, count)
             stamp = time.strftime("%H%M%S")
             start_up(path, args.scratch, f"cache-{count}-{stamp}")  # the cache, made before either is measured
             off = start_up(path, args.scratch, f"off-{count}-{stamp}")
             on = start_up(path, args.scratch, f"on-{count}-{stamp}", scoring=True)
-            print(f"| {count:,} | {off[0]:.1f} s | {off[1]:,.0f} MB | {on[0]:.1f} s | {on[1]:,.0f} MB |", flush=True)
+            print(f"| {count:,} | {off[0]:.1f} s | {off[1]:,.0f} MB | {off[3]:,.0f} MB | {on[0]:.1f} s | {on[1]:,.0f} MB "
+                  f"| {on[3]:,.0f} MB |", flush=True)
         return
     if not args.pipeline_only:
         print("| images | first run: to training | its decoding | peak memory | re-run: to training | peak memory |")

@@ -133,9 +133,11 @@ def test_a_resumed_run_clusters_and_trains_as_an_uninterrupted_one_and_generate_
 
 
 @pytest.mark.slow
-def test_a_folder_is_clustered_without_reading_its_labels(tmp_path):
+def test_a_folder_is_clustered_without_reading_its_labels(tmp_path, monkeypatch):
     """The same digits in the same order, once in class subfolders and once loose: the same clusters and the
-    same training, and only the labelled one measures its clusters against its classes."""
+    same training, and only the labelled one measures its clusters against its classes. Each run lists its
+    folder once to load it and once when its cache is built (to see nothing changed meanwhile): the labels read
+    for the clusters' diagnostics come from that listing."""
     digits, labels = data.load_sample()[:120], data.load_sample_labels()[:120]
     order = np.argsort(labels, kind="stable")  # the labelled folder lists its images class by class
     for position, number in enumerate(order):
@@ -143,12 +145,15 @@ def test_a_folder_is_clustered_without_reading_its_labels(tmp_path):
         iio.imwrite(tmp_path / "labelled" / str(labels[number]) / f"{position:03d}.png", digits[number])
         (tmp_path / "loose").mkdir(exist_ok=True)
         iio.imwrite(tmp_path / "loose" / f"{position:03d}.png", digits[number])
-    runs = {}
+    runs, listed, original = {}, [], data.list_folder
+    monkeypatch.setattr(data, "list_folder", lambda path: listed.append(path) or original(path))
     for name in ("labelled", "loose"):
+        listed.clear()
         result = run_train(*TINY, "data.dataset=folder", f"data.path={tmp_path / name}", "model.clusters=3",
                            "train.batch_size=40", "model.dropout=0", "train.epochs=1", "eval.every=0",
                            f"output.dir={tmp_path / 'runs'}", f"output.run_name={name}")
         assert result.returncode == 0, result.stderr
+        assert len(listed) == 2
         runs[name] = tmp_path / "runs" / name
     assert [{k: v for k, v in row.items() if k != "cluster_nmi" and k != "cluster_purity"}
             for row in training_columns(runs["labelled"])] == \
