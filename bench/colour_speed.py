@@ -1,0 +1,109 @@
+"""Images per second of training at colour sizes: the default settings and the self-conditioned recipe
+(configs/clusters.yaml), at 32x32x3 and 64x64x3, against the arithmetic their steps must do.
+
+  python bench/colour_speed.py               # 2 rounds, about 15 minutes on 2 CPU cores
+  python bench/colour_speed.py --rounds 1 --images 1024
+
+Each row runs `python train.py` on the bundled digits resized to the size and given three channels (the
+arithmetic of a step depends on the shape, not on what the pictures show) with scoring off, for 2 epochs of
+--images images, and reads epoch 2's `train_seconds` from metrics.csv: the whole training loop, its input
+pipeline included, without start-up, tracing or the recipe's clustering (a column of its own). Rounds run the
+rows in turn, so a busy machine slows each alike. The arithmetic: TensorFlow's profiler counts one image's forward
+pass through each network; a step is 3 generator passes and 7 discriminator passes (forward on real and on
+generated images, backward twice for D's loss and once, to its input, for G's), as bench/speed.py counts it
+for 28x28 digits; against this CPU's best float32 matrix product it says what share of the machine a row uses.
+"""
+
+import argparse
+import csv
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+RECIPES = {"default": [], "configs/clusters.yaml": ["--config", str(ROOT / "configs" / "clusters.yaml")]}
+ROWS = [(recipe, size, []) for recipe in RECIPES for size in (32, 64)] + [
+    ("default", 64, ["train.mixed_precision=mixed_bfloat16"])]
+
+
+def images_per_second(recipe, size, extra, images, scratch):
+    """Epoch 2's training images/s of one train.py run, and its batch size."""
+    name = f"r{time.monotonic_ns()}"
+    subprocess.run([sys.executable, str(ROOT / "train.py"), *RECIPES[recipe], "data.dataset=mnist_sample",
+                    f"data.limit={images}", f"data.image_size={size}", "data.channels=3", "eval.every=0",
+                    "train.epochs=2", *extra, f"output.dir={scratch}", f"output.run_name={name}"],
+                   check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+    with open(Path(scratch) / name / "metrics.csv", newline="") as f:
+        second = list(csv.DictReader(f))[1]
+    return images / float(second["train_seconds"])
+
+
+def step_flops(recipe, size):
+    """MFLOP of one image's training step with the recipe's models at size x size x 3."""
+    import tensorflow as tf
+    from tensorflow.python.profiler import model_analyzer, option_builder
+
+    import config
+    import models
+    cfg = config.load(ROOT / "configs" / "clusters.yaml" if recipe != "default" else None,
+                      overrides=[f"data.image_size={size}", "data.channels=3"])
+    class_names = [str(k) for k in range(cfg["model.clusters"])]
+    generator, discriminator = models.from_config(cfg, class_names=class_names)
+
+    def forward_flops(model):
+        specs = [tf.TensorSpec([1, *tensor.shape[1:]], tensor.dtype) for tensor in model.inputs]
+        graph = tf.function(lambda *x: model(list(x) if len(x) > 1 else x[0], training=True)).get_concrete_function(
+            *specs).graph
+        options = option_builder.ProfileOptionBuilder.float_operation()
+        options["output"] = "none"
+        return model_analyzer.profile(graph, options=options).total_float_ops
+
+    tf.get_logger().setLevel("ERROR")  # the profiler's counting API warns that it is TF1-era; it still counts
+    return (3 * forward_flops(generator) + 7 * forward_flops(discriminator)) / 1e6
+
+
+def matrix_product_rate():
+    """This CPU's best float32 matrix product, GFLOP/s."""
+    import tensorflow as tf
+    a = tf.random.normal([2048, 2048])
+    best = 0.0
+    for _ in range(4):  # the first warms up
+        started = time.perf_counter()
+        for _ in range(10):
+            product = tf.matmul(a, a)
+        product.numpy()
+        best = max(best, 10 * 2 * 2048 ** 3 / (time.perf_counter() - started))
+    return best / 1e9
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--images", type=int, default=2048, help="images an epoch (default 2048)")
+    args = parser.parse_args()
+    rates = {row: [] for row in range(len(ROWS))}
+    with tempfile.TemporaryDirectory() as scratch:
+        for _ in range(args.rounds):
+            for number, (recipe, size, extra) in enumerate(ROWS):
+                rates[number].append(images_per_second(recipe, size, extra, args.images, scratch))
+    best = matrix_product_rate()
+    print(f"This CPU's best float32 matrix product: {best:.0f} GFLOP/s.")
+    print("| recipe | image | settings | MFLOP a step, per image | images/s (each round) | GFLOP/s | share of the "
+          "matrix product |")
+    print("|---|---|---|--:|--:|--:|--:|")
+    for number, (recipe, size, extra) in enumerate(ROWS):
+        flops, median = step_flops(recipe, size), statistics.median(rates[number])
+        print(f"| {recipe} | {size}x{size}x3 | {' '.join(extra) or '-'} | {flops:,.0f} | "
+              f"{', '.join(f'{rate:.0f}' for rate in rates[number])} | {flops * median / 1e3:.0f} | "
+              f"{100 * flops * median / 1e3 / best:.0f}% |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
