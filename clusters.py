@@ -20,6 +20,7 @@ import io
 import numpy as np
 
 import atomic
+from quality import distances
 
 SAMPLE = 10_000     # images whose features k-means runs on
 ITERATIONS = 100    # Lloyd iterations at most: they stop on their own when no image moves, usually well before
@@ -30,28 +31,16 @@ def names(count):
     return [f"cluster{k}" for k in range(count)]
 
 
-def norms(points):
-    """Each row's squared length, computed once per set of points: ||x||^2."""
-    return np.einsum("ij,ij->i", points, points)
-
-
-def squared_distances(points, centroids, point_norms=None):
-    """(N, K): ||x - c||^2 for every point and centroid, as ||x||^2 - 2 (x.c) + ||c||^2 (one matrix product; the
-    products doubled, not the points: 2 * points would copy all of them first)."""
-    point_norms = norms(points) if point_norms is None else point_norms
-    return np.maximum(point_norms[:, None] - 2 * (points @ centroids.T) + norms(centroids), 0)
-
-
 def seed_centroids(points, count, rng):
     """k-means++ (Arthur & Vassilvitskii 2007): each next centroid a point drawn with probability proportional
     to its squared distance from the nearest centroid so far, so the first guesses are spread out."""
-    point_norms = norms(points)
+    point_norms = distances.norms(points)
     chosen = [rng.integers(len(points))]
-    nearest = squared_distances(points, points[chosen], point_norms).ravel()
+    nearest = distances.squared_distances(points, points[chosen], point_norms).ravel()
     for _ in range(count - 1):
         chosen.append(rng.choice(len(points), p=nearest / nearest.sum()) if nearest.sum() > 0
                       else rng.integers(len(points)))
-        nearest = np.minimum(nearest, squared_distances(points, points[chosen[-1:]], point_norms).ravel())
+        nearest = np.minimum(nearest, distances.squared_distances(points, points[chosen[-1:]], point_norms).ravel())
     return points[chosen].copy()
 
 
@@ -80,11 +69,11 @@ def refill(assignments, errors, count):
 def kmeans(points, centroids):
     """Lloyd's iterations from `centroids` (K, D) until no point changes cluster, or ITERATIONS of them:
     (centroids, assignments). A cluster left empty is refilled (refill), so all K stay in use."""
-    assignments, point_norms = None, norms(points)
+    assignments, point_norms = None, distances.norms(points)
     for _ in range(ITERATIONS):
-        distances = squared_distances(points, centroids, point_norms)
-        new = distances.argmin(1)
-        new = refill(new, distances[np.arange(len(points)), new], len(centroids))
+        to_centroids = distances.squared_distances(points, centroids, point_norms)
+        new = to_centroids.argmin(1)
+        new = refill(new, to_centroids[np.arange(len(points)), new], len(centroids))
         if assignments is not None and np.array_equal(new, assignments):
             break
         assignments = new
@@ -96,7 +85,7 @@ def match(centroids, old_centroids):
     """The permutation p that renumbers new cluster j as old cluster p[j], minimising the summed squared
     distance between matched centroids (the Hungarian algorithm)."""
     from scipy.optimize import linear_sum_assignment  # here: scoring imports this module, not scipy
-    new, old = linear_sum_assignment(squared_distances(centroids, old_centroids))
+    new, old = linear_sum_assignment(distances.squared_distances(centroids, old_centroids))
     permutation = np.empty(len(centroids), int)
     permutation[new] = old
     return permutation
@@ -129,7 +118,7 @@ def cluster(features_of, count, k, seed, previous=None):
     rest = np.setdiff1d(np.arange(count), sample)  # their features not computed yet
     for first in range(0, len(rest), SAMPLE):
         numbers = rest[first:first + SAMPLE]
-        assignments[numbers] = squared_distances(features_of(numbers), centroids).argmin(1)
+        assignments[numbers] = distances.squared_distances(features_of(numbers), centroids).argmin(1)
     return assignments
 
 

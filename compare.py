@@ -5,10 +5,11 @@
 
 One row per run: only the settings that differ between the runs (read from each run's config.yaml, with
 the defaults filling what a file leaves out), the epochs done, the epochs' time, the best Fréchet distance
-and its epoch, the last one, the classifier score, the rarest class, precision and recall (metrics.py), the
-label accuracy for conditional runs, the number of warnings, and whether the run finished. Runs scored
-differently (another evaluator, another image size, another number of samples) are not ranked against each
-other: each such group gets a table of its own. --out draws the distance (and the classifier score) against epochs and against the
+and its epoch, the last one, the other numbers of its last scored epoch that record/columns.py marks for it
+(precision, recall, density, coverage, the rarest class, the classifier score; the label accuracy for
+conditional runs), the number of warnings, and whether the run finished. Runs scored differently (another
+evaluator, another image size, another number of samples) are not ranked against each other: each such group
+gets a table of its own. --out draws the distance (and the classifier score) against epochs and against the
 epochs' time, one line per run; --csv writes the table.
 
 It reads CSV and YAML only (no TensorFlow), so it answers at once. "running" means the run has not
@@ -23,8 +24,11 @@ from pathlib import Path
 
 import config
 from config import ConfigError
+from record.columns import COLUMNS
 
 NOT_SETTINGS = ("output.run_name", "output.dir")  # each run's own, never what was compared
+SHOWN = [column for column in COLUMNS if column.compare]  # the scores the table shows, by the header they get
+FORMATS = {column.compare_name or column.name: column.compare for column in SHOWN}
 
 
 def find_runs(paths):
@@ -82,10 +86,10 @@ def summary(run, keys):
     found = {"run": run["name"], **{key: run["settings"].get(key) for key in keys},
              "epochs": rows[-1]["epoch"] if rows else 0, "minutes": round(run["epoch_time"] / 60, 1),
              "best_fd": best and best["frechet_distance"], "best_epoch": best and best["epoch"],
-             "last_fd": last.get("frechet_distance"), "score": last.get("classifier_score"),
-             "rarest": last.get("min_class_share"), "precision": last.get("precision"), "recall": last.get("recall")}
-    if any(row.get("label_accuracy") is not None for row in rows):
-        found["label_accuracy"] = last.get("label_accuracy")
+             "last_fd": last.get("frechet_distance")}
+    for column in SHOWN:  # the last scored epoch's numbers (record/columns.py)
+        if not column.compare_if_any or any(row.get(column.name) is not None for row in rows):
+            found[column.compare_name or column.name] = last.get(column.name)
     return {**found, "warnings": run["warnings"], "state": run["state"]}
 
 
@@ -124,12 +128,10 @@ def ranked(runs, keys):
 def shown(value, column):
     if value is None:
         return "–"
-    if column in ("rarest", "label_accuracy"):
-        return f"{value:.1%}"
     if isinstance(value, float):
         if "." in column or column == "minutes":  # a setting (train.generator_lr): as it was given
             return f"{value:g}"
-        return f"{value:.2f}" if column in ("score", "precision", "recall") else f"{value:.1f}"
+        return f"{value:{FORMATS.get(column, '.1f')}}"
     return str(value).replace(", ", ",") if isinstance(value, list) else str(value)
 
 
@@ -155,9 +157,9 @@ def plot(path, runs, keys):
     """The Fréchet distance and classifier score of each run against epochs and against its epochs' time."""
     from matplotlib.figure import Figure
 
-    import plots
+    from record import axes
     figure = Figure(figsize=(12, 7))
-    axes = figure.subplots(2, 2)
+    grid = figure.subplots(2, 2)
     for run in runs:
         scored = [row for row in run["rows"] if row.get("frechet_distance") is not None]
         elapsed, minutes = 0.0, {}
@@ -165,24 +167,24 @@ def plot(path, runs, keys):
             elapsed += row["seconds"] or 0
             minutes[row["epoch"]] = elapsed / 60
         label = run["name"] + "".join(f"  {key.split('.')[1]}={run['settings'].get(key)}" for key in keys)
-        for column, (by_epoch, by_time) in (("frechet_distance", axes[0]), ("classifier_score", axes[1])):
+        for column, (by_epoch, by_time) in (("frechet_distance", grid[0]), ("classifier_score", grid[1])):
             points = [row for row in scored if row.get(column) is not None]
             by_epoch.plot([row["epoch"] for row in points], [row[column] for row in points], "o-", markersize=2,
                           label=label)
             by_time.plot([minutes[row["epoch"]] for row in points], [row[column] for row in points], "o-",
                          markersize=2, label=label)
-    for axis, title in zip(axes.flat, ("Fréchet distance by epoch (lower is better)", "by the epochs' time",
+    for axis, title in zip(grid.flat, ("Fréchet distance by epoch (lower is better)", "by the epochs' time",
                                         "classifier score by epoch (higher is better)", "by the epochs' time")):
         axis.set_title(title)
         axis.grid(alpha=0.3)
-    for (column, log_if_wide), row in zip((("frechet_distance", True), ("classifier_score", False)), axes):
+    for (column, log_if_wide), row in zip((("frechet_distance", True), ("classifier_score", False)), grid):
         for axis in row:
-            plots.value_axis(axis, [r.get(column) for run in runs for r in run["rows"]], log_if_wide)
-    for axis in axes[1]:
-        axis.set_xlabel("epoch" if axis is axes[1][0] else "minutes of epochs")
-    for axis in axes[:, 0]:
-        plots.epoch_axis(axis, [row["epoch"] for run in runs for row in run["rows"]])  # whole epochs, also short runs
-    axes[0][0].legend(fontsize=7)
+            axes.value_axis(axis, [r.get(column) for run in runs for r in run["rows"]], log_if_wide)
+    for axis in grid[1]:
+        axis.set_xlabel("epoch" if axis is grid[1][0] else "minutes of epochs")
+    for axis in grid[:, 0]:
+        axes.epoch_axis(axis, [row["epoch"] for run in runs for row in run["rows"]])  # whole epochs, also short runs
+    grid[0][0].legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=80)
 

@@ -3,10 +3,12 @@
 import keras
 import tensorflow as tf
 
+from record.columns import TRAINING_NAMES
+
 # Per image, not averaged: a step split over several devices divides by the whole batch's size itself.
 cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True, reduction=None)
-# What each training step reports, in this order (train.py averages them over the epoch).
-STATISTICS = ("gen_loss", "disc_loss", "d_real", "d_fake", "real_accuracy", "fake_accuracy", "gen_grad_norm")
+# What each training step reports, in metrics.csv's order (train.py averages them over the epoch).
+STATISTICS = TRAINING_NAMES
 
 
 def mean(per_image, batch_size=None):

@@ -224,12 +224,8 @@ def draw_checked(row, training, grid_inputs, epoch, run_dir):
 
 
 def summary(row, epochs):
-    line = (f"epoch {row['epoch']}/{epochs}  {row['seconds']:.1f}s  gen_loss {row['gen_loss']:.4f}  "
-            f"disc_loss {row['disc_loss']:.4f}  D(x) {row['d_real']:.2f}  D(G(z)) {row['d_fake']:.2f}")
-    shown = {"frechet_distance": ".1f", "kernel_distance": ".2f", "precision": ".2f", "recall": ".2f",
-             "class_entropy": ".2f", "min_class_share": ".1%", "label_accuracy": ".1%",
-             "cluster_nmi": ".2f"}  # named as in metrics.csv
-    return line + "".join(f"  {name} {row[name]:{style}}" for name, style in shown.items() if row.get(name) is not None)
+    from record import columns
+    return f"epoch {row['epoch']}/{epochs}  {row['seconds']:.1f}s" + columns.in_line(row)
 
 
 def start_tensorflow(cfg):
@@ -396,8 +392,8 @@ def train(cfg, run_dir, saved, stop):
     with tflog.start_up_lines_hidden():
         import clusters
         import data
-        import evaluators
-        import record
+        from quality import evaluators
+        from record import epoch_files
         import state
         strategy = start_tensorflow(cfg)
     resuming = saved is not None
@@ -437,12 +433,12 @@ def train(cfg, run_dir, saved, stop):
               f"{', '.join(class_names[k] for k in shown_classes)}")
     grid_inputs = training.grid_inputs(shown_classes)
     if chief:
-        record.save_reals(real_images, cfg, run_dir, grid_inputs[0].shape[0] if class_names else grid_inputs.shape[0])
+        epoch_files.save_reals(real_images, cfg, run_dir, grid_inputs[0].shape[0] if class_names else grid_inputs.shape[0])
     steps_per_epoch = math.ceil(len(real_images) / cfg["train.batch_size"])
     if cfg["train.batch_size"] > len(real_images):
         print(f"note: train.batch_size={cfg['train.batch_size']} is more than the {len(real_images)} training images: "
               f"each epoch is one step on all of them; a smaller batch takes more steps an epoch", flush=True)
-    with record.EpochRecord(cfg, run_dir, training, class_names, evaluator) as epoch_record:
+    with epoch_files.EpochRecord(cfg, run_dir, training, class_names, evaluator) as epoch_record:
         print(f"training on {len(real_images)} {cfg['data.dataset']} images, {steps_per_epoch} "
               f"step{'s' if steps_per_epoch > 1 else ''} per epoch, writing to {run_dir}", flush=True)
         if stop.signal_number is not None:  # asked during start-up: no step taken, nothing new to save
@@ -476,9 +472,9 @@ def train(cfg, run_dir, saved, stop):
         shutil.rmtree(run_dir)  # the scratch folder: the chief has the run
         return
     shares = training.cluster_shares()
-    record.save_generator(training.generator, run_dir / "generator.keras", class_names, shares)
+    epoch_files.save_generator(training.generator, run_dir / "generator.keras", class_names, shares)
     if training.average_generator:
-        record.save_generator(training.average_generator, run_dir / "generator_ema.keras", class_names, shares)
+        epoch_files.save_generator(training.average_generator, run_dir / "generator_ema.keras", class_names, shares)
     print(f"done: {run_dir / ('generator_ema.keras' if training.average_generator else 'generator.keras')}, "
           f"{run_dir / 'progress.gif'}, {run_dir / 'metrics.png'}")
 

@@ -43,7 +43,7 @@ def main(argv=None):
         cfg = config.load(args.config or config.DEFAULT_FILE, args.overrides)  # before TensorFlow: mistakes fail fast
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         with tflog.start_up_lines_hidden():
-            import evaluators  # TensorFlow's start-up, before the work's own lines
+            from quality import evaluators  # TensorFlow's start-up, before the work's own lines
         evaluators.make_evaluator(cfg, args.replace, verbose=2)
     except ConfigError as e:
         config.fail(str(e))

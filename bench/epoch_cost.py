@@ -55,7 +55,7 @@ def split(epochs=60, first=11):
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import data
-    import record
+    from record import epoch_files
     import state
     import train
     spent, ends = collections.defaultdict(list), []
@@ -70,7 +70,7 @@ def split(epochs=60, first=11):
         return timed
     data.epoch_batches = clocked("input pipeline built", data.epoch_batches)
     train.draw_checked = clocked("grid drawn", train.draw_checked)
-    record.EpochRecord.add = clocked("record: row, grid PNG, files handed to threads", record.EpochRecord.add)
+    epoch_files.EpochRecord.add = clocked("record: row, grid PNG, files handed to threads", epoch_files.EpochRecord.add)
     state.TrainingState.save = clocked("checkpoint", state.TrainingState.save)
     built = state.TrainingState.__init__
 

@@ -77,7 +77,7 @@ def timed_run(scratch, name, settings):
     """Run train.main in this process, timing from inside: each epoch's start, its compiled training calls
     (waited for) and its quality scoring. Returns per epoch (wall, steps, scoring) seconds."""
     import gan
-    import metrics
+    from quality import metrics
     import train
     starts, steps, scoring = [], [], []
     make_train_loop, run_epoch, score_generator = gan.make_train_loop, train.run_epoch, metrics.Evaluator.score_generator

@@ -71,7 +71,7 @@ def main():
 
     import config
     import data
-    import evaluators
+    from quality import evaluators
     import models
     import speed
     tf.get_logger().setLevel("ERROR")  # the profiler's counting API warns that it is TF1-era; it still counts

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import atomic  # noqa: E402  (the repository's modules, found through ROOT)
-from runlog import TIMING_COLUMNS  # noqa: E402
+from record.columns import TIMING_NAMES  # noqa: E402
 
 
 def train(*args, **kwargs):
@@ -31,7 +31,7 @@ def train(*args, **kwargs):
 def rows(run):
     """metrics.csv's rows without their timings: everything else must match an uninterrupted run's exactly."""
     with open(run / "metrics.csv", newline="") as f:
-        return [{key: value for key, value in row.items() if key not in TIMING_COLUMNS} for row in csv.DictReader(f)]
+        return [{key: value for key, value in row.items() if key not in TIMING_NAMES} for row in csv.DictReader(f)]
 
 
 def main():

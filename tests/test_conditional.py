@@ -11,7 +11,7 @@ import data
 import gan
 import generate
 import models
-import runlog
+from record import columns, log
 from config import ConfigError
 from conftest import TINY, TINY_DISCRIMINATOR, TINY_GENERATOR, run_train
 
@@ -87,14 +87,14 @@ def test_a_conditional_step_with_r1_trains_both_networks(conditioning):
 
 
 def test_label_warning_names_the_class_drawn_wrongly_for_three_evaluations():
-    row = {column: 1.0 for column in runlog.COLUMNS}
+    row = {column: 1.0 for column in columns.NAMES}
     rows = [dict(row, epoch=n, classifier_score=8.0, label_accuracy=0.9, min_label_accuracy=0.3) for n in (1, 2)]
-    assert runlog.label_warnings(rows, 7, data.DIGITS) == []  # two evaluations are not yet a pattern
+    assert log.label_warnings(rows, 7, data.DIGITS) == []  # two evaluations are not yet a pattern
     rows.append(dict(rows[-1], epoch=3))
-    [(kind, message)] = runlog.label_warnings(rows, 7, data.DIGITS)
+    [(kind, message)] = log.label_warnings(rows, 7, data.DIGITS)
     assert kind == "wrong_label" and "now 7" in message and "70%" in message
     rows.append(dict(rows[-1], epoch=4, min_label_accuracy=0.9))
-    assert runlog.label_warnings(rows, 7, data.DIGITS) == []
+    assert log.label_warnings(rows, 7, data.DIGITS) == []
 
 
 def test_each_generated_image_has_the_class_of_the_real_image_beside_it():
@@ -135,9 +135,9 @@ def test_a_conditional_run_draws_one_row_per_class_and_scores_label_accuracy(run
     assert (run_dir / "classes.txt").read_text().splitlines() == data.DIGITS
     grid = iio.imread(run_dir / "images" / "epoch_0002.png")
     assert grid.shape == (3 * (10 * 29 + 1), 3 * (3 * 29 + 1))  # 10 rows of 3 digits, 28 pixels and 1 gap each, x3
-    rows = runlog.RunLog(run_dir, 2).rows
+    rows = log.RunLog(run_dir, 2).rows
     # The column is what the classifier reads of the final (averaged) generator's samples, asked per class.
-    import evaluators
+    from quality import evaluators
     evaluator = evaluators.for_run(config.load(overrides=["data.dataset=mnist_sample", "data.image_size=28",
                                                           "data.channels=1", "eval.num_samples=100"]), None)
     scored = evaluator.score_generator(keras.models.load_model(run_dir / "generator_ema.keras"))

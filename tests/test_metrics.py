@@ -6,8 +6,7 @@ import pytest
 
 import config
 import data
-import evaluators
-import metrics
+from quality import evaluators, metrics
 from conftest import ROOT, run_program
 
 MNIST = config.load(overrides=["data.dataset=mnist_sample", "data.image_size=28", "data.channels=1"])
@@ -156,9 +155,9 @@ def test_the_committed_reference_is_what_a_fresh_computation_gives(evaluator, tm
     # in the Frechet distance). A change of data, split or network moves them by far more.
     fresh_scores, committed = fresh.reference.real_scores, evaluator.reference.real_scores
     assert fresh_scores.keys() == committed.keys()
-    # precision and recall count samples: one on a ball's edge may fall either side (1 of 2,000)
+    # precision, recall, density and coverage count samples: one on a ball's edge may fall either side (1 of 2,000)
     assert all(fresh_scores[name] == pytest.approx(committed[name], rel=1e-5, abs=5e-4 if name in (
-        "precision", "recall") else 0) for name in committed)
+        "precision", "recall", "density", "coverage") else 0) for name in committed)
     np.testing.assert_allclose(fresh.reference.features, evaluator.reference.features, rtol=1e-4, atol=1e-5)
     assert fresh.reference.class_names == data.DIGITS and np.array_equal(
         fresh.reference.labels, data.load_sample_labels()[8000:])

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import atomic
-import runlog
+from record import columns, log
 import train
 from conftest import ROOT, TINY, checkpoint_epoch, run_train
 
@@ -139,7 +139,7 @@ def test_a_run_killed_as_its_first_row_appears_resumes_from_its_first_step(tmp_p
     with open(run / "metrics.csv", newline="") as f:
         assert [row["epoch"] for row in csv.DictReader(f)] == ["1", "2"]
     assert len(iio.imread(run / "progress.gif", index=None)) == 2
-    assert sorted(runlog.kept_tensorboard_epochs(run / "tensorboard", 2)) == [1, 2]
+    assert sorted(log.kept_tensorboard_epochs(run / "tensorboard", 2)) == [1, 2]
     straight = run_train(*args, "output.run_name=straight")
     assert straight.returncode == 0, straight.stderr[-2000:]
     assert metrics_rows(run) == metrics_rows(tmp_path / "straight")
@@ -154,7 +154,7 @@ def metrics_rows_written(run):
 
 def metrics_rows(run):
     with open(run / "metrics.csv", newline="") as f:
-        return [{key: value for key, value in row.items() if key not in runlog.TIMING_COLUMNS}
+        return [{key: value for key, value in row.items() if key not in columns.TIMING_NAMES}
                 for row in csv.DictReader(f)]
 
 

@@ -14,7 +14,7 @@ import yaml
 import config
 import generate
 import images
-import runlog
+from record import columns
 import state
 import train
 from conftest import TINY, checkpoint_epoch, run_train
@@ -45,7 +45,8 @@ def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_pat
     assert [line.split()[1] for line in epoch_lines(result.stdout)] == ["1/2", "2/2"]
     assert re.fullmatch(r"epoch 1/2  \d+\.\ds  gen_loss \d+\.\d{4}  disc_loss \d+\.\d{4}  D\(x\) [\d.]+  "
                         r"D\(G\(z\)\) [\d.]+  frechet_distance [\d.]+  kernel_distance -?\d+\.\d\d  "
-                        r"precision [01]\.\d\d  recall [01]\.\d\d  class_entropy [\d.]+  min_class_share [\d.]+%",
+                        r"precision [01]\.\d\d  recall [01]\.\d\d  density \d+\.\d\d  coverage [01]\.\d\d  class_entropy [\d.]+  "
+                        r"min_class_share [\d.]+%",
                         epoch_lines(result.stdout)[0])
     assert result.stdout.startswith(f"starting {run}: loading TensorFlow")  # the program's word comes first
     assert sorted(p.name for p in (run / "images").iterdir()) == ["epoch_0001.png", "epoch_0002.png", "reals.png"]
@@ -57,10 +58,10 @@ def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_pat
     assert saved["train"]["epochs"] == 2 and saved["data"]["dataset"] == "mnist_sample"
     with open(run / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == runlog.COLUMNS and [r["epoch"] for r in rows] == ["1", "2"]
+    assert list(rows[0]) == columns.NAMES and [r["epoch"] for r in rows] == ["1", "2"]
     # conditional runs only; self-conditioned runs only
-    label_columns = ["label_accuracy", "min_label_accuracy", "cluster_seconds"] + runlog.CLUSTER_COLUMNS
-    assert all((r[column] == "") == (column in label_columns) for r in rows for column in runlog.COLUMNS)
+    label_columns = ["label_accuracy", "min_label_accuracy", "cluster_seconds"] + [c.name for c in columns.CLUSTERS]
+    assert all((r[column] == "") == (column in label_columns) for r in rows for column in columns.NAMES)
     assert (run / "metrics.png").exists() and (run / "generator_best.keras").exists()
     assert list((run / "tensorboard").glob("events.out.tfevents.*"))
     assert not (run / "warnings.log").exists()  # no warning in 2 epochs: no empty file
@@ -260,7 +261,7 @@ def test_steps_per_call_and_the_background_writer_change_nothing_that_is_learned
 
     def outputs(run):
         with open(run / "metrics.csv", newline="") as f:
-            rows = [{k: v for k, v in row.items() if k not in runlog.TIMING_COLUMNS} for row in csv.DictReader(f)]
+            rows = [{k: v for k, v in row.items() if k not in columns.TIMING_NAMES} for row in csv.DictReader(f)]
         pictures = [(run / name).read_bytes() for name in ("images/epoch_0001.png", "images/epoch_0002.png",
                                                            "progress.gif")]
         models = [tf.keras.models.load_model(run / name).get_weights()

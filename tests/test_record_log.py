@@ -5,7 +5,7 @@ import csv
 import numpy as np
 import tensorflow as tf
 
-import runlog
+from record import columns, log
 
 
 def row(epoch, d_fake=0.4, entropy=None, min_share=None, frechet=None):
@@ -14,11 +14,11 @@ def row(epoch, d_fake=0.4, entropy=None, min_share=None, frechet=None):
     if entropy is not None:
         values.update(frechet_distance=frechet or 50.0, class_entropy=entropy, min_class_share=min_share,
                       classifier_score=5.0)
-    return {column: values.get(column) for column in runlog.COLUMNS}
+    return {column: values.get(column) for column in columns.NAMES}
 
 
 def kinds(rows):
-    return [kind for kind, _ in runlog.balance_warnings(rows)]
+    return [kind for kind, _ in log.balance_warnings(rows)]
 
 
 def test_discriminator_wins_only_after_patience_epochs_in_a_row():
@@ -43,14 +43,14 @@ def test_poor_coverage_is_said_once_samples_look_like_digits_for_patience_evalua
 
 def test_metrics_csv_is_rewritten_without_duplicates_on_resume_and_warnings_are_said_once(tmp_path):
     picture = np.zeros((10, 10), np.uint8)
-    log = runlog.RunLog(tmp_path, last_epoch=0, real_scores={"frechet_distance": 2.0})
-    said = [log.add(row(n, d_fake=0.05, entropy=0.9, min_share=0.05, frechet=100 - n)) for n in (1, 2, 3, 4)]
-    for epoch_row in log.rows + log.rows[-1:]:  # the last one twice, as a resumed run could before
-        log.write_tensorboard(epoch_row, picture)
+    record = log.RunLog(tmp_path, last_epoch=0, real_scores={"frechet_distance": 2.0})
+    said = [record.add(row(n, d_fake=0.05, entropy=0.9, min_share=0.05, frechet=100 - n)) for n in (1, 2, 3, 4)]
+    for epoch_row in record.rows + record.rows[-1:]:  # the last one twice, as a resumed run could before
+        record.write_tensorboard(epoch_row, picture)
     assert [len(s) for s in said] == [0, 0, 1, 0]  # discriminator_wins said at epoch 3 only
     assert "train.discriminator_lr" in said[2][0]
 
-    resumed = runlog.RunLog(tmp_path, last_epoch=2)  # the checkpoint was at epoch 2
+    resumed = log.RunLog(tmp_path, last_epoch=2)  # the checkpoint was at epoch 2
     assert [r["epoch"] for r in resumed.rows] == [1, 2] and resumed.best_frechet == 98
     assert resumed.add(row(3, d_fake=0.05, entropy=0.9, min_share=0.05))  # said again: epoch 3 was undone
     resumed.write_tensorboard(resumed.rows[1], picture)  # epoch 2, written again after a kill: kept once
@@ -60,7 +60,7 @@ def test_metrics_csv_is_rewritten_without_duplicates_on_resume_and_warnings_are_
     with open(tmp_path / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [r["epoch"] for r in rows] == ["1", "2", "3"]
-    assert list(rows[0]) == runlog.COLUMNS
+    assert list(rows[0]) == columns.NAMES
     assert (tmp_path / "warnings.log").read_text().count("[discriminator_wins]") == 1
     assert (tmp_path / "metrics.png").stat().st_size > 10_000
     points = [(event.step, value.tag) for file in sorted((tmp_path / "tensorboard").iterdir())

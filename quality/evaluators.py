@@ -25,10 +25,10 @@ import numpy as np
 import atomic
 import config
 import data
-import metrics
+from quality import metrics
 from config import ConfigError
 
-DEFAULT_DIR = Path(__file__).resolve().parent / "evaluator"
+DEFAULT_DIR = Path(__file__).resolve().parents[1] / "evaluator"
 MNIST = "mnist"  # the committed evaluator: mnist and mnist_sample digits, 28x28 greyscale
 FEATURES = 64  # the classifier's feature layer: where its distances are taken
 FEATURE_LAYER = "features"

@@ -18,9 +18,10 @@ import concurrent.futures
 import time
 
 import atomic
+import clusters
 import images
 import models
-import runlog
+from record import log
 
 PLOT_SHARE = 0.05  # metrics.png's drawing takes at most this share of a run's time
 
@@ -49,7 +50,7 @@ class EpochRecord:
         """`evaluator` (a metrics.Evaluator, or None) scores the run's sampler when eval.every says so."""
         self.cfg, self.run_dir, self.class_names, self.sampler = cfg, run_dir, class_names, training.sampler
         self.evaluator = evaluator
-        self.log = runlog.RunLog(run_dir, training.epoch, class_names=class_names,
+        self.log = log.RunLog(run_dir, training.epoch, class_names=class_names,
                                  real_scores=evaluator.reference.real_scores if evaluator else {},
                                  classes=len(evaluator.reference.class_names or []) if evaluator else 0)
         self.log.write_hparams(cfg)
@@ -117,7 +118,8 @@ class EpochRecord:
                                    columns=self.cfg["output.grid_size"])
         best_weights = None
         if self.evaluator and (number % self.cfg["eval.every"] == 0 or number == self.cfg["train.epochs"]):
-            quality = self.evaluator.score_generator(self.sampler, class_shares)
+            drawn = None if class_shares is None else clusters.proportional(class_shares, self.evaluator.num_samples)
+            quality = self.evaluator.score_generator(self.sampler, drawn)
             if quality["frechet_distance"] < self.log.best_frechet:
                 best_weights = self.sampler.get_weights()  # a copy: the next epoch trains on meanwhile
             row.update(quality)

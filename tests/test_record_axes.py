@@ -2,15 +2,15 @@
 
 from matplotlib.figure import Figure
 
-import plots
+from record import axes
 
 
 def drawn(values, log_if_wide=False, epochs=(1,)):
     figure = Figure()
     axis = figure.subplots()
     axis.plot(list(epochs), values, "o-")
-    plots.value_axis(axis, values, log_if_wide)
-    plots.epoch_axis(axis, list(epochs))
+    axes.value_axis(axis, values, log_if_wide)
+    axes.epoch_axis(axis, list(epochs))
     figure.canvas.draw()  # tick labels and offsets are decided when drawn
     return axis
 

@@ -1,4 +1,4 @@
-"""The run's record, one row per epoch: metrics.csv, metrics.png, TensorBoard, and balance warnings.
+"""The run's record, one row per epoch: metrics.csv, TensorBoard and balance warnings (metrics.png: plot.py).
 
 metrics.csv and warnings.log are rewritten whole (temporary file, then rename) each epoch: they are
 small, and a crash can never leave half a row. On resume, rows after the restored checkpoint are
@@ -16,16 +16,8 @@ import shutil
 import tensorflow as tf
 
 import atomic
-
-# the only columns that differ between two runs of one seed
-TIMING_COLUMNS = ["seconds", "train_seconds", "cluster_seconds"]
-TRAINING_COLUMNS = ["gen_loss", "disc_loss", "d_real", "d_fake", "real_accuracy", "fake_accuracy", "gen_grad_norm"]
-# The class numbers need a classifier (not Inception's features); the label ones, a conditional run too.
-QUALITY_COLUMNS = ["frechet_distance", "kernel_distance", "precision", "recall", "class_entropy", "min_class_share",
-                   "classifier_score", "label_accuracy", "min_label_accuracy"]
-# A self-conditioned run's clusters against the data's own classes, when it has them (clusters.py).
-CLUSTER_COLUMNS = ["cluster_nmi", "cluster_purity"]
-COLUMNS = ["epoch"] + TIMING_COLUMNS + TRAINING_COLUMNS + QUALITY_COLUMNS + CLUSTER_COLUMNS
+from record import plot
+from record.columns import NAMES
 
 PATIENCE = 3              # epochs in a row before "the discriminator wins" is said
 DISCRIMINATOR_WINS = 0.1  # ... when mean D(G(z)) stays below this: it rejects nearly every generated image
@@ -109,7 +101,7 @@ def kept_tensorboard_epochs(directory, last_epoch):
 def parse_row(row):
     """A metrics.csv row as numbers; a column the file lacks (written before it existed) reads as empty."""
     return {key: int(row[key]) if key == "epoch" else (float(row[key]) if row.get(key) else None)
-            for key in COLUMNS}
+            for key in NAMES}
 
 
 class RunLog:
@@ -150,9 +142,9 @@ class RunLog:
 
     def add(self, row):
         """Record one epoch in metrics.csv (and warnings.log); returns the warnings it raised for the first
-        time. write_tensorboard and plot then show it (record.py runs them in background threads)."""
+        time. write_tensorboard and plot then show it (epoch_files.py runs them in background threads)."""
         worst_label = row.get("worst_label")  # not a column: named in a warning only
-        row = {column: row.get(column) for column in COLUMNS}
+        row = {column: row.get(column) for column in NAMES}
         self.rows.append(row)
         said = {line.split()[2] for line in self.warnings}
         found = balance_warnings(self.rows)
@@ -168,7 +160,7 @@ class RunLog:
 
     def write_csv(self):
         text = io.StringIO()
-        writer = csv.DictWriter(text, COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(text, NAMES, lineterminator="\n")
         writer.writeheader()
         # Every digit (the shortest text that reads back as the same float): a resumed run can be compared exactly.
         writer.writerows({key: "" if value is None else str(value) if key == "epoch" else repr(float(value))
@@ -192,82 +184,12 @@ class RunLog:
             return
         self.tensorboard_epochs.add(row["epoch"])
         with self.tensorboard_errors(), self.tensorboard.as_default(step=row["epoch"]):
-            for column in TRAINING_COLUMNS + QUALITY_COLUMNS + CLUSTER_COLUMNS + TIMING_COLUMNS:
+            for column in NAMES[1:]:  # all but the epoch, TensorBoard's step
                 if row[column] is not None:
                     tf.summary.scalar(column, row[column])
             tf.summary.image("generated", picture.reshape(1, *picture.shape[:2], -1))
             self.tensorboard.flush()
 
     def plot(self, rows):
-        """metrics.png from `rows` (a copy of the record's, which another thread may extend meanwhile): the
-        losses next to what they hide — the balance and the image quality."""
-        from matplotlib.figure import Figure  # not pyplot: its global state is not for a background thread
-        import plots
-
-        epochs = [row["epoch"] for row in rows]
-        series = {column: [row[column] for row in rows] for column in COLUMNS}
-        scored = [row for row in rows if row["frechet_distance"] is not None]
-        figure = Figure(figsize=(11, 7))
-        axes = figure.subplots(2, 2, sharex=True)
-        losses, balance, distance, coverage = axes.flat
-        losses.plot(epochs, series["gen_loss"], "o-", label="generator", markersize=3)
-        losses.plot(epochs, series["disc_loss"], "o-", label="discriminator", markersize=3)
-        plots.value_axis(losses, series["gen_loss"] + series["disc_loss"])
-        losses.set_title("losses (say little about quality)")
-        balance.plot(epochs, series["d_real"], "o-", label="D(x), real", markersize=3)
-        balance.plot(epochs, series["d_fake"], "o-", label="D(G(z)), generated", markersize=3)
-        balance.axhline(0.5, color="gray", linestyle=":", label="fooled: 0.5")
-        balance.set_ylim(0, 1)
-        balance.set_title("balance: the discriminator's mean belief 'real'")
-        kernel = None  # the kernel distance's axis, on the distance's right
-        if scored:
-            epochs_scored = [r["epoch"] for r in scored]
-            distance.plot(epochs_scored, [r["frechet_distance"] for r in scored], "o-", label="generated", markersize=3)
-            plots.value_axis(distance, [r["frechet_distance"] for r in scored]
-                             + [self.real_scores.get("frechet_distance")], log_if_wide=True)
-            with_kernel = [r for r in scored if r["kernel_distance"] is not None]  # a metrics.csv may lack it
-            if with_kernel:
-                kernel = distance.twinx()  # KID: linear, as it is about 0 (and can dip below) for real images
-                kernel.plot([r["epoch"] for r in with_kernel], [r["kernel_distance"] for r in with_kernel], "s--",
-                            color="tab:green", label="kernel distance (right axis)", markersize=3, alpha=0.7)
-                plots.value_axis(kernel, [r["kernel_distance"] for r in with_kernel])
-        with_recall = [r for r in scored if r["recall"] is not None]  # a metrics.csv may lack them
-        if with_recall:
-            for column, style in (("precision", "^-"), ("recall", "v-")):
-                coverage.plot([r["epoch"] for r in with_recall], [r[column] for r in with_recall], style,
-                              label=f"{column} ({'look real' if column == 'precision' else 'cover the data'})",
-                              markersize=3)
-        if scored and scored[-1]["class_entropy"] is not None:
-            coverage.plot(epochs_scored, [r["class_entropy"] for r in scored], "o-", label="class entropy",
-                          markersize=3)
-            coverage.plot(epochs_scored, [r["classifier_score"] / self.classes for r in scored], "o-",
-                          label=f"classifier score / {self.classes}", markersize=3)
-            coverage.plot(epochs_scored, [r["min_class_share"] * self.classes for r in scored], "o-",
-                          label=f"rarest class's share x {self.classes} (1 = fair)", markersize=3)
-            if scored[-1]["label_accuracy"] is not None:
-                coverage.plot(epochs_scored, [r["label_accuracy"] for r in scored], "o-",
-                              label="label accuracy (drawn as asked)", markersize=3)
-        if "frechet_distance" in self.real_scores:
-            distance.axhline(self.real_scores["frechet_distance"], color="gray", linestyle=":", label="real images")
-        distance.set_title("Fréchet distance to real images (lower is better)")
-        coverage.set_ylim(0, 1.05)
-        coverage.set_title("fidelity, variety and classes (1 is best)")
-        for axis in axes.flat:
-            handles, labels = axis.get_legend_handles_labels()
-            if axis is distance and kernel is not None:  # one legend with its twin's: the distance falls from
-                handles, labels = (a + b for a, b in zip((handles, labels), kernel.get_legend_handles_labels()))
-            if handles:  # the upper left, so the upper right stays clear
-                axis.legend(handles, labels, fontsize=8, loc="upper right" if axis is distance else "best")
-            axis.grid(alpha=0.3)
-        if not scored:  # say why the quality panels are empty
-            for axis in (distance, coverage):
-                axis.text(0.5, 0.5, "no quality numbers in this run (eval.every=0,\nor no evaluator: its "
-                          "first lines say why)", ha="center", va="center", transform=axis.transAxes, color="gray")
-        elif scored[-1]["class_entropy"] is None and not with_recall:
-            coverage.text(0.5, 0.5, "no classes: the images are scored\nwithout a classifier (Inception)",
-                          ha="center", va="center", transform=coverage.transAxes, color="gray")
-        for axis in axes[1]:
-            axis.set_xlabel("epoch")
-            plots.epoch_axis(axis, epochs)  # whole epochs, also on short runs
-        figure.tight_layout()
-        atomic.write(self.plot_path, lambda tmp: figure.savefig(tmp, dpi=80))
+        """metrics.png from `rows` (a copy of the record's, which another thread may extend meanwhile)."""
+        plot.draw(self.plot_path, rows, self.real_scores, self.classes)

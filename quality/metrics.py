@@ -11,6 +11,11 @@ classifier trained on the data's classes (the committed one for MNIST digits, ev
   nearest real neighbour, together the real images' manifold; precision is the share of generated images
   inside it (do they look real?), recall the share of real images inside the generated images' manifold,
   made the same way (is all of the data drawn?). Sharper digits raise precision, more variety raises recall.
+- Density and coverage (Naeem et al. 2020, "Reliable Fidelity and Diversity Metrics for Generative Models"):
+  the same balls out to each real image's 5th nearest real neighbour, counted rather than merged, so one real
+  outlier's large ball does not swallow many generated images. Density is how many real balls hold a generated
+  image on average, over 5 (about 1 for real images; above 1 when the samples crowd where real ones are dense);
+  coverage the share of real images whose ball holds at least one generated image (at most 1).
 - Class coverage (a classifier only): which classes the classifier sees in the samples. Normalised entropy
   1.0 means all classes equally often; the smallest class share shows one the generator has stopped drawing.
 - Classifier score (a classifier only): the Inception Score idea, exp(E KL(p(y|x) || p(y))), from 1 (one
@@ -26,11 +31,31 @@ same evaluator (evaluators.py).
 
 import numpy as np
 
-import clusters
+from quality import distances
 
 BATCH = 1000  # images per pass through the evaluator's network
-SCORES = ("frechet_distance", "kernel_distance", "precision", "recall", "class_entropy", "min_class_share",
-          "classifier_score")
+
+# Every score, in metrics.csv's order, and how a run shows it (record/columns.py's Column: its format in the
+# epoch line, its panel of metrics.png and legend there, its format in compare.py's table). A new score is its
+# line here and its value in scores().
+SCORES = {
+    "frechet_distance": dict(line=".1f", panel="distance", label="generated"),
+    "kernel_distance": dict(line=".2f", panel="distance", label="kernel distance (right axis)", style="s--",
+                            right_axis=True),
+    "precision": dict(line=".2f", panel="coverage", label="precision (look real)", style="^-", compare=".2f"),
+    "recall": dict(line=".2f", panel="coverage", label="recall (cover the data)", style="v-", compare=".2f"),
+    "density": dict(line=".2f", panel="coverage", label="density (about 1 for real images)", style="<-",
+                    compare=".2f"),
+    "coverage": dict(line=".2f", panel="coverage", label="coverage", style=">-", compare=".2f"),
+    "class_entropy": dict(line=".2f", panel="coverage", label="class entropy"),
+    "min_class_share": dict(line=".1%", panel="coverage", label="rarest class's share x {classes} (1 = fair)",
+                            classes_power=1, compare=".1%", compare_name="rarest"),
+    "classifier_score": dict(panel="coverage", label="classifier score / {classes}", classes_power=-1,
+                             compare=".2f", compare_name="score"),
+    "label_accuracy": dict(line=".1%", panel="coverage", label="label accuracy (drawn as asked)", compare=".1%",
+                           compare_if_any=True),
+    "min_label_accuracy": dict(),
+}
 
 
 def statistics(features):
@@ -77,6 +102,7 @@ def kernel_distance(features_a, features_b):
 
 
 NEIGHBOURS = 3  # k of precision and recall: a ball reaches each point's kth nearest neighbour (the paper's k)
+DENSITY_NEIGHBOURS = 5  # k of density and coverage (their paper's k)
 DISTANCE_ENTRIES = 2**24  # distances held at once (128 MB of float64), whatever the number of samples
 
 
@@ -88,18 +114,27 @@ def blocks(rows, columns):
 
 def neighbour_radii(features, k=NEIGHBOURS):
     """Each row's squared distance to its kth nearest other row: the radius of its ball in the set's manifold."""
+    return neighbour_radii_of(features, (k,))[0]
+
+
+def neighbour_radii_of(features, ks):
+    """neighbour_radii for each k in `ks`, from one pass over the distances."""
     features = np.asarray(features, np.float64)
-    lengths = clusters.norms(features)
-    # position 0 of each row's sorted distances is the row itself (0), so the kth other is at position k; copied
-    # out of its block, or the column (a view) would keep every block's distances alive until the end
-    return np.concatenate([np.partition(clusters.squared_distances(features[part], features, lengths[part]), k,
-                                        axis=1)[:, k].copy() for part in blocks(len(features), len(features))])
+    lengths = distances.norms(features)
+    found = [[] for _ in ks]
+    for part in blocks(len(features), len(features)):
+        # position 0 of each row's sorted distances is the row itself (0), so the kth other is at position k; copied
+        # out of its block, or the column (a view) would keep every block's distances alive until the end
+        nearest = np.partition(distances.squared_distances(features[part], features, lengths[part]), ks, axis=1)
+        for radii, k in zip(found, ks):
+            radii.append(nearest[:, k].copy())
+    return [np.concatenate(radii) for radii in found]
 
 
 def inside(points, centres, radii):
     """The share of `points` within at least one ball (centre, squared radius)."""
     points, centres = np.asarray(points, np.float64), np.asarray(centres, np.float64)
-    return float(np.mean(np.concatenate([np.any(clusters.squared_distances(points[part], centres) <= radii, axis=1)
+    return float(np.mean(np.concatenate([np.any(distances.squared_distances(points[part], centres) <= radii, axis=1)
                                          for part in blocks(len(points), len(centres))])))
 
 
@@ -110,6 +145,18 @@ def precision_recall(features, reference_features, reference_radii=None):
         reference_radii = neighbour_radii(reference_features)
     return {"precision": inside(features, reference_features, reference_radii),
             "recall": inside(reference_features, features, neighbour_radii(features))}
+
+
+def density_coverage(features, reference_features, reference_radii):
+    """Density: (1 / kM) sum over the M generated rows of the number of real balls (radius: the kth nearest real
+    neighbour, `reference_radii`) holding each; coverage: the share of real rows whose ball holds a generated one."""
+    features, centres = np.asarray(features, np.float64), np.asarray(reference_features, np.float64)
+    held, covered = 0, np.zeros(len(centres), bool)
+    for part in blocks(len(features), len(centres)):
+        within = distances.squared_distances(features[part], centres) <= reference_radii  # (generated, real)
+        held += int(within.sum())
+        covered |= within.any(axis=0)
+    return {"density": held / (DENSITY_NEIGHBOURS * len(features)), "coverage": float(covered.mean())}
 
 
 def softmax(logits):
@@ -155,7 +202,8 @@ class Reference:
     def __init__(self, features, real_scores, labels=None, class_names=None):
         self.features, self.real_scores, self.labels, self.class_names = features, real_scores, labels, class_names
         self.statistics = statistics(features)
-        self.radii = neighbour_radii(features)  # the real manifold's balls, for every precision measured
+        # the real images' balls, for every precision (k = 3) and density (k = 5) measured
+        self.radii, self.density_radii = neighbour_radii_of(features, (NEIGHBOURS, DENSITY_NEIGHBOURS))
 
 
 def measured_reference(features, baseline, labels=None, class_names=None):
@@ -171,7 +219,8 @@ def scores(features, probabilities, reference, asked=None):
     with `asked` (the class each was asked to be), the label ones too."""
     found = {"frechet_distance": frechet_distance(features, reference.statistics),
              "kernel_distance": kernel_distance(features, reference.features),
-             **precision_recall(features, reference.features, reference.radii)}
+             **precision_recall(features, reference.features, reference.radii),
+             **density_coverage(features, reference.features, reference.density_radii)}
     if probabilities is None:
         return found
     shares = class_shares(probabilities)
@@ -200,15 +249,15 @@ class Evaluator:
     the generator's, not the noise's. `network` maps images to features (and logits, a classifier); `reference`
     is a Reference. A conditional generator is asked, for sample i, for the class of reference image i
     (cycled), so its samples mix the classes as real ones do (without the reference's classes: each class
-    in turn); a self-conditioned one, whose classes are its clusters, for each cluster as often as its share
-    of the training images (`class_shares`), and then the label numbers do not apply."""
+    in turn); a self-conditioned one, whose classes are its clusters, for the clusters `drawn` (one a sample:
+    clusters.proportional to their shares of the training images), and then the label numbers do not apply."""
 
     def __init__(self, network, reference, num_samples=2000, seed=0, batch=BATCH):
         self.network, self.reference = network, reference
         self.num_samples, self.seed, self.batch = num_samples, seed, batch
         self.compiled_for = None  # the generator score_generator last compiled its pass for
 
-    def score_generator(self, generator, class_shares=None):
+    def score_generator(self, generator, drawn=None):
         noise_dim = generator.inputs[0].shape[-1]
         noise = np.random.default_rng(self.seed).standard_normal((self.num_samples, noise_dim)).astype("float32")
         if generator is not self.compiled_for:  # one compiled pass: generate, then embed, on the device
@@ -219,8 +268,8 @@ class Evaluator:
         conditional, asked = len(generator.inputs) > 1, None
         if conditional:
             num_classes = generator.inputs[1].shape[-1]
-            if class_shares is not None:
-                classes = np.eye(num_classes, dtype="float32")[clusters.proportional(class_shares, self.num_samples)]
+            if drawn is not None:
+                classes = np.eye(num_classes, dtype="float32")[drawn]
             else:
                 labels = np.arange(num_classes) if self.reference.labels is None else self.reference.labels
                 asked = np.resize(labels, self.num_samples)  # repeated if there are fewer

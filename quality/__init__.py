@@ -1,0 +1,2 @@
+"""How good the generated images are: the scores (metrics.py), the networks and real images they are measured
+with (evaluators.py), and the distances between feature rows both need (distances.py)."""
