@@ -95,7 +95,7 @@ def summary(run, keys):
 
 def judge(settings):
     """What scores a run's images, in words: two runs' numbers compare only if this is the same (as
-    evaluators.py chooses, without reading a folder: a folder's own classifier is named by its path)."""
+    quality/evaluators.py chooses, without reading a folder: a folder's own classifier is named by its path)."""
     size, channels = config.image_shape(settings)
     shape = f"{size}x{size}x{channels}"
     if settings["eval.features"] == "inception":

@@ -65,8 +65,8 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     discriminator-only step (for train.discriminator_steps > 1); the generator's gradient is still
     measured. Its norm needs the whole batch's gradient, the replicas' sum: with several replicas that is
     an all-reduce of G's gradient besides the optimizer's own, so `measure_gradient=False` skips it (and
-    reports 0) on the steps where the caller does not want it. The noise comes with the batch (data.py draws
-    it), so one device and several see the same numbers. `strategy` (tf.distribute) runs the step on
+    reports 0) on the steps where the caller does not want it. The noise comes with the batch (data/pipeline.py
+    draws it), so one device and several see the same numbers. `strategy` (tf.distribute) runs the step on
     each replica's part of the batch; Keras' optimizers sum the replicas' gradients.
     `augment` (augment.py, drawing from the run's checkpointed tf.random.Generator) transforms
     every batch the discriminator sees; `average_generator`, if given, follows the generator's weights

@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 import augment
-import data
+from data import pipeline
 import gan
 import models
 from config import ConfigError
@@ -253,7 +253,7 @@ class TrainingState:
         """features_of(numbers) for clusters.cluster: the discriminator's features of `images`[numbers], the
         layer its logit (and a projection's class embedding) is computed from."""
         def features(numbers):
-            return np.concatenate([self.feature_pass(data.scale(images[numbers[i:i + batch]])).numpy()
+            return np.concatenate([self.feature_pass(pipeline.scale(images[numbers[i:i + batch]])).numpy()
                                    for i in range(0, len(numbers), batch)])
         return features
 

@@ -245,14 +245,14 @@ def load_training_data(cfg, run_dir, resuming):
     self-conditioned run's classes are its clusters, its labels come later); fills in what the config left to
     the data (image size, channels, the dataset really used, the seed)."""
     import clusters
-    import data
-    real_images, labels, dataset_used = data.load_images(cfg, warn=lambda message: print(message, file=sys.stderr))
+    from data import sources
+    real_images, labels, dataset_used = sources.load_images(cfg, warn=lambda message: print(message, file=sys.stderr))
     if dataset_used != cfg["data.dataset"]:
         cfg["data.dataset"], cfg["data.path"] = dataset_used, None  # the saved config says what was really used
     config.check_combination(cfg)  # again, now that a folder's image size is known
     if cfg["eval.every"] is None:  # its default depends on what scoring costs against an epoch of these images
         cfg["eval.every"] = config.evaluation_interval(cfg["eval.features"], cfg["eval.num_samples"], len(real_images))
-    class_names = data.class_names(cfg) if cfg["model.conditional"] else []
+    class_names = sources.class_names(cfg) if cfg["model.conditional"] else []
     if cfg["model.clusters"]:
         clustered = min(len(real_images), clusters.SAMPLE)  # k-means runs on at most a sample of the images
         if cfg["model.clusters"] > clustered:
@@ -327,17 +327,18 @@ def run_epoch(training, images, labels, number, cfg, strategy, stop, epoch_start
     epoch has taken since `epoch_started` (perf_counter) and `cluster_seconds`."""
     import keras
 
-    import data
     import gan
+    import progress
+    from data import pipeline
     started = time.perf_counter() - float(training.spent[1])  # a resumed epoch's steps before the stop count
     steps_per_epoch = math.ceil(len(images) / cfg["train.batch_size"])
     done = training.step  # counted in Python: reading a variable every step would wait for the device
     if sys.stdout.isatty():
-        progress = keras.utils.Progbar(steps_per_epoch)
-        progress.update(done)  # at once, not after the first call's steps
+        bar = keras.utils.Progbar(steps_per_epoch)
+        bar.update(done)  # at once, not after the first call's steps
     else:  # a log file, nohup, a cluster job: a plain line after the first call, then every 10 s
-        lines = data.Progress(f"training epoch {number}/{cfg['train.epochs']}", len(images))
-        progress = None
+        lines = progress.Progress(f"training epoch {number}/{cfg['train.epochs']}", len(images))
+        bar = None
 
     def batches(context=None):
         """The epoch's batches, from the step a mid-epoch checkpoint stopped at: each epoch's order is seeded by
@@ -346,7 +347,7 @@ def run_epoch(training, images, labels, number, cfg, strategy, stop, epoch_start
         replicas = context.num_replicas_in_sync if context else 1
         here = replicas // context.num_input_pipelines if context else 1
         first = context.input_pipeline_id * here if context else 0
-        return data.epoch_batches(images, labels, cfg["train.batch_size"], cfg["train.seed"], number,
+        return pipeline.epoch_batches(images, labels, cfg["train.batch_size"], cfg["train.seed"], number,
                                   cfg["model.noise_dim"], cfg["data.shuffle_buffer"], skip=done, parts=replicas,
                                   mine=tuple(range(first, first + here)))
     iterator = iter(batches() if strategy.num_replicas_in_sync == 1
@@ -361,9 +362,9 @@ def run_epoch(training, images, labels, number, cfg, strategy, stop, epoch_start
         count = min(cfg["train.steps_per_call"], steps_per_epoch - done)
         training.train_steps(iterator, done, count, batch_size)
         done += count
-        if progress and stop.signal_number is None:  # a stop's message has begun a new line
-            progress.update(done)
-        elif progress is None and done < steps_per_epoch:  # the epoch's own line follows its last step
+        if bar and stop.signal_number is None:  # a stop's message has begun a new line
+            bar.update(done)
+        elif bar is None and done < steps_per_epoch:  # the epoch's own line follows its last step
             lines.show(min(done * cfg["train.batch_size"], len(images)))
         if stop.signal_number is not None:
             # Saving is collective across workers: one stopped alone would wait for the others forever.
@@ -391,7 +392,7 @@ def train(cfg, run_dir, saved, stop):
     # Imported here, not at the top, so --help and config mistakes answer before TensorFlow's start-up.
     with tflog.start_up_lines_hidden():
         import clusters
-        import data
+        from data import sources
         from quality import evaluators
         from record import epoch_files
         import state
@@ -407,7 +408,7 @@ def train(cfg, run_dir, saved, stop):
                   f"python train.py --resume {run_dir} train.epochs=N, with N above {restored_epoch}")
             return
     real_images, labels, class_names = load_training_data(cfg, run_dir, resuming)
-    known = data.known_classes(cfg) if cfg["model.clusters"] else (None, [])  # to measure the clusters, no more
+    known = sources.known_classes(cfg) if cfg["model.clusters"] else (None, [])  # to measure the clusters, no more
     if checkpoints and cfg["model.clusters"]:
         state.check_clustered_count(checkpoints[-1], len(real_images))
     chief = distribute.is_chief(cfg)

@@ -10,7 +10,7 @@ For each size, train.py runs twice (`data.image_size=64 eval.every=0`): a first 
 its cache, and a re-run, which opens the cache. Each is stopped with Ctrl-C a few seconds after its "training on"
 line, and reports the time from the process start to that line and the process's peak resident memory (ru_maxrss,
 which counts the pages of any file the process maps, too), and with --scoring also the peak of its anonymous memory
-alone (RssAnon in /proc/PID/status, polled: what the process allocates, without the file pages it maps). Then the pipeline alone (data.epoch_batches over the
+alone (RssAnon in /proc/PID/status, polled: what the process allocates, without the file pages it maps). Then the pipeline alone (pipeline.epoch_batches over the
 largest cache, no training) against the tutorial's step at 64x64 (the step train.py builds for that size).
 The folders are kept in --scratch for the next call (their JPEGs take a few minutes to write at 600,000).
 """
@@ -37,8 +37,8 @@ def write_folder(path, count):
     import numpy as np
     from PIL import Image
 
-    import data
-    digits, labels = data.load_sample(), data.load_sample_labels()
+    from data import sources
+    digits, labels = sources.load_sample(), sources.load_sample_labels()
     rng = np.random.default_rng(0)
     ramp = np.linspace(0.6, 1.0, 80)[None, :, None]
     for number in range(count):
@@ -105,17 +105,17 @@ def start_up(path, scratch, name, scoring=False):
 
 
 def pipeline_rate(path, seconds=20):
-    """Images/s of data.epoch_batches over the folder's cache, and of the tutorial's step at 64x64 (batch 256)."""
+    """Images/s of pipeline.epoch_batches over the folder's cache, and of the tutorial's step at 64x64 (batch 256)."""
     import keras
     import tensorflow as tf
 
     import config
-    import data
+    from data import pipeline, sources
     import gan
     import models
     cfg = config.load(overrides=["data.dataset=folder", f"data.path={path}", "data.image_size=64"])
-    images, labels, _ = data.load_images(cfg)
-    batches = data.epoch_batches(images, None, 256, seed=0, epoch=1, noise_dim=100)
+    images, labels, _ = sources.load_images(cfg)
+    batches = pipeline.epoch_batches(images, None, 256, seed=0, epoch=1, noise_dim=100)
     count, started = 0, time.perf_counter()
     for real, _ in batches:
         count += len(real)

@@ -20,7 +20,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # data.py imports TensorFlow
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # data/ imports TensorFlow
 
 
 def coloured(image, rng):
@@ -35,8 +35,8 @@ def coloured(image, rng):
 def write_digit_folder(path, loose=False, colour=False):
     import imageio.v3 as iio
 
-    import data
-    images, labels = data.load_sample(), data.load_sample_labels()
+    from data import sources
+    images, labels = sources.load_sample(), sources.load_sample_labels()
     rng = np.random.default_rng(0)
     for number, (image, label) in enumerate(zip(images, labels)):
         folder = path if loose else path / str(label)

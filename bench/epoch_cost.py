@@ -14,7 +14,7 @@ Rounds alternate the programs (this checkout first), so a busy machine slows eac
 The wall measure subtracts two whole processes, so a second of noise in either moves it by 0.03 s.
 
 --split runs this checkout's train.main in this process (60 epochs) with a clock around each part of an epoch:
-the epoch's input pipeline (data.epoch_batches), its step (the compiled loop, which also starts the iterator),
+the epoch's input pipeline (pipeline.epoch_batches), its step (the compiled loop, which also starts the iterator),
 the grid, the record (metrics.csv and the files it hands to the background threads), the checkpoint, and the
 rest; medians over epochs 11-60, and the epoch's wall time from one epoch's end to the next.
 """
@@ -54,7 +54,7 @@ def split(epochs=60, first=11):
     """Median seconds of each part of a one-step epoch, timed in this process (see the docstring)."""
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import data
+    from data import pipeline
     from record import epoch_files
     import state
     import train
@@ -68,7 +68,7 @@ def split(epochs=60, first=11):
             finally:
                 spent[part].append(time.perf_counter() - started)
         return timed
-    data.epoch_batches = clocked("input pipeline built", data.epoch_batches)
+    pipeline.epoch_batches = clocked("input pipeline built", pipeline.epoch_batches)
     train.draw_checked = clocked("grid drawn", train.draw_checked)
     epoch_files.EpochRecord.add = clocked("record: row, grid PNG, files handed to threads", epoch_files.EpochRecord.add)
     state.TrainingState.save = clocked("checkpoint", state.TrainingState.save)

@@ -3,10 +3,10 @@
   python bench/iterator_teardown.py              # 40 epochs of each, alternated, about 4 minutes
   python bench/iterator_teardown.py --busy 2     # with 2 processes spinning beside it, as on a shared machine
 
-Each epoch builds data.epoch_batches' pipeline over 4,096 bundled digits (16 batches of 256), takes every
+Each epoch builds pipeline.epoch_batches' pipeline over 4,096 bundled digits (16 batches of 256), takes every
 batch with a stand-in for a training step between them (matrix products on all cores), then times
 `del iterator`: what train.py's epoch pays when run_epoch returns. The autotuned pipeline is the same one
-with data.READERS set to tf.data.AUTOTUNE: map and prefetch autotuned, the autotuner on.
+with pipeline.READERS set to tf.data.AUTOTUNE: map and prefetch autotuned, the autotuner on.
 """
 
 import argparse
@@ -33,19 +33,19 @@ def main():
     args = parser.parse_args()
     import tensorflow as tf
 
-    import data
+    from data import pipeline, sources
     spinners = [multiprocessing.Process(target=spin, daemon=True) for _ in range(args.busy)]
     for spinner in spinners:
         spinner.start()
-    images = data.load_sample()[:4096]
+    images = sources.load_sample()[:4096]
     step = tf.function(lambda x: tf.reduce_sum(tf.linalg.matmul(x, x)))
     work = tf.random.normal([1500, 1500])
-    original = data.READERS
+    original = pipeline.READERS
     seconds = {"fixed (train.py)": [], "autotuned": []}
     for epoch in range(1, args.epochs + 1):
         for label in seconds:
-            data.READERS = tf.data.AUTOTUNE if label == "autotuned" else original
-            batches = data.epoch_batches(images, None, 256, 0, epoch, 100)
+            pipeline.READERS = tf.data.AUTOTUNE if label == "autotuned" else original
+            batches = pipeline.epoch_batches(images, None, 256, 0, epoch, 100)
             iterator = iter(batches)
             for _ in range(16):
                 next(iterator)

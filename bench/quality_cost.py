@@ -70,19 +70,19 @@ def main():
     import tensorflow as tf
 
     import config
-    import data
+    from data import pipeline, sources
     from quality import evaluators
     import models
     import speed
     tf.get_logger().setLevel("ERROR")  # the profiler's counting API warns that it is TF1-era; it still counts
 
     network = evaluators.inception_network(None, channels=1)
-    digits = tf.constant(data.scale(data.load_sample()[:evaluators.INCEPTION_BATCH]))
+    digits = tf.constant(pipeline.scale(sources.load_sample()[:evaluators.INCEPTION_BATCH]))
     inception_rate = images_per_second(tf.function(lambda x: network(x, training=False)), digits)
     inception_flops = forward_flops(tf, network, (28, 28, 1))
 
     step = speed.tutorial_step(tf)
-    batch = tf.constant(data.scale(data.load_sample()[:BATCH]))
+    batch = tf.constant(pipeline.scale(sources.load_sample()[:BATCH]))
     step(batch)
     started = time.perf_counter()
     for _ in range(10):

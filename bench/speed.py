@@ -99,10 +99,10 @@ def throughput(repeats, steps_per_repeat):
     import tensorflow as tf
 
     import config
-    import data
-    digits = data.scale(data.load_sample()[:BATCH])
+    from data import pipeline, sources
+    digits = pipeline.scale(sources.load_sample()[:BATCH])
 
-    def batch(size):  # real digits and the generator's noise, as data.epoch_batches makes them
+    def batch(size):  # real digits and the generator's noise, as pipeline.epoch_batches makes them
         return tf.constant(digits[:size]), tf.random.normal([size, NOISE_DIM])
     real = batch(BATCH)
     fast_batch = config.load(ROOT / "configs" / "fast.yaml")["train.batch_size"]
@@ -184,10 +184,10 @@ def epoch_split(epochs):
     """Run train.py on 60,000 images; time each epoch from its printed line to the next."""
     import numpy as np
 
-    import data
+    from data import sources
     with tempfile.TemporaryDirectory() as scratch:
         tiled = Path(scratch) / "mnist60k.npz"
-        np.savez(tiled, x_train=np.tile(data.load_sample(), (6, 1, 1)))
+        np.savez(tiled, x_train=np.tile(sources.load_sample(), (6, 1, 1)))
         command = [sys.executable, str(ROOT / "train.py"), f"data.path={tiled}", f"train.epochs={epochs}",
                    f"output.dir={scratch}", "output.run_name=bench"]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)

@@ -106,10 +106,10 @@ def main():
     import matplotlib.pyplot as plt
     import tensorflow as tf
 
-    import data
+    from data import sources
 
     args.out.mkdir(parents=True, exist_ok=True)
-    train_images = data.load_sample()[:args.limit]
+    train_images = sources.load_sample()[:args.limit]
     train_images = train_images.reshape(train_images.shape[0], 28, 28, 1).astype("float32")
     train_images = (train_images - 127.5) / 127.5  # Normalize the images to [-1, 1]
     train_dataset = tf.data.Dataset.from_tensor_slices(train_images).shuffle(BUFFER_SIZE).batch(BATCH_SIZE)

@@ -24,7 +24,7 @@ import numpy as np
 
 import atomic
 import config
-import data
+from data import folder_cache, pipeline, sources
 from quality import metrics
 from config import ConfigError
 
@@ -49,7 +49,7 @@ def directory(cfg):
 
 def fingerprint(path):
     """12 hex digits that change when a file under `path` is added, removed, renamed or changes size."""
-    files = sorted(data.listing(path), key=lambda file: Path(file[0]).parts)
+    files = sorted(folder_cache.listing(path), key=lambda file: Path(file[0]).parts)
     listing = "".join(f"{Path(name).as_posix()}\t{size}\n" for name, size, _ in files)
     return hashlib.sha256(listing.encode()).hexdigest()[:12]
 
@@ -159,8 +159,8 @@ def inception_reference(cfg, network, real_images, weights_key):
     reference = load_reference(path, key)
     if reference is None:
         print(f"computing the Inception features of {2 * count} real images (once; kept in {path})", flush=True)
-        features, _ = metrics.embed(network, data.scale(reference_images), INCEPTION_BATCH)
-        reference = metrics.measured_reference(features, metrics.embed(network, data.scale(baseline_images),
+        features, _ = metrics.embed(network, pipeline.scale(reference_images), INCEPTION_BATCH)
+        reference = metrics.measured_reference(features, metrics.embed(network, pipeline.scale(baseline_images),
                                                                         INCEPTION_BATCH))
         try:
             save_reference(path, key, reference)
@@ -208,9 +208,9 @@ def for_classifier(cfg):
         return network, reference
     if network is None and cfg["eval.classifier"] == "auto":
         try:  # the run's data loaded, so what stops a classifier is the data's: no classes, too few images
-            data.class_names(cfg, data.CLASSIFIER)  # said before loading it again
+            sources.class_names(cfg, folder_cache.CLASSIFIER)  # said before loading it again
             if cfg["data.dataset"] == "folder":
-                check_count(cfg, len(data.listing(Path(os.path.expanduser(cfg["data.path"])))))
+                check_count(cfg, len(folder_cache.listing(Path(os.path.expanduser(cfg["data.path"])))))
             print(f"no classifier for {name(cfg)} in {directory(cfg)} yet: training one first "
                   f"(eval.classifier=auto)", flush=True)
             make_evaluator(cfg)
@@ -268,12 +268,12 @@ def labelled_images(cfg):
     MNIST's come from the bundled digits, whose held-out part no classifier has seen."""
     if cfg["data.dataset"] in ("mnist", "mnist_sample"):
         cfg["data.image_size"], cfg["data.channels"] = config.image_shape(cfg)
-        images = data.conform(data.load_sample(), cfg["data.image_size"], cfg["data.channels"])
-        return images, data.load_sample_labels(), data.DIGITS
+        images = sources.conform(sources.load_sample(), cfg["data.image_size"], cfg["data.channels"])
+        return images, sources.load_sample_labels(), sources.DIGITS
     everything = dict(cfg, **{"data.limit": None})
-    images, labels, _ = data.load_images(everything, labelled=True, same_listing=True)
+    images, labels, _ = sources.load_images(everything, labelled=True, same_listing=True)
     cfg["data.image_size"], cfg["data.channels"] = everything["data.image_size"], everything["data.channels"]
-    names = data.class_names(cfg, data.CLASSIFIER)
+    names = sources.class_names(cfg, folder_cache.CLASSIFIER)
     check_count(cfg, len(images))
     return images, labels, names
 
@@ -284,7 +284,7 @@ def training_batches(images, labels, numbers, batch=128):
     import tensorflow as tf
 
     def read(chosen):
-        return data.scale(images[chosen]), labels[chosen].astype(np.int32)
+        return pipeline.scale(images[chosen]), labels[chosen].astype(np.int32)
 
     def gather(chosen):
         pixels, classes = tf.numpy_function(read, [chosen], [tf.float32, tf.int32], stateful=False)
@@ -332,8 +332,8 @@ def make_evaluator(cfg, replace=False, verbose=0):
         classifier = fit_classifier(images, labels, train_part, len(names), verbose)
         atomic.write(classifier_path, classifier.save)
     network = classifier_network(classifier_path)
-    features, probabilities = metrics.embed(network, data.ScaledView(images, reference_part))
-    real = metrics.embed(network, data.ScaledView(images, baseline))  # the other held-out images: real vs real
+    features, probabilities = metrics.embed(network, pipeline.ScaledView(images, reference_part))
+    real = metrics.embed(network, pipeline.ScaledView(images, baseline))  # the other held-out images: real vs real
     held_out = np.concatenate([reference_part, baseline])  # each embedded once, for the accuracy too
     accuracy = float(np.mean(np.argmax(np.concatenate([probabilities, real[1]]), axis=1) == labels[held_out]))
     reference = metrics.measured_reference(features, real, labels=labels[reference_part], class_names=names)

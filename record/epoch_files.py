@@ -33,8 +33,8 @@ def save_reals(training_images, cfg, run_dir, count):
     """images/reals.png: the first `count` images of epoch 1 exactly as the network gets them (through the
     epoch's own pipeline and scaling), drawn like the epochs' grids. A decoding surprise (a transparent
     background gone black, photos on their side) shows here before any epoch is spent on it."""
-    import data
-    batch = next(iter(data.epoch_batches(training_images, None, min(count, len(training_images)), cfg["train.seed"],
+    from data import pipeline
+    batch = next(iter(pipeline.epoch_batches(training_images, None, min(count, len(training_images)), cfg["train.seed"],
                                          1, 1, cfg["data.shuffle_buffer"])))[0]
     images.save_grid(batch.numpy(), run_dir / "images" / REALS, columns=cfg["output.grid_size"])
 

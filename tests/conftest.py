@@ -33,7 +33,7 @@ def run_program(name, *args):
     and exit code 1. A test that signals or kills a program, or checks what it imports, starts a process."""
     import importlib
 
-    import data
+    from data import folder_cache
     import keras
     program = importlib.import_module(name)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
@@ -50,7 +50,7 @@ def run_program(name, *args):
         # What the run's process would have taken with it: its precision, its models, the folders it listed.
         keras.mixed_precision.set_global_policy("float32")
         keras.utils.clear_session(free_memory=True)
-        data.LOADED_LISTINGS.clear(), data.NOTED_TRANSPARENCY.clear()
+        folder_cache.LOADED_LISTINGS.clear(), folder_cache.NOTED_TRANSPARENCY.clear()
         return subprocess.CompletedProcess([f"{name}.py", *args], code, *(read(f) for f in (out, err)))
 
 

@@ -4,11 +4,11 @@ import numpy as np
 import tensorflow as tf
 
 import augment
-import data
+from data import pipeline, sources
 
 
 def digits(n=32):
-    return tf.constant(data.scale(data.load_sample()[:n]))
+    return tf.constant(pipeline.scale(sources.load_sample()[:n]))
 
 
 def test_translation_shifts_each_digit_whole_by_at_most_four_pixels():

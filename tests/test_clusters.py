@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import clusters
-import data
+from data import folder_cache, sources
 from conftest import TINY, run_program, run_train
 
 CLUSTER_RUN = [*TINY, "data.dataset=mnist_sample", "data.limit=256", "model.clusters=4", "train.batch_size=64",
@@ -138,15 +138,15 @@ def test_a_folder_is_clustered_without_reading_its_labels(tmp_path, monkeypatch)
     same training, and only the labelled one measures its clusters against its classes. Each run lists its
     folder once to load it and once when its cache is built (to see nothing changed meanwhile): the labels read
     for the clusters' diagnostics come from that listing."""
-    digits, labels = data.load_sample()[:120], data.load_sample_labels()[:120]
+    digits, labels = sources.load_sample()[:120], sources.load_sample_labels()[:120]
     order = np.argsort(labels, kind="stable")  # the labelled folder lists its images class by class
     for position, number in enumerate(order):
         (tmp_path / "labelled" / str(labels[number])).mkdir(parents=True, exist_ok=True)
         iio.imwrite(tmp_path / "labelled" / str(labels[number]) / f"{position:03d}.png", digits[number])
         (tmp_path / "loose").mkdir(exist_ok=True)
         iio.imwrite(tmp_path / "loose" / f"{position:03d}.png", digits[number])
-    runs, listed, original = {}, [], data.list_folder
-    monkeypatch.setattr(data, "list_folder", lambda path: listed.append(path) or original(path))
+    runs, listed, original = {}, [], folder_cache.list_folder
+    monkeypatch.setattr(folder_cache, "list_folder", lambda path: listed.append(path) or original(path))
     for name in ("labelled", "loose"):
         listed.clear()
         result = run_train(*TINY, "data.dataset=folder", f"data.path={tmp_path / name}", "model.clusters=3",

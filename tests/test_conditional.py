@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 import config
-import data
+from data import pipeline, sources
 import gan
 import generate
 import models
@@ -41,14 +41,14 @@ def test_a_saved_generator_keeps_its_class_names(tmp_path):
 
 def test_labels_come_with_the_images_and_leave_the_noise_as_it_was():
     cfg = config.load(overrides=["data.dataset=mnist_sample", "data.limit=40", "model.conditional=true"])
-    images, labels, _ = data.load_images(cfg)
-    np.testing.assert_array_equal(labels, data.load_sample_labels()[:40])
-    assert data.load_images(config.load(overrides=["data.dataset=mnist_sample", "data.limit=40"]))[1] is None
-    labelled = next(iter(data.epoch_batches(images, labels, 8, seed=1, epoch=1, noise_dim=100)))
-    plain = next(iter(data.epoch_batches(images, None, 8, seed=1, epoch=1, noise_dim=100)))
+    images, labels, _ = sources.load_images(cfg)
+    np.testing.assert_array_equal(labels, sources.load_sample_labels()[:40])
+    assert sources.load_images(config.load(overrides=["data.dataset=mnist_sample", "data.limit=40"]))[1] is None
+    labelled = next(iter(pipeline.epoch_batches(images, labels, 8, seed=1, epoch=1, noise_dim=100)))
+    plain = next(iter(pipeline.epoch_batches(images, None, 8, seed=1, epoch=1, noise_dim=100)))
     assert len(labelled) == 3 and np.array_equal(labelled[0], plain[0]) and np.array_equal(labelled[2], plain[1])
     # each label stays with its image through the shuffle
-    scaled = data.scale(images)
+    scaled = pipeline.scale(images)
     for image, label in zip(labelled[0].numpy(), labelled[1].numpy()):
         assert label == labels[np.flatnonzero((scaled == image).all(axis=(1, 2, 3)))[0]]
 
@@ -59,17 +59,17 @@ def test_a_folder_labels_its_images_by_subfolder_and_refuses_loose_images_or_one
         for i in range(3):
             iio.imwrite(tmp_path / name / f"{i}.png", np.full((8, 8), value, np.uint8))
     cfg = config.load(overrides=["data.dataset=folder", f"data.path={tmp_path}", "model.conditional=true"])
-    images, labels, _ = data.load_images(cfg)
-    assert data.class_names(cfg) == ["cats", "dogs"]
+    images, labels, _ = sources.load_images(cfg)
+    assert sources.class_names(cfg) == ["cats", "dogs"]
     assert sorted(labels.tolist()) == [0, 0, 0, 1, 1, 1] and all(images[labels == 1].min(axis=(1, 2, 3)) == 255)
     iio.imwrite(tmp_path / "loose.png", np.zeros((8, 8), np.uint8))
     with pytest.raises(ConfigError, match="loose.png is not in a class subfolder"):
-        data.load_images(cfg)
+        sources.load_images(cfg)
     (tmp_path / "loose.png").unlink()
     for file in (tmp_path / "dogs").iterdir():
         file.unlink()
     with pytest.raises(ConfigError, match="at least 2 class subfolders .* found 1"):
-        data.load_images(cfg)
+        sources.load_images(cfg)
 
 
 @pytest.mark.parametrize("conditioning", ["projection", "planes"])
@@ -89,12 +89,12 @@ def test_a_conditional_step_with_r1_trains_both_networks(conditioning):
 def test_label_warning_names_the_class_drawn_wrongly_for_three_evaluations():
     row = {column: 1.0 for column in columns.NAMES}
     rows = [dict(row, epoch=n, classifier_score=8.0, label_accuracy=0.9, min_label_accuracy=0.3) for n in (1, 2)]
-    assert log.label_warnings(rows, 7, data.DIGITS) == []  # two evaluations are not yet a pattern
+    assert log.label_warnings(rows, 7, sources.DIGITS) == []  # two evaluations are not yet a pattern
     rows.append(dict(rows[-1], epoch=3))
-    [(kind, message)] = log.label_warnings(rows, 7, data.DIGITS)
+    [(kind, message)] = log.label_warnings(rows, 7, sources.DIGITS)
     assert kind == "wrong_label" and "now 7" in message and "70%" in message
     rows.append(dict(rows[-1], epoch=4, min_label_accuracy=0.9))
-    assert log.label_warnings(rows, 7, data.DIGITS) == []
+    assert log.label_warnings(rows, 7, sources.DIGITS) == []
 
 
 def test_each_generated_image_has_the_class_of_the_real_image_beside_it():
@@ -132,7 +132,7 @@ def run(tmp_path_factory):
 @pytest.mark.slow
 def test_a_conditional_run_draws_one_row_per_class_and_scores_label_accuracy(run):
     run_dir, stdout = run
-    assert (run_dir / "classes.txt").read_text().splitlines() == data.DIGITS
+    assert (run_dir / "classes.txt").read_text().splitlines() == sources.DIGITS
     grid = iio.imread(run_dir / "images" / "epoch_0002.png")
     assert grid.shape == (3 * (10 * 29 + 1), 3 * (3 * 29 + 1))  # 10 rows of 3 digits, 28 pixels and 1 gap each, x3
     rows = log.RunLog(run_dir, 2).rows
@@ -144,7 +144,7 @@ def test_a_conditional_run_draws_one_row_per_class_and_scores_label_accuracy(run
     assert len(rows) == 2 and rows[-1]["label_accuracy"] == pytest.approx(scored["label_accuracy"], abs=1e-6)
     assert rows[-1]["min_label_accuracy"] == pytest.approx(scored["min_label_accuracy"], abs=1e-6)
     assert "label_accuracy" in stdout
-    assert models.saved_class_names(run_dir / "generator_ema.keras") == data.DIGITS
+    assert models.saved_class_names(run_dir / "generator_ema.keras") == sources.DIGITS
 
 
 @pytest.mark.slow

@@ -22,14 +22,15 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
-import config, data, gan, models
+import config, gan, models
+from data import pipeline, sources
 
-images, labels = data.load_sample()[:96, ..., None], data.load_sample_labels()[:96]
+images, labels = sources.load_sample()[:96, ..., None], sources.load_sample_labels()[:96]
 
 def statistics(cfg, strategy, weights=None):
     with strategy.scope():
         generator, discriminator = models.from_config(cfg, synchronized=strategy.num_replicas_in_sync > 1,
-                                                      class_names=data.DIGITS)
+                                                      class_names=sources.DIGITS)
         if weights:
             generator.set_weights(weights[0])
             discriminator.set_weights(weights[1])
@@ -41,7 +42,7 @@ def statistics(cfg, strategy, weights=None):
                                    num_classes=10 if cfg["model.conditional"] else 0)
     replicas = strategy.num_replicas_in_sync
     # as train.py feeds the replicas: each batch cut into one consecutive piece per replica
-    batches = strategy.distribute_datasets_from_function(lambda context: data.epoch_batches(
+    batches = strategy.distribute_datasets_from_function(lambda context: pipeline.epoch_batches(
         images, labels if cfg["model.conditional"] else None, 32, seed=1, epoch=1, noise_dim=100, parts=replicas,
         mine=tuple(range(replicas))))
     rows = [{k: float(v) for k, v in step(b).items()} for b in batches]

@@ -12,14 +12,14 @@ import pytest
 import yaml
 
 import config
-import data
+from data import folder_cache, pipeline, sources
 from quality import evaluators, metrics
 from conftest import ROOT, TINY, run_program, run_train
 
 
 def digit_folder(path, count, start=0):
     """`count` bundled digits as PNGs in one subfolder per digit: a labelled folder of the user's kind."""
-    images, labels = data.load_sample()[start:start + count], data.load_sample_labels()[start:start + count]
+    images, labels = sources.load_sample()[start:start + count], sources.load_sample_labels()[start:start + count]
     for number, (image, label) in enumerate(zip(images, labels)):
         (path / str(label)).mkdir(parents=True, exist_ok=True)
         iio.imwrite(path / str(label) / f"{start + number:05d}.png", image)
@@ -42,7 +42,7 @@ def test_a_labelled_folder_gets_its_own_evaluator_made_once_and_not_reused_when_
     assert "training one first (eval.classifier=auto)" in first.stdout
     cfg = config.load(overrides=settings[:3] + ["data.image_size=28", "data.channels=1"])
     network, reference = evaluators.load_classifier(cfg)
-    assert reference.class_names == data.DIGITS and len(reference.features) == 120  # 240 held out: two halves
+    assert reference.class_names == sources.DIGITS and len(reference.features) == 120  # 240 held out: two halves
     # The real-vs-real floor is far below what noise scores.
     noise = np.random.default_rng(0).uniform(-1, 1, size=(200, 28, 28, 1)).astype("float32")
     noise_scores = metrics.scores(*metrics.embed(network, noise), reference)
@@ -68,13 +68,13 @@ def test_a_labelled_folder_gets_its_own_evaluator_made_once_and_not_reused_when_
 def test_images_without_labels_are_scored_by_the_evaluator_eval_classifier_names(tmp_path):
     loose = tmp_path / "loose"
     loose.mkdir()
-    for number, image in enumerate(data.load_sample()[:30]):
+    for number, image in enumerate(sources.load_sample()[:30]):
         iio.imwrite(loose / f"{number:05d}.png", image)
     settings = ["data.dataset=folder", f"data.path={loose}", "data.image_size=28"]
     evaluator = evaluators.for_run(config.load(overrides=settings + ["eval.classifier=mnist", "data.channels=1"]), None)
     committed = evaluators.for_run(config.load(overrides=["data.dataset=mnist_sample", "data.image_size=28",
                                                           "data.channels=1"]), None)
-    assert evaluator.reference.class_names == data.DIGITS
+    assert evaluator.reference.class_names == sources.DIGITS
     np.testing.assert_array_equal(evaluator.reference.features, committed.reference.features)
     with pytest.raises(config.ConfigError, match="eval.classifier=mnist scores 28x28x1 images, and this run's are "
                                                  "28x28x3"):
@@ -85,7 +85,7 @@ def test_images_without_labels_are_scored_by_the_evaluator_eval_classifier_names
 
 @pytest.mark.slow
 def test_train_classifier_says_in_one_line_that_a_folder_without_classes_cannot_have_a_classifier(tmp_path):
-    for number, image in enumerate(data.load_sample()[:300]):
+    for number, image in enumerate(sources.load_sample()[:300]):
         iio.imwrite(tmp_path / f"{number}.png", image)
     result = run_program("train_classifier", "data.dataset=folder", f"data.path={tmp_path}",
                          f"eval.evaluator_dir={tmp_path / 'kept'}")
@@ -113,7 +113,7 @@ def small_inception(monkeypatch):
 
 @pytest.mark.slow
 def test_inception_features_resize_and_colour_small_greyscale_images(random_inception):
-    digits = data.scale(data.load_sample()[:6])
+    digits = pipeline.scale(sources.load_sample()[:6])
     features, probabilities = metrics.embed(random_inception, digits)
     assert features.shape == (6, 2048) and probabilities is None
     import tensorflow as tf
@@ -124,7 +124,7 @@ def test_inception_features_resize_and_colour_small_greyscale_images(random_ince
 
 @pytest.mark.slow
 def test_inception_distances_of_a_set_with_itself_are_zero(small_inception):
-    features, _ = metrics.embed(small_inception, data.scale(data.load_sample()[:24]))
+    features, _ = metrics.embed(small_inception, pipeline.scale(sources.load_sample()[:24]))
     reference = metrics.Reference(features, {})
     itself, other = (metrics.scores(features[rows], None, reference) for rows in (slice(None), slice(12)))
     assert abs(itself["frechet_distance"]) < 1e-4 * other["frechet_distance"]  # rounding only; half the set is not it
@@ -177,7 +177,7 @@ def test_inception_scores_a_conditional_run_with_a_local_weights_file(small_ince
 def test_the_inception_reference_is_computed_once_for_the_same_images(small_inception, tmp_path, monkeypatch):
     cfg = config.load(overrides=["data.dataset=mnist_sample", "data.image_size=28", "data.channels=1",
                                  "eval.num_samples=100", f"eval.evaluator_dir={tmp_path}"])
-    digits = data.load_sample()[:24]
+    digits = sources.load_sample()[:24]
     first = evaluators.inception_reference(cfg, small_inception, digits, "weights")
     assert len(first.features) == 12 and set(first.real_scores) == {"frechet_distance", "kernel_distance",
                                                                      "precision", "recall", "density", "coverage"}
@@ -261,13 +261,13 @@ def test_a_folder_is_listed_once_at_start_up_and_its_name_and_classes_describe_t
     pictures = digit_folder(tmp_path / "pictures", 30)
     cfg = config.load(overrides=["data.dataset=folder", f"data.path={pictures}", "model.conditional=true"])
     fresh = evaluators.fingerprint(pictures)
-    data.load_images(cfg)  # decoded into the cache (which lists again when done, to see nothing changed meanwhile)
+    sources.load_images(cfg)  # decoded into the cache (which lists again when done, to see nothing changed meanwhile)
     listed = []
-    original = data.list_folder
-    monkeypatch.setattr(data, "list_folder", lambda path: listed.append(path) or original(path))
-    assert len(data.load_images(cfg)[0]) == 30 and len(listed) == 1
-    assert data.class_names(cfg) == sorted({str(label) for label in data.load_sample_labels()[:30]})
+    original = folder_cache.list_folder
+    monkeypatch.setattr(folder_cache, "list_folder", lambda path: listed.append(path) or original(path))
+    assert len(sources.load_images(cfg)[0]) == 30 and len(listed) == 1
+    assert sources.class_names(cfg) == sorted({str(label) for label in sources.load_sample_labels()[:30]})
     assert evaluators.name(cfg) == f"folder-pictures-{fresh}-28x28x1" and evaluators.classifier_paths(cfg)
     assert len(listed) == 1  # the classes, the evaluator's name and its files used the listing loaded
     digit_folder(pictures, 1, start=30)  # loading it again lists it again: the name follows the new picture
-    assert len(data.load_images(cfg)[0]) == 31 and evaluators.fingerprint(pictures) != fresh
+    assert len(sources.load_images(cfg)[0]) == 31 and evaluators.fingerprint(pictures) != fresh

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import config
-import data
+from data import pipeline, sources
 from quality import evaluators, metrics
 from conftest import ROOT, run_program
 
@@ -79,7 +79,7 @@ def test_noise_is_far_from_real_digits(evaluator):
 
 
 def test_one_repeated_digit_has_no_coverage(evaluator):
-    one_digit = np.repeat(data.scale(data.load_sample()[:1]), 500, axis=0)
+    one_digit = np.repeat(pipeline.scale(sources.load_sample()[:1]), 500, axis=0)
     scores = scored(evaluator, one_digit)
     assert scores["class_entropy"] == 0.0 and scores["min_class_share"] == 0.0
     assert scores["classifier_score"] == pytest.approx(1.0, abs=1e-6)
@@ -122,7 +122,7 @@ def test_classifier_score_ranges_from_one_to_ten():
 
 def test_the_committed_classifier_has_the_accuracy_the_readme_states(evaluator):
     held_out = slice(6000, 10000)
-    images, labels = data.scale(data.load_sample()[held_out]), data.load_sample_labels()[held_out]
+    images, labels = pipeline.scale(sources.load_sample()[held_out]), sources.load_sample_labels()[held_out]
     _, probabilities = metrics.embed(evaluator.network, images)
     assert round(100 * np.mean(np.argmax(probabilities, axis=1) == labels), 1) == 98.9  # README: 98.9%
     with np.load(evaluators.classifier_paths(MNIST)[1]) as saved:
@@ -159,8 +159,8 @@ def test_the_committed_reference_is_what_a_fresh_computation_gives(evaluator, tm
     assert all(fresh_scores[name] == pytest.approx(committed[name], rel=1e-5, abs=5e-4 if name in (
         "precision", "recall", "density", "coverage") else 0) for name in committed)
     np.testing.assert_allclose(fresh.reference.features, evaluator.reference.features, rtol=1e-4, atol=1e-5)
-    assert fresh.reference.class_names == data.DIGITS and np.array_equal(
-        fresh.reference.labels, data.load_sample_labels()[8000:])
+    assert fresh.reference.class_names == sources.DIGITS and np.array_equal(
+        fresh.reference.labels, sources.load_sample_labels()[8000:])
     with np.load(tmp_path / "mnist_reference.npz") as saved:  # made for another classifier: not used
         np.savez(tmp_path / "mnist_reference.npz", **{**saved, "key": "another"})
     assert evaluators.load_classifier(cfg) == (None, None)

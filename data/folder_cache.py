@@ -1,21 +1,14 @@
-"""Training images: MNIST (from Keras, a local copy, or the sample bundled for offline machines),
-Fashion-MNIST, CIFAR-10 or a folder of your own, resized and colour-converted to one shape, and for a
-conditional run their labels (a folder's: the subfolder each image is in); then each epoch's batches.
-
-The path is source -> (a folder's cache) -> batches, uint8 all the way: a folder is decoded once into a cache
-file that later runs open in a fraction of a second and read by index, and an epoch shuffles image numbers,
-reading each batch's images as it is made. Memory holds a few batches, not the dataset.
+"""A folder of pictures, decoded once as a viewer shows them into a cache that later runs open in a fraction
+of a second and read by index (docs/data.md): its listing, its classes (the subfolders), the cache's key, lock
+and build, and the pictures' decoding.
 """
 
 import fcntl
-import gzip
 import hashlib
 import json
 import os
 import shutil
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import keras
@@ -23,90 +16,10 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageOps
 
-import config
 import atomic
+import config
+import progress
 from config import ConfigError
-
-SAMPLE_DIR = Path(__file__).resolve().parent / "mnist_sample"
-SAMPLE_IMAGES = SAMPLE_DIR / "t10k-images-idx3-ubyte.gz"
-UINT8 = 0x08  # the IDX header's type code for unsigned bytes
-DIGITS = [str(digit) for digit in range(10)]
-CLASS_NAMES = {"mnist": DIGITS, "mnist_sample": DIGITS,
-               "fashion_mnist": ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
-                                 "bag", "ankle_boot"],
-               "cifar10": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]}
-
-
-def read_idx(path, ndim):
-    """An MNIST IDX file (plain or .gz) of `ndim` dimensions as a uint8 array: (N, 28, 28) images or (N,) labels."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    try:
-        with opener(path, "rb") as f:
-            raw = f.read()
-    except (OSError, EOFError) as e:
-        raise ConfigError(f"cannot read MNIST file {path}: {e}; replace the file with a good copy") from None
-    header_size = 4 + 4 * ndim
-    header = np.frombuffer(raw[:header_size], dtype=">u4") if len(raw) >= header_size else None
-    if (header is None or header[0] != (UINT8 << 8 | ndim)
-            or len(raw) != header_size + int(np.prod(header[1:], dtype=np.int64))):
-        raise ConfigError(f"{path} is not an MNIST IDX file of {ndim} dimensions (bad header or size); "
-                          f"replace it with a good copy")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(tuple(int(n) for n in header[1:]))
-
-
-def load_sample():
-    """The 10,000 real MNIST test digits shipped in the repo (see mnist_sample/README.md)."""
-    return read_idx(SAMPLE_IMAGES, ndim=3)
-
-
-def load_sample_labels():
-    """The digit (0-9) each bundled image shows."""
-    return read_idx(SAMPLE_DIR / "t10k-labels-idx1-ubyte.gz", ndim=1)
-
-
-def load_local_mnist(path):
-    """MNIST training images and labels (None if absent) from a Keras-format mnist.npz or a folder holding
-    train-images-idx3-ubyte[.gz] (and train-labels-idx1-ubyte[.gz])."""
-    path = Path(path)
-    if path.is_dir():
-        labels = next((read_idx(path / name, ndim=1) for name in ("train-labels-idx1-ubyte.gz",
-                                                                   "train-labels-idx1-ubyte")
-                       if (path / name).exists()), None)
-        for name in ("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte"):
-            if (path / name).exists():
-                return read_idx(path / name, ndim=3), labels
-        raise ConfigError(f"data.path {path} has no train-images-idx3-ubyte[.gz]; point it at the MNIST IDX "
-                          f"folder or a mnist.npz")
-    if not path.exists():
-        raise ConfigError(f"data.path {path} does not exist; point it at a mnist.npz or an MNIST IDX folder")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            images = archive["x_train"]
-            labels = archive["y_train"] if "y_train" in archive else None
-    except KeyError:
-        raise ConfigError(f"data.path {path} has no 'x_train' array; expected Keras' mnist.npz format") from None
-    except Exception as e:  # np.load raises several types for a file that is not an .npz
-        raise ConfigError(f"data.path {path} is not a readable .npz file ({e}); expected Keras' mnist.npz") from None
-    if images.ndim != 3 or images.dtype != np.uint8:
-        raise ConfigError(f"data.path {path}: x_train must be uint8 of shape (N, 28, 28), "
-                          f"got {images.dtype} {images.shape}")
-    return images, labels
-
-
-def download_mnist():
-    """Keras' MNIST loader, as in the tutorial: downloads once to ~/.keras/datasets, then reads the cache."""
-    (images, labels), _ = keras.datasets.mnist.load_data()
-    return images, labels
-
-
-def download_keras_dataset(name):
-    """Fashion-MNIST or CIFAR-10 training images and labels from Keras, downloaded once to ~/.keras/datasets."""
-    try:
-        (images, labels), _ = getattr(keras.datasets, name).load_data()
-    except Exception as e:  # Keras raises a bare Exception for a failed download
-        raise ConfigError(f"could not download {name} ({str(e).splitlines()[0]}); Keras fetches it once into "
-                          f"~/.keras/datasets: run once with internet, or copy its files there") from None
-    return images, labels.reshape(-1)
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
@@ -454,13 +367,13 @@ def decoded(path, files, image_size, channels, background, destination, batch=25
         return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8), transparent
     names = [str(path / name) for name, _, _ in files]
     batches = tf.data.Dataset.from_tensor_slices(names).map(load, num_parallel_calls=tf.data.AUTOTUNE)
-    progress = Progress(f"decoding {len(names):,} images of {path} into its cache (once: {destination})",
-                        len(names))
+    line = progress.Progress(f"decoding {len(names):,} images of {path} into its cache (once: {destination})",
+                             len(names))
     done = 0
     try:
         for images, transparent in batches.batch(batch).prefetch(2):
             done += len(images)
-            progress.show(done)
+            line.show(done)
             yield images.numpy(), transparent.numpy()
     except tf.errors.OpError:  # the decoder's error reaches here without its file's name: find it
         for name in names[done:done + batch]:
@@ -472,34 +385,7 @@ def decoded(path, files, image_size, channels, background, destination, batch=25
             except Exception as e:  # Pillow raises many types for a damaged file
                 raise unreadable(name, e) from None
         raise
-    progress.end()
-
-
-class Progress:
-    """One line that says how far a long job is: done, per second, time left. Rewritten in place on a
-    terminal; elsewhere (a log) printed every 10 seconds."""
-
-    def __init__(self, title, total):
-        self.title, self.total, self.started, self.shown = title, total, time.perf_counter(), 0.0
-        self.terminal = sys.stdout.isatty()
-
-    def line(self, done):
-        elapsed = time.perf_counter() - self.started
-        rate = done / elapsed if elapsed else 0.0
-        left = (self.total - done) / rate if rate else 0.0
-        return f"{self.title}: {done:,}/{self.total:,}, {rate:,.0f} images/s, {left:.0f} s left"
-
-    def show(self, done):
-        now = time.perf_counter()
-        if now - self.shown >= (0.2 if self.terminal else 10.0):
-            self.shown = now
-            print(f"\r{self.line(done)}" if self.terminal else self.line(done), end="" if self.terminal else "\n",
-                  flush=True)
-
-    def end(self):
-        elapsed = time.perf_counter() - self.started
-        print(f"{chr(13) if self.terminal else ''}{self.title}: {self.total:,} in {elapsed:.1f} s "
-              f"({self.total / max(elapsed, 1e-9):,.0f} images/s)", flush=True)
+    line.end()
 
 
 def load_folder(cfg, labelled, same_listing=False):
@@ -529,181 +415,3 @@ def load_folder(cfg, labelled, same_listing=False):
     class_names = folder_classes(path, CONDITIONAL if cfg["model.conditional"] else CLASSIFIER)
     number = np.array([class_names.index(group) if group in class_names else -1 for group in group_names])
     return images, number[groups]
-
-
-def conform(images, image_size, channels):
-    """uint8 (N, H, W[, C]) -> uint8 (N, image_size, image_size, channels): resized and colour-converted."""
-    if images.ndim == 3:
-        images = images[..., None]
-    if images.shape[-1] != channels:
-        images = np.repeat(images, 3, axis=-1) if channels == 3 else np.rint(
-            images @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)[..., None]  # ITU-R 601 luma
-    if images.shape[1:3] != (image_size, image_size):
-        chunks = [tf.image.resize(images[i:i + 5000], (image_size, image_size), antialias=True).numpy()
-                  for i in range(0, len(images), 5000)]  # in chunks: float copies of 60,000 images add up
-        images = np.clip(np.rint(np.concatenate(chunks)), 0, 255).astype(np.uint8)
-    return images
-
-
-def load_mnist(cfg, warn):
-    """MNIST as uint8 (N, 28, 28), its labels, and the dataset really used: `mnist` without a `data.path` downloads;
-    when that fails (no internet) training goes on with the bundled sample, after a warning, rather than
-    dying an hour into an unattended job."""
-    if cfg["data.dataset"] == "mnist_sample":
-        return load_sample(), load_sample_labels(), "mnist_sample"
-    if cfg["data.path"] is not None:
-        images, labels = load_local_mnist(os.path.expanduser(cfg["data.path"]))
-        if images.shape[1:] != (28, 28):
-            raise ConfigError(f"data.path images must be 28x28, got {images.shape[1]}x{images.shape[2]}")
-        return images, labels, "mnist"
-    try:
-        return *download_mnist(), "mnist"
-    except Exception as e:  # Keras raises a bare Exception for a failed download
-        warn(f"warning: could not download MNIST ({e}).\n"
-             f"warning: training on the 10,000 bundled sample digits instead (data.dataset=mnist_sample). "
-             f"For the full 60,000, download mnist.npz once and set data.path to it.")
-        return load_sample(), load_sample_labels(), "mnist_sample"
-
-
-def load_images(cfg, warn=print, labelled=None, same_listing=False):
-    """The training images as uint8 (N, image_size, image_size, channels), their classes if `labelled` (by
-    default for a conditional run; int (N,), numbers into class_names(...); else None), and the dataset
-    really used. A folder's images are an ImageFile over its cache, read by index like an array; the Keras
-    datasets' are an array (60,000 MNIST digits are 47 MB).
-
-    Fills in cfg's data.image_size and data.channels when they are empty, so the run's saved config
-    says what the models were built for. `same_listing`: a folder's files as this process listed them when it
-    last loaded it (a run's second look at its images: its classes, its classifier's images), not listed again.
-    """
-    dataset, labelled = cfg["data.dataset"], cfg["model.conditional"] if labelled is None else labelled
-    if dataset == "folder":
-        images, labels = load_folder(cfg, labelled, same_listing)
-        return images, labels, dataset
-    if dataset in ("mnist", "mnist_sample"):
-        images, labels, dataset = load_mnist(cfg, warn)
-    else:
-        images, labels = download_keras_dataset(dataset)
-    if labelled and labels is None:
-        raise ConfigError(f"model.conditional needs labels, and {cfg['data.path']} has none (a mnist.npz needs "
-                          f"y_train, an IDX folder train-labels-idx1-ubyte); add them, or set model.conditional=false")
-    if not labelled:
-        labels = None
-    elif len(labels) != len(images):
-        raise ConfigError(f"{cfg['data.path']} has {len(labels)} labels for {len(images)} images; use a matching "
-                          f"pair of files")
-    limit = cfg["data.limit"]
-    if limit is not None:  # the Keras datasets come in random order: their first N are a random sample
-        if limit > len(images):
-            raise ConfigError(f"data.limit={limit} is larger than the {len(images)} images of {dataset}; "
-                              f"lower it or leave it empty for all")
-        images = images[:limit]  # before resizing: only the images used are converted
-        labels = None if labels is None else labels[:limit]
-    cfg["data.image_size"], cfg["data.channels"] = config.image_shape(cfg, config.NATIVE_SHAPES[dataset])
-    return conform(images, cfg["data.image_size"], cfg["data.channels"]), labels, dataset
-
-
-def class_names(cfg, purpose=CONDITIONAL):
-    """The names of the data's classes, in label order: the digits, Fashion-MNIST's and CIFAR-10's names, or
-    a folder's class subfolders."""
-    if cfg["data.dataset"] == "folder":
-        return folder_classes(Path(os.path.expanduser(cfg["data.path"])), purpose)
-    return CLASS_NAMES[cfg["data.dataset"]]
-
-
-def known_classes(cfg):
-    """The data's own labels and class names if it has them (a folder: images in class subfolders only), else
-    (None, []): a self-conditioned run measures its clusters against them, and never trains on them."""
-    try:
-        names = class_names(cfg, CLASSIFIER)
-        return load_images(dict(cfg), warn=lambda message: None, labelled=True, same_listing=True)[1], names
-    except ConfigError:
-        return None, []
-
-
-def scale(images):
-    """uint8 (N, H, W[, C]) -> float32 (N, H, W, C) in [-1, 1], the range of the generator's tanh output."""
-    images = images[..., None] if images.ndim == 3 else images
-    return (images.astype("float32") - 127.5) / 127.5
-
-
-class ScaledView:
-    """images[numbers], scaled like scale() a slice at a time as it is read: a network goes through any number
-    of a cache's images (metrics.embed slices it by batch) with one batch in memory."""
-
-    def __init__(self, images, numbers):
-        self.images, self.numbers = images, np.asarray(numbers)
-
-    def __len__(self):
-        return len(self.numbers)
-
-    def __getitem__(self, part):
-        return scale(self.images[self.numbers[part]])
-
-
-def epoch_seed(seed, epoch):
-    """The seed of one epoch's shuffle and noise, mixed from the pair (run seed, epoch): runs with seeds s and
-    s + 1 draw unrelated streams (a sum, seed + epoch, would give seed s's epoch n + 1 the draws of seed s + 1's
-    epoch n), and a resumed run re-derives each epoch's seed exactly."""
-    return int(np.random.SeedSequence([seed, epoch]).generate_state(1, np.uint32)[0])
-
-
-def epoch_order(count, seed, shuffle_buffer):
-    """One epoch's order of the image numbers 0..count-1: an exact seeded permutation. Up to `shuffle_buffer`
-    images it is tf.data's shuffle (the tutorial's order: the same as shuffling the images themselves with
-    this seed, at ~200 bytes an index); beyond, one stateless shuffle of all the numbers (8 bytes an index)."""
-    if count <= shuffle_buffer:
-        return tf.data.Dataset.range(count).shuffle(count, seed=seed)
-    return tf.data.Dataset.from_tensors(tf.range(count, dtype=tf.int64)).map(
-        lambda numbers: tf.random.experimental.stateless_shuffle(numbers, seed=[seed, 0])).unbatch()
-
-
-READERS = 2  # batches of an epoch read at once, and ready ahead of the steps
-
-
-def epoch_batches(images, labels, batch_size, seed, epoch, noise_dim, shuffle_buffer=60000, skip=0, parts=1,
-                  mine=(0,)):
-    """One epoch of shuffled batches scaled to [-1, 1], each with the generator's noise: (images, z), or
-    (images, labels, z) with `labels`, prefetched so the next batch is ready when a step ends.
-
-    Only image numbers are shuffled and batched: each batch's images are read (from memory or the folder's
-    cache) and scaled when it is made, so memory holds a few batches whatever the dataset's size. The order
-    is seeded by epoch_seed(seed, epoch), and the noise drawn from (that seed, the batch's number), so a
-    resumed run that skips the `skip` batches it has done sees what an uninterrupted run would have. With
-    several devices each batch is cut into `parts` consecutive pieces and this pipeline reads only the pieces
-    numbered in `mine`, one after another: each device's share, with its share of the batch's noise.
-    """
-    this_epoch = epoch_seed(seed, epoch)
-    shape = images.shape[1:]
-
-    @tf.autograph.experimental.do_not_convert  # no Python branch on a tensor: autograph would only add tracing time
-    def piece(number, indices, part):
-        key = tf.stack([tf.constant(this_epoch, tf.int64), number])
-        z = tf.random.stateless_normal([tf.shape(indices)[0], noise_dim], seed=key)
-        size = tf.shape(indices, out_type=tf.int64)[0]
-        start, stop = size * part // parts, size * (part + 1) // parts
-        return indices[start:stop], z[start:stop]
-
-    @tf.autograph.experimental.do_not_convert
-    def read(indices, z):
-        def gather(numbers):
-            return (images[numbers],) + (() if labels is None else (labels[numbers].astype(np.int32),))
-        found = tf.numpy_function(gather, [indices], [tf.uint8] + ([] if labels is None else [tf.int32]),
-                                  stateful=False)
-        found[0].set_shape([None, *shape])
-        pixels = (tf.cast(found[0], tf.float32) - 127.5) / 127.5  # the range of the generator's tanh output
-        if labels is None:
-            return pixels, z
-        found[1].set_shape([None])
-        return pixels, found[1], z
-    batches = epoch_order(len(images), this_epoch, shuffle_buffer).batch(batch_size).enumerate().skip(skip)
-    if len(mine) == 1:  # one piece of each batch: one traced function instead of three, built in less time each epoch
-        pieces = batches.map(lambda number, indices: read(*piece(number, indices, mine[0])), num_parallel_calls=READERS)
-    else:
-        pieces = batches.flat_map(lambda number, indices: tf.data.Dataset.from_tensor_slices(
-            tf.constant(mine, tf.int64)).map(lambda part: piece(number, indices, part))).map(read, num_parallel_calls=READERS)
-    # Fixed parallelism rather than tf.data's autotuner: deleting an iterator waits for the autotuner's thread, which
-    # on a busy CPU held up the end of an epoch for seconds (docs/speed.md). Reading a batch is a gather, far
-    # shorter than a step: READERS batches read at once, as many ready ahead, keep the steps fed.
-    options = tf.data.Options()
-    options.autotune.enabled = READERS == tf.data.AUTOTUNE  # as bench/iterator_teardown.py compares them
-    return pieces.prefetch(READERS).with_options(options)
