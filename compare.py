@@ -24,6 +24,7 @@ from pathlib import Path
 
 import config
 from config import ConfigError
+from record import run_files
 from record.columns import COLUMNS
 
 NOT_SETTINGS = ("output.run_name", "output.dir")  # each run's own, never what was compared
@@ -35,10 +36,10 @@ def find_runs(paths):
     """The run directories among `paths`: each a run (it has a config.yaml) or a folder of runs."""
     runs = []
     for path in paths:
-        if (path / "config.yaml").is_file():
+        if (path / run_files.CONFIG).is_file():
             runs.append(path)
         elif path.is_dir():
-            runs += sorted(child for child in path.iterdir() if (child / "config.yaml").is_file())
+            runs += sorted(child for child in path.iterdir() if (child / run_files.CONFIG).is_file())
         else:
             raise ConfigError(f"{path} does not exist; pass run directories (outputs/RUN) or a folder of them")
     if not runs:
@@ -54,17 +55,17 @@ def number(text):
 def read_run(run):
     """A run's settings (defaults filled in), its metrics.csv rows as numbers, its warnings and its state."""
     settings = {key: setting.default for key, setting in config.SETTINGS.items()}
-    settings.update(config.flatten(config.read_yaml(run / "config.yaml"), str(run / "config.yaml")))
-    if not (run / "metrics.csv").is_file():
+    settings.update(config.saved(run))
+    if not (run / run_files.METRICS).is_file():
         raise ConfigError(f"{run} has no metrics.csv: it stopped before its first epoch ended; delete it, or "
                           f"leave it out of the comparison")
-    with open(run / "metrics.csv", newline="") as f:
+    with open(run / run_files.METRICS, newline="") as f:
         rows = [{key: int(value) if key == "epoch" else number(value) for key, value in row.items()}
                 for row in csv.DictReader(f)]
-    warnings = (run / "warnings.log").read_text().splitlines() if (run / "warnings.log").is_file() else []
-    finished = (run / "generator.keras").is_file()
+    warnings = (run / run_files.WARNINGS).read_text().splitlines() if (run / run_files.WARNINGS).is_file() else []
+    finished = (run / run_files.GENERATOR).is_file()
     epoch_time = sum(row["seconds"] or 0 for row in rows)
-    recent = rows and time.time() - (run / "metrics.csv").stat().st_mtime < 3 * (rows[-1]["seconds"] or 0)
+    recent = rows and time.time() - (run / run_files.METRICS).stat().st_mtime < 3 * (rows[-1]["seconds"] or 0)
     state = "finished" if finished else "running" if recent else f"stopped ({len(rows)}/{settings['train.epochs']})"
     return {"name": run.name, "settings": settings, "rows": rows, "warnings": len(warnings), "state": state,
             "epoch_time": epoch_time}

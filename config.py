@@ -17,8 +17,10 @@ from pathlib import Path
 import yaml
 
 import atomic
+from record import run_files
 
-DEFAULT_FILE = Path(__file__).resolve().parent / "config.yaml"  # what train.py and train_classifier.py read
+DEFAULT_FILE = Path(__file__).resolve().parent / run_files.CONFIG  # what train.py and train_classifier.py read;
+# a run saves its own settings under the same name
 
 
 class ConfigError(Exception):
@@ -305,6 +307,12 @@ def flatten(sections, source):
         for name, value in values.items():
             flat[f"{section}.{name}"] = value
     return flat
+
+
+def saved(run_dir):
+    """The settings a run saved in its folder (a resume, generate.py, sweep.py and compare.py read them), flat."""
+    path = Path(run_dir) / run_files.CONFIG
+    return flatten(read_yaml(path), str(path))
 
 
 def read_yaml(path):

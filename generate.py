@@ -26,6 +26,7 @@ from pathlib import Path
 import config
 import tflog
 from config import ConfigError
+from record import run_files
 
 OUTPUT_KINDS = (".png", ".npz", ".gif", "a directory")
 FRAMES_PER_LEG = 24  # interpolation frames between two latent points: about 2.4 s at 10 frames/s
@@ -126,14 +127,14 @@ def find_model(path, best):
             raise ConfigError(f"{path} is not a .keras model file; pass a run directory or a generator .keras file")
         return "keras", path
     if best:
-        if not (path / "generator_best.keras").is_file():
+        if not (path / run_files.BEST_GENERATOR).is_file():
             raise ConfigError(f"{path} has no generator_best.keras; drop --best to use generator.keras")
-        return "keras", path / "generator_best.keras"
-    for name in ("generator_ema.keras", "generator.keras"):  # the averaged weights draw better digits
+        return "keras", path / run_files.BEST_GENERATOR
+    for name in (run_files.AVERAGED_GENERATOR, run_files.GENERATOR):  # the averaged weights draw better digits
         if (path / name).is_file():
             return "keras", path / name
-    checkpoints = path if (path / "checkpoint").is_file() else path / "checkpoints"
-    if (checkpoints / "checkpoint").is_file() and (checkpoints.parent / "config.yaml").is_file():
+    checkpoints = path if (path / "checkpoint").is_file() else path / run_files.CHECKPOINTS
+    if (checkpoints / "checkpoint").is_file() and (checkpoints.parent / run_files.CONFIG).is_file():
         return "checkpoint", (checkpoints, checkpoints.parent)
     raise ConfigError(f"{path} has no generator.keras and no checkpoint; pass a run directory of train.py")
 
@@ -159,7 +160,7 @@ def load_generator(kind, where):
             class_names = [str(k) for k in range(shapes[1][1])]  # a conditional generator saved without names
         return model, class_names
     checkpoints, run_dir = where
-    cfg = config.load(base=config.flatten(config.read_yaml(run_dir / "config.yaml"), str(run_dir / "config.yaml")))
+    cfg = config.load(base=config.saved(run_dir))
     conditional = cfg["model.conditional"] or cfg["model.clusters"]
     class_names = checked_names(models.run_class_names(run_dir), run_dir / models.CLASSES_FILE) if conditional else []
     if conditional and not class_names:
@@ -184,7 +185,7 @@ def cluster_shares(kind, where):
     import numpy as np
     import tensorflow as tf
     checkpoints, run_dir = where
-    cfg = config.load(base=config.flatten(config.read_yaml(run_dir / "config.yaml"), str(run_dir / "config.yaml")))
+    cfg = config.load(base=config.saved(run_dir))
     if not cfg["model.clusters"]:
         return None
     numbers = tf.train.load_variable(tf.train.latest_checkpoint(checkpoints), "clusters/.ATTRIBUTES/VARIABLE_VALUE")
@@ -204,8 +205,8 @@ def checked_names(class_names, source):
 def describe_model(kind, where):
     if kind == "checkpoint":
         return f"the generator of the latest checkpoint in {where[0]}"
-    what = {"generator_ema.keras": "the averaged generator", "generator_best.keras": "the best epoch's generator",
-            "generator.keras": "the trained generator"}.get(where.name, "a generator")
+    what = {run_files.AVERAGED_GENERATOR: "the averaged generator", run_files.BEST_GENERATOR: "the best epoch's generator",
+            run_files.GENERATOR: "the trained generator"}.get(where.name, "a generator")
     return f"{where} ({what})"
 
 

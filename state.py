@@ -15,6 +15,7 @@ from data import pipeline
 import gan
 import models
 from config import ConfigError
+from record import run_files
 
 # With several replicas the generator's gradient norm costs an all-reduce of its whole gradient (2.3 million
 # numbers for the tutorial's generator): measured on every 16th step of an epoch only. On one device it is free.
@@ -60,7 +61,7 @@ def checkpoint_to_resume(run_dir, cfg, saved):
     """The prefixes of `run_dir`'s checkpoints (the newest last), and the newest one's epoch and step, checked
     before anything is written: readable, and resumable with these settings (a run stopped mid-epoch keeps
     the order of its batches)."""
-    found = tf.train.get_checkpoint_state(run_dir / "checkpoints")
+    found = tf.train.get_checkpoint_state(run_dir / run_files.CHECKPOINTS)
     prefixes = [p for p in (found.all_model_checkpoint_paths if found else []) if Path(f"{p}.index").is_file()]
     if not prefixes:
         raise ConfigError(f"{run_dir / 'checkpoints'} holds no checkpoint files (deleted?); there is nothing to "

@@ -25,8 +25,8 @@ from pathlib import Path
 import compare
 import config
 import distribute
-import train
 from config import ConfigError
+from record import run_files
 
 ROOT = Path(__file__).resolve().parent
 OWN_KEYS = ("output.run_name",)  # each run's is its values'
@@ -111,7 +111,7 @@ def plan(args):
     planned = []
     for name, settings, cfg in runs:
         run_dir = folder / name
-        if (run_dir / "config.yaml").is_file():
+        if (run_dir / run_files.CONFIG).is_file():
             check_same_run(run_dir, cfg, given)
         planned.append((run_dir, settings, cfg))
     return folder, planned
@@ -120,7 +120,7 @@ def plan(args):
 def check_same_run(run_dir, cfg, given):
     """A run already in the sweep's folder must be the one this sweep would start: the same value of each
     setting `given` (on the command line or in --config; train.epochs may grow)."""
-    saved = config.load(base=config.flatten(config.read_yaml(run_dir / "config.yaml"), str(run_dir)))
+    saved = config.load(base=config.saved(run_dir))
     for key in given:
         # mnist without internet trains on the bundled sample, and its config.yaml says so
         if key != "train.epochs" and not key.startswith("output.") and cfg[key] != saved[key] \
@@ -130,7 +130,7 @@ def check_same_run(run_dir, cfg, given):
 
 
 def epochs_done(run_dir):
-    return len(compare.read_run(run_dir)["rows"]) if (run_dir / "metrics.csv").is_file() else 0
+    return len(compare.read_run(run_dir)["rows"]) if (run_dir / run_files.METRICS).is_file() else 0
 
 
 class Stop:
@@ -153,7 +153,7 @@ class Stop:
 def train_run(run_dir, settings, cfg, config_file, stop):
     """train.py for one run: started, resumed or (stopped before it saved its settings) started again. Its exit code."""
     command = [sys.executable, str(ROOT / "train.py")]
-    if train.is_resumable(run_dir):
+    if run_files.is_resumable(run_dir):
         command += ["--resume", str(run_dir), f"train.epochs={cfg['train.epochs']}"]
     else:
         if run_dir.exists():
@@ -184,7 +184,7 @@ def main(argv=None):
     for number, (run_dir, settings, cfg) in enumerate(runs, 1):
         if stop.number is not None:
             break
-        if train.is_finished(run_dir, cfg) and epochs_done(run_dir) >= cfg["train.epochs"]:
+        if run_files.is_finished(run_dir, cfg["train.ema_decay"]) and epochs_done(run_dir) >= cfg["train.epochs"]:
             print(f"run {number} of {len(runs)}: {run_dir.name} is finished already", flush=True)
             continue
         print(f"run {number} of {len(runs)}: {run_dir.name}", flush=True)
@@ -199,7 +199,7 @@ def main(argv=None):
         sys.exit(128 + stop.number)
     print(f"\nsweep {folder}: {len(runs)} runs" + (f"; failed (their output says why): {', '.join(failed)}"
                                                   if failed else ""), flush=True)
-    shown = [str(run_dir) for run_dir, _, _ in runs if (run_dir / "metrics.csv").is_file()]
+    shown = [str(run_dir) for run_dir, _, _ in runs if (run_dir / run_files.METRICS).is_file()]
     if shown:
         compare.main(shown + ["--out", str(folder / "compare.png"), "--csv", str(folder / "compare.csv")])
         print(f"wrote {folder / 'compare.png'} and {folder / 'compare.csv'}")

@@ -26,6 +26,7 @@ import config
 import distribute
 import tflog
 from config import ConfigError
+from record import run_files
 
 
 def parse_args(argv=None):
@@ -37,16 +38,6 @@ def parse_args(argv=None):
     parser.add_argument("overrides", nargs="*", metavar="key=value",
                         help="override one setting, e.g. train.epochs=5 data.limit=2048")
     return config.parse_arguments(parser, argv)
-
-
-def has_checkpoint(run_dir):
-    return (run_dir / "checkpoints" / "checkpoint").is_file()
-
-
-def is_resumable(run_dir):
-    """Whether --resume continues `run_dir`: it has its settings (from its last checkpoint, or with none yet from
-    its first step)."""
-    return (run_dir / "config.yaml").is_file()
 
 
 def resolve(args):
@@ -81,10 +72,10 @@ def resolve_run(args):
     if args.config is not None:
         raise ConfigError("--config cannot be combined with --resume: a resumed run keeps its own config.yaml; "
                           "change settings with key=value")
-    if not is_resumable(run_dir):
+    if not run_files.is_resumable(run_dir):
         raise ConfigError(f"{run_dir} is not a run directory (it has no config.yaml); "
                           f"pass the outputs/RUN directory of an earlier run")
-    saved = config.load(base=config.flatten(config.read_yaml(run_dir / "config.yaml"), str(run_dir)))
+    saved = config.load(base=config.saved(run_dir))
     cfg = config.load(base=saved, overrides=args.overrides)
     for key in cfg:  # the checkpoint holds the models and the grid's fixed noise, shaped by these settings
         if (key.startswith("model.") or key in ("data.image_size", "data.channels", "output.grid_size")) \
@@ -105,12 +96,6 @@ def resolve_run(args):
                           f"generator); change its value, not whether it is 0, or start a new run")
     cfg["output.dir"], cfg["output.run_name"] = str(run_dir.parent), run_dir.name
     return cfg, run_dir, saved
-
-
-def is_finished(run_dir, cfg):
-    """Whether the run saved its final models (a run killed after its last checkpoint has yet to)."""
-    final = ["generator.keras"] + (["generator_ema.keras"] if cfg["train.ema_decay"] else [])
-    return all((run_dir / name).is_file() for name in final)
 
 
 GRID_ROWS = 10  # a conditional grid shows at most this many classes, one per row
@@ -135,7 +120,7 @@ def check_classes(run_dir, class_names):
 
 def create_run_dir(run_dir):
     try:
-        (run_dir / "images").mkdir(parents=True)
+        (run_dir / run_files.IMAGES).mkdir(parents=True)
     except FileExistsError:
         raise ConfigError(f"{run_dir} already exists; choose another output.run_name") from None
     except OSError as e:
@@ -273,13 +258,13 @@ def prepare_run_dir(cfg, run_dir, resuming, class_names):
     import models
     if not distribute.is_chief(cfg):
         scratch = Path(tempfile.mkdtemp(prefix="dcgan-worker-"))
-        (scratch / "images").mkdir()
+        (scratch / run_files.IMAGES).mkdir()
         cfg["eval.every"] = 0
         return scratch
     if resuming:
         for stale in atomic.stale(run_dir):  # being written when the run was killed: never renamed in
             shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
-        (run_dir / "images").mkdir(exist_ok=True)
+        (run_dir / run_files.IMAGES).mkdir(exist_ok=True)
     else:
         create_run_dir(run_dir)
         if class_names:
@@ -309,7 +294,7 @@ def cluster_images(training, images, number, cfg, known, run_dir, strategy):
     training.cluster_numbers.assign(found)
     seconds = time.perf_counter() - started
     labels, names = known
-    clusters.write_table(run_dir / "clusters.csv", number,
+    clusters.write_table(run_dir / run_files.CLUSTERS, number,
                          clusters.table_rows(number, found, cfg["model.clusters"], labels, names))
     match = clusters.diagnostics(found, cfg["model.clusters"], labels)
     print(f"{'re-clustered' if previous is not None else 'clustered'} the {len(images)} images into "
@@ -401,9 +386,9 @@ def train(cfg, run_dir, saved, stop):
     # A run stopped before its first checkpoint (killed just after its first epoch's row, say) starts again
     # from its first step with its saved settings: the same seed trains the same epochs.
     checkpoints, restored_epoch = [], 0
-    if resuming and has_checkpoint(run_dir):
+    if resuming and run_files.has_checkpoint(run_dir):
         checkpoints, restored_epoch, _ = state.checkpoint_to_resume(run_dir, cfg, saved)
-        if restored_epoch >= cfg["train.epochs"] and is_finished(run_dir, cfg):
+        if restored_epoch >= cfg["train.epochs"] and run_files.is_finished(run_dir, cfg["train.ema_decay"]):
             print(f"{run_dir} is finished: it trained all {restored_epoch} of its epochs. To train it longer: "
                   f"python train.py --resume {run_dir} train.epochs=N, with N above {restored_epoch}")
             return
@@ -417,9 +402,9 @@ def train(cfg, run_dir, saved, stop):
     evaluator = evaluators.for_run(cfg, real_images) if chief else None
     run_dir = prepare_run_dir(cfg, run_dir, resuming, class_names)
     if not resuming:
-        config.dump(cfg, run_dir / "config.yaml")  # at once: a run killed from here on resumes with these settings
+        config.dump(cfg, run_dir / run_files.CONFIG)  # at once: a run killed from here on resumes with these settings
 
-    training = state.TrainingState(cfg, strategy, class_names, run_dir / "checkpoints", len(real_images))
+    training = state.TrainingState(cfg, strategy, class_names, run_dir / run_files.CHECKPOINTS, len(real_images))
     if checkpoints:
         training.restore(checkpoints, cfg)
         where = f", {training.step} steps into epoch {training.epoch + 1}" if training.step else ""
@@ -427,7 +412,7 @@ def train(cfg, run_dir, saved, stop):
     elif resuming:
         print(f"resuming {run_dir} from its first step: it stopped before its first checkpoint")
     if resuming:
-        config.dump(cfg, run_dir / "config.yaml")  # once the checkpoint has restored: a refused resume keeps the old
+        config.dump(cfg, run_dir / run_files.CONFIG)  # once the checkpoint has restored: a refused resume keeps the old
     shown_classes = grid_classes(len(class_names))
     if len(shown_classes) < len(class_names):
         print(f"note: the epoch grids show {len(shown_classes)} of the {len(class_names)} classes, one per row: "
@@ -473,15 +458,15 @@ def train(cfg, run_dir, saved, stop):
         shutil.rmtree(run_dir)  # the scratch folder: the chief has the run
         return
     shares = training.cluster_shares()
-    epoch_files.save_generator(training.generator, run_dir / "generator.keras", class_names, shares)
+    epoch_files.save_generator(training.generator, run_dir / run_files.GENERATOR, class_names, shares)
     if training.average_generator:
-        epoch_files.save_generator(training.average_generator, run_dir / "generator_ema.keras", class_names, shares)
+        epoch_files.save_generator(training.average_generator, run_dir / run_files.AVERAGED_GENERATOR, class_names, shares)
     print(f"done: {run_dir / ('generator_ema.keras' if training.average_generator else 'generator.keras')}, "
           f"{run_dir / 'progress.gif'}, {run_dir / 'metrics.png'}")
 
 
 def start_again(run_dir):
-    if run_dir is not None and is_resumable(run_dir):
+    if run_dir is not None and run_files.is_resumable(run_dir):
         return (f"Start it again from its first step, with its settings, with: python train.py --resume {run_dir} "
                 f"(or delete {run_dir})")
     if run_dir is not None and run_dir.exists():
@@ -510,7 +495,7 @@ def main(argv=None):
                   f"{run_dir}", file=sys.stderr)
         sys.exit(128 + e.signal_number)
     except KeyboardInterrupt as e:  # a second Ctrl-C or SIGTERM, or the first before training began
-        if run_dir is not None and has_checkpoint(run_dir):
+        if run_dir is not None and run_files.has_checkpoint(run_dir):
             print(f"\ninterrupted; continue from the last checkpoint with: python train.py --resume {run_dir}",
                   file=sys.stderr)
         else:
@@ -521,7 +506,7 @@ def main(argv=None):
         # A full disk or a vanished folder mid-run: files are written atomically and the checkpoint's index
         # only moves on once a checkpoint is complete, so the last one still loads.
         then = (f"continue from the last checkpoint with: python train.py --resume {run_dir}"
-                if run_dir is not None and has_checkpoint(run_dir) else "start the run again")
+                if run_dir is not None and run_files.has_checkpoint(run_dir) else "start the run again")
         print(f"error: cannot write {e.filename or run_dir}: {e.strerror or e}; make room (or fix the folder), "
               f"then {then}", file=sys.stderr)
         sys.exit(1)

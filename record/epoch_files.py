@@ -21,12 +21,9 @@ import atomic
 import clusters
 import images
 import models
-from record import log
+from record import log, run_files
 
 PLOT_SHARE = 0.05  # metrics.png's drawing takes at most this share of a run's time
-
-
-REALS = "reals.png"  # in images/, beside the epochs' grids
 
 
 def save_reals(training_images, cfg, run_dir, count):
@@ -36,7 +33,7 @@ def save_reals(training_images, cfg, run_dir, count):
     from data import pipeline
     batch = next(iter(pipeline.epoch_batches(training_images, None, min(count, len(training_images)), cfg["train.seed"],
                                          1, 1, cfg["data.shuffle_buffer"])))[0]
-    images.save_grid(batch.numpy(), run_dir / "images" / REALS, columns=cfg["output.grid_size"])
+    images.save_grid(batch.numpy(), run_dir / run_files.IMAGES / run_files.REALS, columns=cfg["output.grid_size"])
 
 
 def save_generator(generator, path, class_names, class_shares=None):
@@ -62,7 +59,7 @@ class EpochRecord:
         self.plotted = 0  # rows in the metrics.png drawn or being drawn
         self.plot_started, self.plot_seconds = -float("inf"), 0.0  # perf_counter, and how long it took
         # The GIF's frames stay in memory, compressed; a resumed run reads its earlier ones from disk once.
-        earlier_frames = [run_dir / "images" / f"epoch_{i:04d}.png" for i in range(1, training.epoch + 1)]
+        earlier_frames = [run_files.epoch_grid(run_dir, i) for i in range(1, training.epoch + 1)]
         pictures = images.read_pngs(path for path in earlier_frames if path.exists())
         self.gif = images.ProgressGif(pictures)
         if self.log.rows and pictures:
@@ -114,7 +111,7 @@ class EpochRecord:
         drawing its clusters in `class_shares`), and start the rest; `started` is when the epoch began
         (perf_counter). Returns the warnings the epoch raised for the first time."""
         number = row["epoch"]
-        picture = images.save_grid(samples, self.run_dir / "images" / f"epoch_{number:04d}.png",
+        picture = images.save_grid(samples, run_files.epoch_grid(self.run_dir, number),
                                    columns=self.cfg["output.grid_size"])
         best_weights = None
         if self.evaluator and (number % self.cfg["eval.every"] == 0 or number == self.cfg["train.epochs"]):
@@ -137,13 +134,13 @@ class EpochRecord:
         import keras
         if new_frame:
             self.gif.add(picture)
-        self.gif.save(self.run_dir / "progress.gif")
+        self.gif.save(self.run_dir / run_files.GIF)
         self.log.write_tensorboard(row, picture)
         if best_weights is not None:
             if self.best_generator is None:
                 self.best_generator = keras.models.clone_model(self.sampler)
             self.best_generator.set_weights(best_weights)
-            save_generator(self.best_generator, self.run_dir / "generator_best.keras", self.class_names, class_shares)
+            save_generator(self.best_generator, self.run_dir / run_files.BEST_GENERATOR, self.class_names, class_shares)
 
     def replot(self):
         """metrics.png from the rows so far, unless its previous drawing is still under way or was too recent

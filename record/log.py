@@ -16,7 +16,7 @@ import shutil
 import tensorflow as tf
 
 import atomic
-from record import plot
+from record import plot, run_files
 from record.columns import NAMES
 
 PATIENCE = 3              # epochs in a row before "the discriminator wins" is said
@@ -110,8 +110,8 @@ class RunLog:
         of real images, are drawn as the floor, and `classes` is how many the scoring classifier knows;
         `class_names` name a conditional run's classes in its warnings."""
         self.class_names = class_names
-        self.csv_path, self.plot_path = run_dir / "metrics.csv", run_dir / "metrics.png"
-        self.warnings_path = run_dir / "warnings.log"  # written once there is a warning
+        self.csv_path, self.plot_path = run_dir / run_files.METRICS, run_dir / run_files.PLOT
+        self.warnings_path = run_dir / run_files.WARNINGS  # written once there is a warning
         self.real_scores, self.classes = real_scores or {}, classes
         self.rows, self.warnings = [], []
         if self.csv_path.exists():
@@ -120,7 +120,7 @@ class RunLog:
         if self.warnings_path.exists():
             self.warnings = [line for line in self.warnings_path.read_text().splitlines()
                              if int(line.split()[1]) <= last_epoch]
-        self.tensorboard_dir = run_dir / "tensorboard"
+        self.tensorboard_dir = run_dir / run_files.TENSORBOARD
         with self.tensorboard_errors():
             self.tensorboard_epochs = kept_tensorboard_epochs(self.tensorboard_dir, last_epoch)
             self.tensorboard = tf.summary.create_file_writer(str(self.tensorboard_dir))
