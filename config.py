@@ -12,6 +12,7 @@ import difflib
 import math
 import os
 import sys
+import types
 from pathlib import Path
 
 import yaml
@@ -310,9 +311,18 @@ def flatten(sections, source):
 
 
 def saved(run_dir):
-    """The settings a run saved in its folder (a resume, generate.py, sweep.py and compare.py read them), flat."""
-    path = Path(run_dir) / run_files.CONFIG
-    return flatten(read_yaml(path), str(path))
+    """The settings a run ran with, flat: what its user set (config.yaml) with what it found out (found.yaml)."""
+    user, found = saved_parts(run_dir)
+    return {**user, **found}
+
+
+def saved_parts(run_dir):
+    """A run's settings as its user set them (config.yaml), and what it found out for the ones left to it
+    (found.yaml: its images' shape, the dataset really used, its seed, its evaluation interval). A run folder made
+    before found.yaml existed keeps both in config.yaml."""
+    path, found = Path(run_dir) / run_files.CONFIG, Path(run_dir) / run_files.FOUND
+    return (flatten(read_yaml(path), str(path)),
+            flatten(read_yaml(found), str(found)) if found.is_file() else {})
 
 
 def read_yaml(path):
@@ -366,7 +376,9 @@ def check(flat, source):
 
 
 def load(path=None, overrides=(), base=None):
-    """Defaults <- the file at `path` (or `base`, an already-flat config) <- `key=value` overrides."""
+    """Defaults <- the file at `path` (or `base`, an already-flat config) <- `key=value` overrides, checked, and
+    read-only from then on: what a run finds out (its images' shape, its seed...) goes into a new mapping made by
+    with_found, in train.py, not into the user's settings."""
     flat = {key: setting.default for key, setting in SETTINGS.items()}
     if base is not None:
         flat.update(check(base, "the run's config.yaml"))
@@ -376,7 +388,12 @@ def load(path=None, overrides=(), base=None):
         key, value = parse_override(item)
         flat.update(check({key: value}, "the command line"))
     check_combination(flat)
-    return flat
+    return types.MappingProxyType(flat)
+
+
+def with_found(cfg, found):
+    """The settings `cfg` with what a run found out for the ones left to it (`found`: key -> value), read-only."""
+    return types.MappingProxyType({**cfg, **found})
 
 
 def check_combination(flat):

@@ -41,12 +41,13 @@ def parse_args(argv=None):
 
 
 def resolve(args):
-    """The validated config, the run directory and, when resuming, the run's saved config. Every mistake in
-    the user's input surfaces here, before TensorFlow loads and before anything is written (a resumed run's
-    checkpoint is checked in train(), before anything is written either)."""
-    cfg, run_dir, saved = resolve_run(args)
-    distribute.check(cfg)
-    return cfg, run_dir, saved
+    """The settings as the user set them (read-only from here on), what a resumed run had found out for the ones
+    left to it (its seed, its images' shape...; {} for a new run), the run directory and, when resuming, the
+    settings it ran with. Every mistake in the user's input surfaces here, before TensorFlow loads and before
+    anything is written (a resumed run's checkpoint is checked in train(), before anything is written either)."""
+    user, found, run_dir, saved = resolve_run(args)
+    distribute.check(user)
+    return user, found, run_dir, saved
 
 
 # What the run's quality numbers are measured with (and, with Inception, data.limit: its reference is the
@@ -57,16 +58,16 @@ DATA_OWN = ("auto", "existing")  # eval.classifier's values that both mean the d
 
 
 def resolve_run(args):
+    """(the settings as the user set them, what the run found out for the ones left to it so far, the run
+    directory, and when resuming the settings it ran with); see resolve."""
     if args.resume is None:
-        cfg = config.load(args.config or config.DEFAULT_FILE, args.overrides)
-        output_dir = Path(cfg["output.dir"])
-        name = cfg["output.run_name"] or datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        run_dir = output_dir / name
-        if run_dir.exists() and distribute.is_chief(cfg):
+        user = config.load(args.config or config.DEFAULT_FILE, args.overrides)
+        name = user["output.run_name"] or datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        run_dir = Path(user["output.dir"]) / name
+        if run_dir.exists() and distribute.is_chief(user):
             raise ConfigError(f"{run_dir} already exists; choose another output.run_name, "
                               f"or continue it with --resume {run_dir}")
-        cfg["output.run_name"] = name
-        return cfg, run_dir, None
+        return user, {}, run_dir, None
 
     run_dir = args.resume
     if args.config is not None:
@@ -75,8 +76,12 @@ def resolve_run(args):
     if not run_files.is_resumable(run_dir):
         raise ConfigError(f"{run_dir} is not a run directory (it has no config.yaml); "
                           f"pass the outputs/RUN directory of an earlier run")
-    saved = config.load(base=config.saved(run_dir))
-    cfg = config.load(base=saved, overrides=args.overrides)
+    saved_user, found = config.saved_parts(run_dir)
+    saved = config.load(base={**saved_user, **found})
+    saved_user = config.load(base=saved_user)
+    user = config.load(base=saved_user, overrides=args.overrides)
+    found = {key: value for key, value in found.items() if user[key] == saved_user[key]}  # a new value replaces it
+    cfg = config.with_found(user, found)
     for key in cfg:  # the checkpoint holds the models and the grid's fixed noise, shaped by these settings
         if (key.startswith("model.") or key in ("data.image_size", "data.channels", "output.grid_size")) \
                 and cfg[key] != saved[key]:
@@ -94,8 +99,7 @@ def resolve_run(args):
         raise ConfigError(f"train.ema_decay cannot be switched {'on' if cfg['train.ema_decay'] else 'off'} when "
                           f"resuming (the checkpoint {'lacks' if cfg['train.ema_decay'] else 'holds'} the averaged "
                           f"generator); change its value, not whether it is 0, or start a new run")
-    cfg["output.dir"], cfg["output.run_name"] = str(run_dir.parent), run_dir.name
-    return cfg, run_dir, saved
+    return user, found, run_dir, saved
 
 
 GRID_ROWS = 10  # a conditional grid shows at most this many classes, one per row
@@ -116,6 +120,13 @@ def check_classes(run_dir, class_names):
         raise ConfigError(f"the classes found now ({', '.join(class_names[:5])}{', ...' if len(class_names) > 5 else ''}"
                           f"; {len(class_names)}) are not the {len(saved)} the run was built for "
                           f"({run_dir / models.CLASSES_FILE}); restore the data's class subfolders, or start a new run")
+
+
+def save_settings(user, found, run_dir):
+    """config.yaml: the settings as the user set them; found.yaml: what the run found out for the ones left to it.
+    A resume reads both back (config.saved_parts)."""
+    config.dump(user, run_dir / run_files.CONFIG)
+    config.dump(found, run_dir / run_files.FOUND)
 
 
 def create_run_dir(run_dir):
@@ -225,18 +236,26 @@ def start_tensorflow(cfg):
     return strategy
 
 
-def load_training_data(cfg, run_dir, resuming):
-    """The training images, their labels and class names for a conditional run (else None and []; a
-    self-conditioned run's classes are its clusters, its labels come later); fills in what the config left to
-    the data (image size, channels, the dataset really used, the seed)."""
+def load_training_data(user, found, run_dir, resuming):
+    """The run's settings: the user's with what the run finds out for the ones left to it (the images' shape,
+    the dataset really used, the evaluation interval, the seed: added to `found`, saved in found.yaml); the
+    training images, their labels and class names for a conditional run (else None and []; a self-conditioned
+    run's classes are its clusters, its labels come later)."""
     import clusters
     from data import sources
+    cfg = config.with_found(user, found)
     real_images, labels, dataset_used = sources.load_images(cfg, warn=lambda message: print(message, file=sys.stderr))
-    if dataset_used != cfg["data.dataset"]:
-        cfg["data.dataset"], cfg["data.path"] = dataset_used, None  # the saved config says what was really used
-    config.check_combination(cfg)  # again, now that a folder's image size is known
+    found.update({key: int(real_images.shape[axis]) for key, axis in (("data.image_size", 1), ("data.channels", 3))
+                  if cfg[key] is None})  # the data's own
+    if dataset_used != cfg["data.dataset"]:  # what was really used
+        found.update({"data.dataset": dataset_used, "data.path": None})
     if cfg["eval.every"] is None:  # its default depends on what scoring costs against an epoch of these images
-        cfg["eval.every"] = config.evaluation_interval(cfg["eval.features"], cfg["eval.num_samples"], len(real_images))
+        found["eval.every"] = config.evaluation_interval(cfg["eval.features"], cfg["eval.num_samples"],
+                                                         len(real_images))
+    if cfg["train.seed"] is None:
+        found["train.seed"] = random.SystemRandom().randrange(2**31)  # recorded, so the run can be repeated
+    cfg = config.with_found(user, found)
+    config.check_combination(cfg)  # again, now that a folder's image size is known
     class_names = sources.class_names(cfg) if cfg["model.conditional"] else []
     if cfg["model.clusters"]:
         clustered = min(len(real_images), clusters.SAMPLE)  # k-means runs on at most a sample of the images
@@ -246,9 +265,7 @@ def load_training_data(cfg, run_dir, resuming):
         class_names = clusters.names(cfg["model.clusters"])
     if resuming and class_names:
         check_classes(run_dir, class_names)
-    if cfg["train.seed"] is None:
-        cfg["train.seed"] = random.SystemRandom().randrange(2**31)  # recorded, so the run can be repeated
-    return real_images, labels, class_names
+    return cfg, real_images, labels, class_names
 
 
 def prepare_run_dir(cfg, run_dir, resuming, class_names):
@@ -259,7 +276,6 @@ def prepare_run_dir(cfg, run_dir, resuming, class_names):
     if not distribute.is_chief(cfg):
         scratch = Path(tempfile.mkdtemp(prefix="dcgan-worker-"))
         (scratch / run_files.IMAGES).mkdir()
-        cfg["eval.every"] = 0
         return scratch
     if resuming:
         for stale in atomic.stale(run_dir):  # being written when the run was killed: never renamed in
@@ -367,9 +383,12 @@ def run_epoch(training, images, labels, number, cfg, strategy, stop, epoch_start
     return row
 
 
-def train(cfg, run_dir, saved, stop):
-    """Load the data, build the GAN or restore it (`saved`: the config of the run being resumed), and train
-    it epoch by epoch, writing the run's files; a request in `stop` (StopRequests) ends it at a step's end."""
+def train(user, found, run_dir, saved, stop):
+    """Load the data, build the GAN or restore it (`saved`: the settings of the run being resumed), and train
+    it epoch by epoch, writing the run's files; a request in `stop` (StopRequests) ends it at a step's end.
+    `user` and `found` are resolve's: the run's settings are built once from them and the data (load_training_data),
+    and read-only."""
+    cfg = config.with_found(user, found)
     # TensorFlow's C++ log, errors included (a real one raises in Python): its start-up lines and a harmless
     # grappler "remapper failed" line looked like crashes. A few lines print before the level is read.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -392,7 +411,7 @@ def train(cfg, run_dir, saved, stop):
             print(f"{run_dir} is finished: it trained all {restored_epoch} of its epochs. To train it longer: "
                   f"python train.py --resume {run_dir} train.epochs=N, with N above {restored_epoch}")
             return
-    real_images, labels, class_names = load_training_data(cfg, run_dir, resuming)
+    cfg, real_images, labels, class_names = load_training_data(user, found, run_dir, resuming)
     known = sources.known_classes(cfg) if cfg["model.clusters"] else (None, [])  # to measure the clusters, no more
     if checkpoints and cfg["model.clusters"]:
         state.check_clustered_count(checkpoints[-1], len(real_images))
@@ -401,8 +420,8 @@ def train(cfg, run_dir, saved, stop):
     # will not load does not leave a half-begun run.
     evaluator = evaluators.for_run(cfg, real_images) if chief else None
     run_dir = prepare_run_dir(cfg, run_dir, resuming, class_names)
-    if not resuming:
-        config.dump(cfg, run_dir / run_files.CONFIG)  # at once: a run killed from here on resumes with these settings
+    if not resuming:  # at once: a run killed from here on resumes with these settings
+        save_settings(user, found, run_dir)
 
     training = state.TrainingState(cfg, strategy, class_names, run_dir / run_files.CHECKPOINTS, len(real_images))
     if checkpoints:
@@ -412,7 +431,7 @@ def train(cfg, run_dir, saved, stop):
     elif resuming:
         print(f"resuming {run_dir} from its first step: it stopped before its first checkpoint")
     if resuming:
-        config.dump(cfg, run_dir / run_files.CONFIG)  # once the checkpoint has restored: a refused resume keeps the old
+        save_settings(user, found, run_dir)  # once the checkpoint has restored: a refused resume keeps the old
     shown_classes = grid_classes(len(class_names))
     if len(shown_classes) < len(class_names):
         print(f"note: the epoch grids show {len(shown_classes)} of the {len(class_names)} classes, one per row: "
@@ -478,9 +497,9 @@ def main(argv=None):
     args = parse_args(argv)
     run_dir = None
     try:
-        cfg, run_dir, saved = resolve(args)
+        user, found, run_dir, saved = resolve(args)
         with StopRequests() as stop, tflog.harmless_errors_hidden():  # a Ctrl-C while TensorFlow loads stops too
-            train(cfg, run_dir, saved, stop)
+            train(user, found, run_dir, saved, stop)
     except ConfigError as e:
         config.fail(str(e))
     except TrainingDiverged as e:

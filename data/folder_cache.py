@@ -390,8 +390,8 @@ def decoded(path, files, image_size, channels, background, destination, batch=25
 
 def load_folder(cfg, labelled, same_listing=False):
     """A folder's images (an ImageFile over its cache, made on first use) and, if `labelled`, each one's class:
-    the number of its subfolder among folder_classes. Fills in cfg's data.image_size and data.channels.
-    `same_listing`: the files this process listed when it last loaded the folder (a run's second look at its
+    the number of its subfolder among folder_classes, at data.image_size and data.channels or, left empty,
+    the pictures' own. `same_listing`: the files this process listed when it last loaded the folder (a run's second look at its
     images), not the folder's files now."""
     path = Path(os.path.expanduser(cfg["data.path"]))
     if not path.is_dir():
@@ -400,7 +400,7 @@ def load_folder(cfg, labelled, same_listing=False):
     cache, background = cache_folder(cfg, path), cfg["data.background"]
     native = (None, None) if cfg["data.image_size"] and cfg["data.channels"] else \
         folder_shape(path, files, cache, cfg["data.image_size"] is not None, config.rgb(background))
-    cfg["data.image_size"], cfg["data.channels"] = size, channels = config.image_shape(cfg, native)
+    size, channels = config.image_shape(cfg, native)
     chosen = files if cfg["data.limit"] is None else sample(files, cfg["data.limit"])
     name = f"{size}x{size}x{channels}" + ("" if cfg["data.limit"] is None else f"-limit{cfg['data.limit']}")
     key = listing_key(chosen, size, channels, DECODER, background)

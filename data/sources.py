@@ -141,8 +141,7 @@ def load_images(cfg, warn=print, labelled=None, same_listing=False):
     really used. A folder's images are an ImageFile over its cache, read by index like an array; the Keras
     datasets' are an array (60,000 MNIST digits are 47 MB).
 
-    Fills in cfg's data.image_size and data.channels when they are empty, so the run's saved config
-    says what the models were built for. `same_listing`: a folder's files as this process listed them when it
+    Empty data.image_size and data.channels take the data's own (the images' shape says which). `same_listing`: a folder's files as this process listed them when it
     last loaded it (a run's second look at its images: its classes, its classifier's images), not listed again.
     """
     dataset, labelled = cfg["data.dataset"], cfg["model.conditional"] if labelled is None else labelled
@@ -168,8 +167,7 @@ def load_images(cfg, warn=print, labelled=None, same_listing=False):
                               f"lower it or leave it empty for all")
         images = images[:limit]  # before resizing: only the images used are converted
         labels = None if labels is None else labels[:limit]
-    cfg["data.image_size"], cfg["data.channels"] = config.image_shape(cfg, config.NATIVE_SHAPES[dataset])
-    return conform(images, cfg["data.image_size"], cfg["data.channels"]), labels, dataset
+    return conform(images, *config.image_shape(cfg, config.NATIVE_SHAPES[dataset])), labels, dataset
 
 
 def class_names(cfg, purpose=folder_cache.CONDITIONAL):

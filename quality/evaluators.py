@@ -264,15 +264,13 @@ def make_classifier(image_size=28, channels=1, num_classes=10):
 
 
 def labelled_images(cfg):
-    """All of the data's images (data.limit aside), their labels and class names; fills in cfg's image shape.
-    MNIST's come from the bundled digits, whose held-out part no classifier has seen."""
+    """All of the data's images (data.limit aside), at the data's shape where the settings leave it, their
+    labels and class names. MNIST's come from the bundled digits, whose held-out part no classifier has seen."""
     if cfg["data.dataset"] in ("mnist", "mnist_sample"):
-        cfg["data.image_size"], cfg["data.channels"] = config.image_shape(cfg)
-        images = sources.conform(sources.load_sample(), cfg["data.image_size"], cfg["data.channels"])
+        images = sources.conform(sources.load_sample(), *config.image_shape(cfg))
         return images, sources.load_sample_labels(), sources.DIGITS
-    everything = dict(cfg, **{"data.limit": None})
-    images, labels, _ = sources.load_images(everything, labelled=True, same_listing=True)
-    cfg["data.image_size"], cfg["data.channels"] = everything["data.image_size"], everything["data.channels"]
+    images, labels, _ = sources.load_images(config.with_found(cfg, {"data.limit": None}), labelled=True,
+                                            same_listing=True)
     names = sources.class_names(cfg, folder_cache.CLASSIFIER)
     check_count(cfg, len(images))
     return images, labels, names
@@ -314,8 +312,9 @@ def make_evaluator(cfg, replace=False, verbose=0):
     """Train the data's classifier (unless it exists and not `replace`) and save it with its reference;
     `verbose`=2 shows a line per epoch. Always the data's own: never one that eval.classifier names."""
     started = time.perf_counter()
-    cfg = {**cfg, "eval.classifier": "auto"}
     images, labels, names = labelled_images(cfg)
+    cfg = config.with_found(cfg, {"eval.classifier": "auto", "data.image_size": images.shape[1],
+                                  "data.channels": images.shape[3] if len(images.shape) == 4 else 1})  # to name it
     classifier_path, reference_path = classifier_paths(cfg)
     if classifier_path.is_file() and not replace:
         if load_classifier(cfg)[0] is not None:

@@ -137,3 +137,13 @@ def test_a_setting_of_text_takes_a_command_lines_value_as_written():
     assert config.rgb(cfg["data.background"]) == (128, 255, 0) and config.rgb("white") == (255, 255, 255)
     with pytest.raises(config.ConfigError, match="data.background must be white, black or a colour as #RRGGBB"):
         config.load(overrides=["data.background=#12345"])
+
+
+def test_settings_are_read_only_once_loaded_and_what_a_run_finds_is_a_new_mapping():
+    user = config.load(overrides=["train.seed="])
+    with pytest.raises(TypeError):
+        user["train.seed"] = 3  # nothing downstream may change what the user set
+    run = config.with_found(user, {"train.seed": 3, "data.image_size": 28})
+    assert (run["train.seed"], run["data.image_size"]) == (3, 28) and user["train.seed"] is None
+    with pytest.raises(TypeError):
+        run["eval.every"] = 0

@@ -9,7 +9,6 @@ import sys
 import imageio.v3 as iio
 import numpy as np
 import pytest
-import yaml
 
 import config
 from data import folder_cache, pipeline, sources
@@ -169,8 +168,7 @@ def test_inception_scores_a_conditional_run_with_a_local_weights_file(small_ince
     assert row["frechet_distance"] and row["kernel_distance"]
     assert row["class_entropy"] == row["label_accuracy"] == ""  # no classifier here
     # eval.every left empty: as seldom as keeps Inception (25 trained images' cost each) to 10% of the training
-    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["eval"]
-    assert saved["every"] == math.ceil(100 * 25 / (0.1 * 40))
+    assert config.saved(tmp_path / "run")["eval.every"] == math.ceil(100 * 25 / (0.1 * 40))
 
 
 @pytest.mark.slow
@@ -267,6 +265,7 @@ def test_a_folder_is_listed_once_at_start_up_and_its_name_and_classes_describe_t
     monkeypatch.setattr(folder_cache, "list_folder", lambda path: listed.append(path) or original(path))
     assert len(sources.load_images(cfg)[0]) == 30 and len(listed) == 1
     assert sources.class_names(cfg) == sorted({str(label) for label in sources.load_sample_labels()[:30]})
+    cfg = config.with_found(cfg, {"data.image_size": 28, "data.channels": 1})  # as train.py finds them
     assert evaluators.name(cfg) == f"folder-pictures-{fresh}-28x28x1" and evaluators.classifier_paths(cfg)
     assert len(listed) == 1  # the classes, the evaluator's name and its files used the listing loaded
     digit_folder(pictures, 1, start=30)  # loading it again lists it again: the name follows the new picture

@@ -159,7 +159,7 @@ def metrics_rows(run):
 
 
 def test_a_second_sigterm_stops_at_once_with_sigterms_exit_code(monkeypatch, tmp_path, small_run_args):
-    def train_until_signalled_twice(cfg, run_dir, saved, stop):
+    def train_until_signalled_twice(user, found, run_dir, saved, stop):
         os.kill(os.getpid(), signal.SIGTERM)  # the first asks to stop after the step under way ...
         os.kill(os.getpid(), signal.SIGTERM)  # ... the second stops at once
         time.sleep(5)

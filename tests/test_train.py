@@ -54,8 +54,10 @@ def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_pat
     assert checkpoint_epoch(run) == 2
     generator = tf.keras.models.load_model(run / "generator.keras")
     assert generator.output_shape == (None, 28, 28, 1)
-    saved = yaml.safe_load((run / "config.yaml").read_text())
-    assert saved["train"]["epochs"] == 2 and saved["data"]["dataset"] == "mnist_sample"
+    saved = config.saved(run)  # config.yaml as set, with found.yaml's image shape, seed and evaluation interval
+    assert saved["train.epochs"] == 2 and saved["data.dataset"] == "mnist_sample"
+    assert (saved["data.image_size"], saved["data.channels"]) == (28, 1)
+    assert yaml.safe_load((run / "config.yaml").read_text())["data"]["image_size"] is None  # as the user left it
     with open(run / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == columns.NAMES and [r["epoch"] for r in rows] == ["1", "2"]
@@ -121,7 +123,11 @@ def test_resume_refuses_a_folder_that_is_not_a_run_and_a_model_change(tmp_path, 
 def test_seed_empty_picks_one_and_records_it(tmp_path, small_run_args):
     result = run_train(*small_run_args, "train.epochs=1", "train.seed=", "output.run_name=s")
     assert result.returncode == 0, result.stderr
-    assert isinstance(yaml.safe_load((tmp_path / "s" / "config.yaml").read_text())["train"]["seed"], int)
+    assert yaml.safe_load((tmp_path / "s" / "config.yaml").read_text())["train"]["seed"] is None  # as the user set it
+    found = yaml.safe_load((tmp_path / "s" / "found.yaml").read_text())["train"]["seed"]
+    assert isinstance(found, int)
+    assert run_train("--resume", tmp_path / "s", "train.epochs=2").returncode == 0  # resumed with the seed it found
+    assert yaml.safe_load((tmp_path / "s" / "found.yaml").read_text())["train"]["seed"] == found
 
 
 @pytest.mark.slow
@@ -219,8 +225,8 @@ def test_a_folder_of_colour_pngs_trains_and_writes_colour_grids(tmp_path):
     cells = [reals[3 * (1 + 33 * row):3 * (33 + 33 * row):3, 3 * (1 + 33 * column):3 * (33 + 33 * column):3]
              for row in range(4) for column in range(4)]
     assert all(cell.tobytes() in pictures for cell in cells) and len({cell.tobytes() for cell in cells}) == 16
-    saved = yaml.safe_load((run / "config.yaml").read_text())["data"]
-    assert (saved["image_size"], saved["channels"]) == (32, 3)
+    saved = config.saved(run)
+    assert (saved["data.image_size"], saved["data.channels"]) == (32, 3)
     assert tf.keras.models.load_model(run / "generator.keras").output_shape == (None, 32, 32, 3)
     result = run_train("--resume", run, "train.epochs=2", "data.image_size=64")
     assert result.returncode == 2 and "data.image_size cannot change when resuming" in result.stderr
