@@ -245,7 +245,7 @@ SETTINGS = {
     "train.deterministic": Setting(False, boolean(), "TensorFlow's op determinism: the same seed gives the "
                                    "same numbers on the same machine, also on a GPU, at some cost in speed"),
     "train.seed": Setting(0, integer(0, optional=True), "random seed; empty = a new one, recorded in the run's "
-                          "config.yaml", optional=True),
+                          "found.yaml", optional=True),
     "eval.features": Setting("classifier", text(("classifier", "inception")), "what the quality numbers measure "
                              "with: classifier (a small one trained on the data's classes: Frechet and kernel "
                              "distance, class coverage) | inception (InceptionV3's features, any images: FID and KID)"),

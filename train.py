@@ -4,8 +4,8 @@ Each epoch draws a grid of digits from one fixed noise batch (images/epoch_NNNN.
 progress.gif, scores the digits' quality and the two networks' balance (metrics.csv, metrics.png,
 TensorBoard, warnings) and saves a checkpoint. Ctrl-C stops after the steps under way (one call of
 train.steps_per_call steps) with a checkpoint; --resume continues any stopped or killed run
-exactly. The trained generator ends in generator.keras, the effective config in config.yaml, both
-in the run directory.
+exactly. The trained generator ends in generator.keras, the settings in config.yaml (and what the
+run found out for those left empty in found.yaml), all in the run directory.
 """
 
 import datetime
