@@ -24,7 +24,7 @@ from pathlib import Path
 
 import config
 from config import ConfigError
-from record import run_files
+import run_files
 from record.columns import COLUMNS
 
 NOT_SETTINGS = ("output.run_name", "output.dir")  # each run's own, never what was compared

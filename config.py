@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 import atomic
-from record import run_files
+import run_files
 
 DEFAULT_FILE = Path(__file__).resolve().parent / run_files.CONFIG  # what train.py and train_classifier.py read;
 # a run saves its own settings under the same name

@@ -26,7 +26,7 @@ from pathlib import Path
 import config
 import tflog
 from config import ConfigError
-from record import run_files
+import run_files
 
 OUTPUT_KINDS = (".png", ".npz", ".gif", "a directory")
 FRAMES_PER_LEG = 24  # interpolation frames between two latent points: about 2.4 s at 10 frames/s

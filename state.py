@@ -15,7 +15,7 @@ from data import pipeline
 import gan
 import models
 from config import ConfigError
-from record import run_files
+import run_files
 
 # With several replicas the generator's gradient norm costs an all-reduce of its whole gradient (2.3 million
 # numbers for the tutorial's generator): measured on every 16th step of an epoch only. On one device it is free.

@@ -26,7 +26,7 @@ import compare
 import config
 import distribute
 from config import ConfigError
-from record import run_files
+import run_files
 
 ROOT = Path(__file__).resolve().parent
 OWN_KEYS = ("output.run_name",)  # each run's is its values'

@@ -26,7 +26,7 @@ import config
 import distribute
 import tflog
 from config import ConfigError
-from record import run_files
+import run_files
 
 
 def parse_args(argv=None):

@@ -21,7 +21,8 @@ import atomic
 import clusters
 import images
 import models
-from record import log, run_files
+import run_files
+from record import log
 
 PLOT_SHARE = 0.05  # metrics.png's drawing takes at most this share of a run's time
 

@@ -16,7 +16,8 @@ import shutil
 import tensorflow as tf
 
 import atomic
-from record import plot, run_files
+import run_files
+from record import plot
 from record.columns import NAMES
 
 PATIENCE = 3              # epochs in a row before "the discriminator wins" is said
