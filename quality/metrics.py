@@ -33,7 +33,13 @@ import numpy as np
 
 from quality import distances
 
-BATCH = 1000  # images per pass through the evaluator's network
+BATCH = 1000  # 28x28 images per pass through the evaluator's network; larger ones in fewer (batch_for)
+
+
+def batch_for(height, width, batch=BATCH):
+    """Images of height x width per pass: as many pixels as BATCH 28x28 digits. A classifier's activations grow
+    with the pixels, and a pass of 1,000 64x64 images held 2 GB of them (500 MB at 28x28)."""
+    return max(1, batch * 28 * 28 // (height * width))
 
 # Every score, in metrics.csv's order, and how a run shows it (record/columns.py's Column: its format in the
 # epoch line, its panel of metrics.png and legend there, its format in compare.py's table). A new score is its
@@ -229,9 +235,10 @@ def scores(features, probabilities, reference, asked=None):
     return found if asked is None else {**found, **label_scores(probabilities, asked)}
 
 
-def embed(network, images, batch=BATCH):
+def embed(network, images, batch=None):
     """Scaled images (N, H, W, C) in [-1, 1] -> (features (N, D), class probabilities (N, K) or None), through
-    `network`: a Keras model giving features, or [features, logits]."""
+    `network`: a Keras model giving features, or [features, logits]; `batch` images a pass (batch_for's)."""
+    batch = batch or batch_for(*images[:1].shape[1:3])
     outputs = [network(images[i:i + batch], training=False) for i in range(0, len(images), batch)]
     return joined(outputs)
 
@@ -252,7 +259,7 @@ class Evaluator:
     in turn); a self-conditioned one, whose classes are its clusters, for the clusters `drawn` (one a sample:
     clusters.proportional to their shares of the training images), and then the label numbers do not apply."""
 
-    def __init__(self, network, reference, num_samples=2000, seed=0, batch=BATCH):
+    def __init__(self, network, reference, num_samples=2000, seed=0, batch=None):
         self.network, self.reference = network, reference
         self.num_samples, self.seed, self.batch = num_samples, seed, batch
         self.compiled_for = None  # the generator score_generator last compiled its pass for
@@ -274,7 +281,7 @@ class Evaluator:
                 labels = np.arange(num_classes) if self.reference.labels is None else self.reference.labels
                 asked = np.resize(labels, self.num_samples)  # repeated if there are fewer
                 classes = np.eye(num_classes, dtype="float32")[asked]
-        batch = self.batch
+        batch = self.batch or batch_for(*generator.output_shape[1:3])
         outputs = [self.generate_and_embed([noise[i:i + batch], classes[i:i + batch]] if conditional
                                            else noise[i:i + batch]) for i in range(0, len(noise), batch)]
         return scores(*joined(outputs), self.reference, asked)

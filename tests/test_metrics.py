@@ -189,3 +189,17 @@ def test_the_neighbour_radii_hold_one_block_of_distances_at_a_time(monkeypatch):
     assert peak < 8e6 and radii.shape == (4000,)
     distances = ((features[:300, None].astype(np.float64) - features[None].astype(np.float64)) ** 2).sum(-1)
     np.testing.assert_allclose(radii[:300], np.sort(distances, axis=1)[:, metrics.NEIGHBOURS], rtol=1e-6, atol=1e-9)
+
+
+def test_larger_images_pass_through_the_evaluator_in_fewer_at_a_time():
+    """As many pixels a pass as 1,000 digits: 1,000 64x64 images at once held 2 GB of a classifier's activations."""
+    seen = []
+
+    def network(images, training):
+        seen.append(len(images))
+        return np.zeros((len(images), 4), np.float32)
+    for side in (28, 64):
+        seen.clear()
+        features, _ = metrics.embed(network, np.zeros((1200, side, side, 3), np.float32))
+        assert len(features) == 1200 and max(seen) == metrics.batch_for(side, side)
+    assert metrics.batch_for(28, 28) == 1000 and metrics.batch_for(64, 64) == 191
