@@ -120,9 +120,9 @@ def plan(args):
 def check_same_run(run_dir, cfg, given):
     """A run already in the sweep's folder must be the one this sweep would start: the same value of each
     setting `given` (on the command line or in --config; train.epochs may grow)."""
-    saved = config.load(base=config.saved(run_dir))
+    saved = config.load(base=config.saved_parts(run_dir)[0])  # as its user set them, not what it found out
     for key in given:
-        # mnist without internet trains on the bundled sample, and its config.yaml says so
+        # mnist without internet trains on the bundled sample: a run folder made before found.yaml says so here
         if key != "train.epochs" and not key.startswith("output.") and cfg[key] != saved[key] \
                 and (cfg[key], saved[key]) != ("mnist", "mnist_sample"):
             raise ConfigError(f"{run_dir} exists with {key}={saved[key]}, where this sweep sets {cfg[key]}; "
