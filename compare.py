@@ -175,7 +175,7 @@ def plot(path, runs, keys):
             by_time.plot([minutes[row["epoch"]] for row in points], [row[column] for row in points], "o-",
                          markersize=2, label=label)
     for axis, title in zip(grid.flat, ("Fréchet distance by epoch (lower is better)", "by the epochs' time",
-                                        "classifier score by epoch (higher is better)", "by the epochs' time")):
+                                       "classifier score by epoch (higher is better)", "by the epochs' time")):
         axis.set_title(title)
         axis.grid(alpha=0.3)
     for (column, log_if_wide), row in zip((("frechet_distance", True), ("classifier_score", False)), grid):

@@ -198,7 +198,7 @@ def main(argv=None):
               file=sys.stderr)
         sys.exit(128 + stop.number)
     print(f"\nsweep {folder}: {len(runs)} runs" + (f"; failed (their output says why): {', '.join(failed)}"
-                                                  if failed else ""), flush=True)
+                                                   if failed else ""), flush=True)
     shown = [str(run_dir) for run_dir, _, _ in runs if (run_dir / run_files.METRICS).is_file()]
     if shown:
         compare.main(shown + ["--out", str(folder / "compare.png"), "--csv", str(folder / "compare.csv")])

@@ -349,8 +349,8 @@ def run_epoch(training, images, labels, number, cfg, strategy, stop, epoch_start
         here = replicas // context.num_input_pipelines if context else 1
         first = context.input_pipeline_id * here if context else 0
         return pipeline.epoch_batches(images, labels, cfg["train.batch_size"], cfg["train.seed"], number,
-                                  cfg["model.noise_dim"], cfg["data.shuffle_buffer"], skip=done, parts=replicas,
-                                  mine=tuple(range(first, first + here)))
+                                      cfg["model.noise_dim"], cfg["data.shuffle_buffer"], skip=done, parts=replicas,
+                                      mine=tuple(range(first, first + here)))
     iterator = iter(batches() if strategy.num_replicas_in_sync == 1
                     else strategy.distribute_datasets_from_function(batches))
     last_batch = len(images) - (steps_per_epoch - 1) * cfg["train.batch_size"]

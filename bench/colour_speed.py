@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import speed  # bench/: the arithmetic's count and the CPU's rate, as part 1a measures them
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -48,39 +50,13 @@ def images_per_second(recipe, size, extra, images, scratch):
 def step_flops(recipe, size):
     """MFLOP of one image's training step with the recipe's models at size x size x 3."""
     import tensorflow as tf
-    from tensorflow.python.profiler import model_analyzer, option_builder
 
     import config
     import models
     cfg = config.load(ROOT / "configs" / "clusters.yaml" if recipe != "default" else None,
                       overrides=[f"data.image_size={size}", "data.channels=3"])
     class_names = [str(k) for k in range(cfg["model.clusters"])]
-    generator, discriminator = models.from_config(cfg, class_names=class_names)
-
-    def forward_flops(model):
-        specs = [tf.TensorSpec([1, *tensor.shape[1:]], tensor.dtype) for tensor in model.inputs]
-        graph = tf.function(lambda *x: model(list(x) if len(x) > 1 else x[0], training=True)).get_concrete_function(
-            *specs).graph
-        options = option_builder.ProfileOptionBuilder.float_operation()
-        options["output"] = "none"
-        return model_analyzer.profile(graph, options=options).total_float_ops
-
-    tf.get_logger().setLevel("ERROR")  # the profiler's counting API warns that it is TF1-era; it still counts
-    return (3 * forward_flops(generator) + 7 * forward_flops(discriminator)) / 1e6
-
-
-def matrix_product_rate():
-    """This CPU's best float32 matrix product, GFLOP/s."""
-    import tensorflow as tf
-    a = tf.random.normal([2048, 2048])
-    best = 0.0
-    for _ in range(4):  # the first warms up
-        started = time.perf_counter()
-        for _ in range(10):
-            product = tf.matmul(a, a)
-        product.numpy()
-        best = max(best, 10 * 2 * 2048 ** 3 / (time.perf_counter() - started))
-    return best / 1e9
+    return speed.training_flops(tf, *models.from_config(cfg, class_names=class_names)) / 1e6
 
 
 def main():
@@ -93,7 +69,8 @@ def main():
         for _ in range(args.rounds):
             for number, (recipe, size, extra) in enumerate(ROWS):
                 rates[number].append(images_per_second(recipe, size, extra, args.images, scratch))
-    best = matrix_product_rate()
+    import tensorflow as tf
+    best = speed.matrix_product_rate(tf) / 1e9
     print(f"This CPU's best float32 matrix product: {best:.0f} GFLOP/s.")
     print("| recipe | image | settings | MFLOP a step, per image | images/s (each round) | GFLOP/s | share of the "
           "matrix product |")

@@ -153,18 +153,34 @@ def arithmetic_limit(tf, tutorial_rate):
     """
     import config
     import models
+    step_flops = training_flops(tf, *models.from_config(config.load()))
+    best = matrix_product_rate(tf)
+    step_rate = step_flops * tutorial_rate
+    print(f"\n1a. Arithmetic: the tutorial's step does {step_flops / 1e6:.0f} MFLOP per image; at its median "
+          f"{tutorial_rate:.0f} images/s that is {step_rate / 1e9:.0f} GFLOP/s. This CPU's best float32 matrix "
+          f"product: {best / 1e9:.0f} GFLOP/s. The step runs at {100 * step_rate / best:.0f}% of it, so no change "
+          f"to the code around the same arithmetic can make it more than {best / step_rate:.2f}x faster.")
+
+
+def training_flops(tf, generator, discriminator):
+    """One image's training step: 3 generator passes and 7 discriminator passes, each counted by TensorFlow's
+    profiler on one image's forward pass (arithmetic_limit says why)."""
     from tensorflow.python.profiler import model_analyzer, option_builder
-    generator, discriminator = models.from_config(config.load())
 
     def forward_flops(model):
-        graph = tf.function(lambda x: model(x, training=True)).get_concrete_function(
-            tf.TensorSpec([1, *model.input_shape[1:]])).graph
+        specs = [tf.TensorSpec([1, *tensor.shape[1:]], tensor.dtype) for tensor in model.inputs]
+        graph = tf.function(lambda *x: model(list(x) if len(x) > 1 else x[0], training=True)).get_concrete_function(
+            *specs).graph
         options = option_builder.ProfileOptionBuilder.float_operation()
         options["output"] = "none"
         return model_analyzer.profile(graph, options=options).total_float_ops
 
     tf.get_logger().setLevel("ERROR")  # the profiler's counting API warns that it is TF1-era; it still counts
-    step_flops = 3 * forward_flops(generator) + 7 * forward_flops(discriminator)
+    return 3 * forward_flops(generator) + 7 * forward_flops(discriminator)
+
+
+def matrix_product_rate(tf):
+    """This CPU's best float32 matrix product, FLOP/s: 2048x2048 products, the best of three after a warm-up."""
     a = tf.random.normal([2048, 2048])
     best = 0.0
     for _ in range(4):  # the first warms up
@@ -173,11 +189,7 @@ def arithmetic_limit(tf, tutorial_rate):
             product = tf.matmul(a, a)
         product.numpy()
         best = max(best, 10 * 2 * 2048 ** 3 / (time.perf_counter() - started))
-    step_rate = step_flops * tutorial_rate
-    print(f"\n1a. Arithmetic: the tutorial's step does {step_flops / 1e6:.0f} MFLOP per image; at its median "
-          f"{tutorial_rate:.0f} images/s that is {step_rate / 1e9:.0f} GFLOP/s. This CPU's best float32 matrix "
-          f"product: {best / 1e9:.0f} GFLOP/s. The step runs at {100 * step_rate / best:.0f}% of it, so no change "
-          f"to the code around the same arithmetic can make it more than {best / step_rate:.2f}x faster.")
+    return best
 
 
 def epoch_split(epochs):

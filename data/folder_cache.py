@@ -104,7 +104,7 @@ def sample(files, limit):
         raise ConfigError(f"data.limit={limit} is larger than the {len(files)} images of the folder; lower it or "
                           f"leave it empty for all")
     rank = sorted(range(len(files)), key=lambda number: (hashlib.sha256(Path(files[number][0]).name.encode()).digest(),
-                                                          files[number][0]))
+                                                         files[number][0]))
     return [files[number] for number in sorted(rank[:limit])]
 
 
@@ -234,7 +234,7 @@ class ImageFile:
             return self.read_run(start, max(stop - start, 0))
         numbers = np.asarray(index)
         numbers = np.flatnonzero(numbers) if numbers.dtype == bool else np.where(numbers < 0, numbers + len(self),
-                                                                                  numbers)
+                                                                                 numbers)
         if numbers.size and not 0 <= numbers.min() <= numbers.max() < len(self):
             raise IndexError(f"index {index} is out of range for {len(self)} images")
         if numbers.ndim == 0:
@@ -391,8 +391,8 @@ def decoded(path, files, image_size, channels, background, destination, batch=25
 def load_folder(cfg, labelled, same_listing=False):
     """A folder's images (an ImageFile over its cache, made on first use) and, if `labelled`, each one's class:
     the number of its subfolder among folder_classes, at data.image_size and data.channels or, left empty,
-    the pictures' own. `same_listing`: the files this process listed when it last loaded the folder (a run's second look at its
-    images), not the folder's files now."""
+    the pictures' own. `same_listing`: the files this process listed when it last loaded the folder (a run's
+    second look at its images), not the folder's files now."""
     path = Path(os.path.expanduser(cfg["data.path"]))
     if not path.is_dir():
         raise ConfigError(f"data.path {path} is not a folder; point it at the directory holding your images")

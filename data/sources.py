@@ -62,7 +62,7 @@ def load_local_mnist(path):
     path = Path(path)
     if path.is_dir():
         labels = next((read_idx(path / name, ndim=1) for name in ("train-labels-idx1-ubyte.gz",
-                                                                   "train-labels-idx1-ubyte")
+                                                                  "train-labels-idx1-ubyte")
                        if (path / name).exists()), None)
         for name in ("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte"):
             if (path / name).exists():
@@ -141,8 +141,9 @@ def load_images(cfg, warn=print, labelled=None, same_listing=False):
     really used. A folder's images are an ImageFile over its cache, read by index like an array; the Keras
     datasets' are an array (60,000 MNIST digits are 47 MB).
 
-    Empty data.image_size and data.channels take the data's own (the images' shape says which). `same_listing`: a folder's files as this process listed them when it
-    last loaded it (a run's second look at its images: its classes, its classifier's images), not listed again.
+    Empty data.image_size and data.channels take the data's own (the images' shape says which).
+    `same_listing`: a folder's files as this process listed them when it last loaded it (a run's second look at
+    its images: its classes, its classifier's images), not listed again.
     """
     dataset, labelled = cfg["data.dataset"], cfg["model.conditional"] if labelled is None else labelled
     if dataset == "folder":

@@ -161,7 +161,7 @@ def inception_reference(cfg, network, real_images, weights_key):
         print(f"computing the Inception features of {2 * count} real images (once; kept in {path})", flush=True)
         features, _ = metrics.embed(network, pipeline.scale(reference_images), INCEPTION_BATCH)
         reference = metrics.measured_reference(features, metrics.embed(network, pipeline.scale(baseline_images),
-                                                                        INCEPTION_BATCH))
+                                                                       INCEPTION_BATCH))
         try:
             save_reference(path, key, reference)
         except OSError:
@@ -269,8 +269,7 @@ def labelled_images(cfg):
     if cfg["data.dataset"] in ("mnist", "mnist_sample"):
         images = sources.conform(sources.load_sample(), *config.image_shape(cfg))
         return images, sources.load_sample_labels(), sources.DIGITS
-    images, labels, _ = sources.load_images(config.with_found(cfg, {"data.limit": None}), labelled=True,
-                                            same_listing=True)
+    images, labels, _ = sources.load_images({**cfg, "data.limit": None}, labelled=True, same_listing=True)
     names = sources.class_names(cfg, folder_cache.CLASSIFIER)
     check_count(cfg, len(images))
     return images, labels, names
@@ -313,8 +312,8 @@ def make_evaluator(cfg, replace=False, verbose=0):
     `verbose`=2 shows a line per epoch. Always the data's own: never one that eval.classifier names."""
     started = time.perf_counter()
     images, labels, names = labelled_images(cfg)
-    cfg = config.with_found(cfg, {"eval.classifier": "auto", "data.image_size": images.shape[1],
-                                  "data.channels": images.shape[3] if len(images.shape) == 4 else 1})  # to name it
+    cfg = {**cfg, "eval.classifier": "auto", "data.image_size": images.shape[1],  # the shape names it
+           "data.channels": images.shape[3] if len(images.shape) == 4 else 1}
     classifier_path, reference_path = classifier_paths(cfg)
     if classifier_path.is_file() and not replace:
         if load_classifier(cfg)[0] is not None:

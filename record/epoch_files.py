@@ -33,7 +33,7 @@ def save_reals(training_images, cfg, run_dir, count):
     background gone black, photos on their side) shows here before any epoch is spent on it."""
     from data import pipeline
     batch = next(iter(pipeline.epoch_batches(training_images, None, min(count, len(training_images)), cfg["train.seed"],
-                                         1, 1, cfg["data.shuffle_buffer"])))[0]
+                                             1, 1, cfg["data.shuffle_buffer"])))[0]
     images.save_grid(batch.numpy(), run_dir / run_files.IMAGES / run_files.REALS, columns=cfg["output.grid_size"])
 
 
@@ -49,8 +49,8 @@ class EpochRecord:
         self.cfg, self.run_dir, self.class_names, self.sampler = cfg, run_dir, class_names, training.sampler
         self.evaluator = evaluator
         self.log = log.RunLog(run_dir, training.epoch, class_names=class_names,
-                                 real_scores=evaluator.reference.real_scores if evaluator else {},
-                                 classes=len(evaluator.reference.class_names or []) if evaluator else 0)
+                              real_scores=evaluator.reference.real_scores if evaluator else {},
+                              classes=len(evaluator.reference.class_names or []) if evaluator else 0)
         self.log.write_hparams(cfg)
         background = cfg["output.write_in_background"]
         self.files = concurrent.futures.ThreadPoolExecutor(1, "epoch-files") if background else None

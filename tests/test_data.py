@@ -79,7 +79,7 @@ def test_seeds_next_to_each_other_draw_unrelated_epochs():
     """Seed s's epoch n + 1 and seed s + 1's epoch n: the same batches when epochs were seeded by seed + epoch."""
     def first_batch(seed, epoch):
         return next(iter(pipeline.epoch_batches(sources.load_sample()[:64, ..., None], None, batch_size=8, seed=seed,
-                                            epoch=epoch, noise_dim=3)))
+                                                epoch=epoch, noise_dim=3)))
     for (seed_a, epoch_a), (seed_b, epoch_b) in (((0, 2), (1, 1)), ((1, 1), (2, 0)), ((0, 1), (0, 2))):
         (images_a, noise_a), (images_b, noise_b) = first_batch(seed_a, epoch_a), first_batch(seed_b, epoch_b)
         assert not np.array_equal(images_a, images_b) and not np.array_equal(noise_a, noise_b)
@@ -101,7 +101,7 @@ def test_shuffling_image_numbers_gives_the_batches_of_the_tutorials_shuffle_of_t
 
     def order(epoch, buffer):  # labels 0..299 say which image went where
         batches = pipeline.epoch_batches(np.zeros((300, 1, 1, 1), np.uint8), np.arange(300), 64, seed=5, epoch=epoch,
-                                     noise_dim=2, shuffle_buffer=buffer)
+                                         noise_dim=2, shuffle_buffer=buffer)
         return np.concatenate([classes.numpy() for _, classes, _ in batches])
     large = order(3, buffer=100)  # 300 images beyond a buffer of 100: one shuffle of all their numbers
     assert sorted(large) == list(range(300)) and not np.array_equal(large, order(3, buffer=300))
@@ -202,7 +202,7 @@ def test_a_folder_of_every_kind_of_picture_is_read_as_a_viewer_shows_it(tmp_path
     Image.fromarray(np.full((8, 8, 3), (10, 200, 30), np.uint8)).save(tmp_path / "web.webp", lossless=True)
     Image.fromarray((np.full((8, 8), 40000)).astype(np.uint16)).save(tmp_path / "deep.png")
     Image.fromarray(np.full((8, 8, 3), (200, 50, 50), np.uint8)).convert("CMYK").save(tmp_path / "print.jpg",
-                                                                                       quality=100)
+                                                                                      quality=100)
     Image.fromarray(np.full((8, 8), 90, np.uint8)).save(tmp_path / "grey.bmp")
     Image.fromarray(np.full((8, 8, 3), (1, 2, 3), np.uint8)).save(tmp_path / "plain.png")
     cfg = folder_settings(tmp_path, "data.image_size=8")
@@ -262,7 +262,7 @@ def test_keras_datasets_are_conformed_and_a_failed_download_says_what_to_do(monk
 
 def test_mnist_can_be_trained_as_32x32_colour():
     images, _, _ = sources.load_images(config.load(overrides=["data.dataset=mnist_sample", "data.limit=5",
-                                                        "data.image_size=32", "data.channels=3"]))
+                                                              "data.image_size=32", "data.channels=3"]))
     assert images.shape == (5, 32, 32, 3)
     assert np.array_equal(images[..., 0], images[..., 2])  # grey copied into each colour
 
@@ -341,7 +341,7 @@ def test_data_limit_samples_every_image_with_the_same_chance_whatever_its_subfol
         for path in (labelled, tmp_path / "loose" / f"{number:03d}.png"):
             iio.imwrite(path, picture)
     images, labels, _ = sources.load_images(folder_settings(tmp_path / "labelled", "data.limit=100",
-                                                         "model.conditional=true"))
+                                                            "model.conditional=true"))
     assert "decoding 100 images" in capsys.readouterr().out  # only the sample is decoded
     loose = sources.load_images(folder_settings(tmp_path / "loose", "data.limit=100"))[0]
     assert sorted(map(tuple, images[:, 0, :2, 0].tolist())) == sorted(map(tuple, loose[:, 0, :2, 0].tolist()))

@@ -178,7 +178,7 @@ def test_the_inception_reference_is_computed_once_for_the_same_images(small_ince
     digits = sources.load_sample()[:24]
     first = evaluators.inception_reference(cfg, small_inception, digits, "weights")
     assert len(first.features) == 12 and set(first.real_scores) == {"frechet_distance", "kernel_distance",
-                                                                     "precision", "recall", "density", "coverage"}
+                                                                    "precision", "recall", "density", "coverage"}
 
     def embed_again(*args):
         raise AssertionError("the reference was computed again")

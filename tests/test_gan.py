@@ -32,7 +32,7 @@ def test_one_step_of_the_tutorials_networks_updates_both_and_gives_finite_losses
     generator, discriminator, step = make_step((256, 128, 64), (64, 128))
     before = [w.numpy().copy() for w in generator.trainable_weights + discriminator.trainable_weights]
     batch = next(iter(pipeline.epoch_batches(sources.load_sample()[:32, ..., None], None, 32, seed=0, epoch=1,
-                                         noise_dim=100)))
+                                             noise_dim=100)))
     stats = step(batch)
     assert np.isfinite(stats["gen_loss"]) and np.isfinite(stats["disc_loss"])
     after = generator.trainable_weights + discriminator.trainable_weights
@@ -149,7 +149,7 @@ def test_r1_weight_changes_the_discriminators_update_only():
     """Same start, one step with and one without the penalty: only D's update differs, and the reported
     disc_loss is the adversarial loss either way. SGD, because Adam's first step is the gradient's sign."""
     batch = next(iter(pipeline.epoch_batches(sources.load_sample()[:16, ..., None], None, 16, seed=0, epoch=1,
-                                         noise_dim=100)))
+                                             noise_dim=100)))
     generator = models.make_generator(widths=TINY_GENERATOR)
     discriminator = models.make_discriminator(TINY_DISCRIMINATOR, dropout=0.0)
     start = generator.get_weights(), discriminator.get_weights()

@@ -45,8 +45,8 @@ def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_pat
     assert [line.split()[1] for line in epoch_lines(result.stdout)] == ["1/2", "2/2"]
     assert re.fullmatch(r"epoch 1/2  \d+\.\ds  gen_loss \d+\.\d{4}  disc_loss \d+\.\d{4}  D\(x\) [\d.]+  "
                         r"D\(G\(z\)\) [\d.]+  frechet_distance [\d.]+  kernel_distance -?\d+\.\d\d  "
-                        r"precision [01]\.\d\d  recall [01]\.\d\d  density \d+\.\d\d  coverage [01]\.\d\d  class_entropy [\d.]+  "
-                        r"min_class_share [\d.]+%",
+                        r"precision [01]\.\d\d  recall [01]\.\d\d  density \d+\.\d\d  coverage [01]\.\d\d  "
+                        r"class_entropy [\d.]+  min_class_share [\d.]+%",
                         epoch_lines(result.stdout)[0])
     assert result.stdout.startswith(f"starting {run}: loading TensorFlow")  # the program's word comes first
     assert sorted(p.name for p in (run / "images").iterdir()) == ["epoch_0001.png", "epoch_0002.png", "reals.png"]
@@ -304,7 +304,7 @@ def test_a_resume_redraws_what_the_writer_had_not_finished_when_the_run_was_kill
 
 
 def test_the_asynchronous_checkpoint_patch_checks_its_assumption_and_else_saves_in_place(tmp_path, monkeypatch,
-                                                                                          capsys):
+                                                                                         capsys):
     class Foreign:  # a variable class that wraps no TensorFlow variable
         def __init__(self, value):
             self.number = value
