@@ -125,8 +125,13 @@ def check_same_run(run_dir, cfg, given):
         # mnist without internet trains on the bundled sample: a run folder made before found.yaml says so here
         if key != "train.epochs" and not key.startswith("output.") and cfg[key] != saved[key] \
                 and (cfg[key], saved[key]) != ("mnist", "mnist_sample"):
-            raise ConfigError(f"{run_dir} exists with {key}={saved[key]}, where this sweep sets {cfg[key]}; "
-                              f"give the sweep another --name, or delete {run_dir}")
+            raise ConfigError(f"{run_dir} exists with {key}={as_written(saved[key])}, where this sweep sets "
+                              f"{key}={as_written(cfg[key])}; give the sweep another --name, or delete {run_dir}")
+
+
+def as_written(value):
+    """A setting's value as a command line gives it: an empty train.seed is nothing after the =, not None."""
+    return "" if value is None else value
 
 
 def epochs_done(run_dir):

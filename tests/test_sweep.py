@@ -1,5 +1,6 @@
 """sweep.py: the combinations, their names, validation before any run, and a sweep continued after a kill."""
 
+import argparse
 import os
 import signal
 import subprocess
@@ -7,6 +8,9 @@ import sys
 
 import pytest
 
+import config
+from config import ConfigError
+import run_files
 import sweep
 from conftest import ROOT, TINY
 
@@ -71,3 +75,18 @@ def test_a_killed_sweep_continues_with_the_same_command_keeping_its_finished_run
     rows = {line.split()[0]: line.split()[1] for line in lines[header + 1:header + 3]}  # compare.py's table
     assert rows == {first.name: "0.0001", second.name: "0.0002"}
     assert (folder / "compare.png").stat().st_size > 10_000 and (folder / "compare.csv").read_text().count("\n") == 3
+
+
+def test_a_sweep_with_a_new_seed_each_run_continues_its_runs_and_refuses_another_sweeps(tmp_path):
+    """A run with train.seed empty records the seed it drew in found.yaml: the sweep compares the settings as the
+    user set them (config.yaml), so the same command continues the run, and a changed value is refused."""
+    settings = ["train.seed=", "train.generator_lr=1e-4,2e-4", f"output.dir={tmp_path}"]
+    args = argparse.Namespace(settings=settings, config=None, name=None)
+    folder, runs = sweep.plan(args)
+    run_dir, _, cfg = runs[0]
+    run_dir.mkdir(parents=True)
+    config.dump(cfg, run_dir / run_files.CONFIG)
+    config.dump({"train.seed": 1234}, run_dir / run_files.FOUND)
+    assert [planned[0] for planned in sweep.plan(args)[1]] == [planned[0] for planned in runs]
+    with pytest.raises(ConfigError, match=r"exists with train.seed=, where this sweep sets train.seed=7;"):
+        sweep.plan(argparse.Namespace(settings=["train.seed=7", *settings[1:]], config=None, name=None))
