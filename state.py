@@ -64,7 +64,7 @@ def checkpoint_to_resume(run_dir, cfg, saved):
     found = tf.train.get_checkpoint_state(run_dir / run_files.CHECKPOINTS)
     prefixes = [p for p in (found.all_model_checkpoint_paths if found else []) if Path(f"{p}.index").is_file()]
     if not prefixes:
-        raise ConfigError(f"{run_dir / 'checkpoints'} holds no checkpoint files (deleted?); there is nothing to "
+        raise ConfigError(f"{run_dir / run_files.CHECKPOINTS} holds no checkpoint files (deleted?); there is nothing to "
                           f"resume: start a new run")
     try:  # every value read once (about as long as the restore takes): a truncated file is found here
         reader = tf.train.load_checkpoint(prefixes[-1])

@@ -206,8 +206,9 @@ def main(argv=None):
                                                    if failed else ""), flush=True)
     shown = [str(run_dir) for run_dir, _, _ in runs if (run_dir / run_files.METRICS).is_file()]
     if shown:
-        compare.main(shown + ["--out", str(folder / "compare.png"), "--csv", str(folder / "compare.csv")])
-        print(f"wrote {folder / 'compare.png'} and {folder / 'compare.csv'}")
+        plot, table = folder / "compare.png", folder / "compare.csv"
+        compare.main(shown + ["--out", str(plot), "--csv", str(table)])
+        print(f"wrote {plot} and {table}")
     sys.exit(1 if failed else 0)
 
 

@@ -480,8 +480,8 @@ def train(user, found, run_dir, saved, stop):
     epoch_files.save_generator(training.generator, run_dir / run_files.GENERATOR, class_names, shares)
     if training.average_generator:
         epoch_files.save_generator(training.average_generator, run_dir / run_files.AVERAGED_GENERATOR, class_names, shares)
-    print(f"done: {run_dir / ('generator_ema.keras' if training.average_generator else 'generator.keras')}, "
-          f"{run_dir / 'progress.gif'}, {run_dir / 'metrics.png'}")
+    final = run_files.AVERAGED_GENERATOR if training.average_generator else run_files.GENERATOR
+    print(f"done: {run_dir / final}, {run_dir / run_files.GIF}, {run_dir / run_files.PLOT}")
 
 
 def start_again(run_dir):

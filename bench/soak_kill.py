@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import atomic  # noqa: E402  (the repository's modules, found through ROOT)
 from record.columns import TIMING_NAMES  # noqa: E402
+import run_files  # noqa: E402
 
 
 def train(*args, **kwargs):
@@ -30,7 +31,7 @@ def train(*args, **kwargs):
 
 def rows(run):
     """metrics.csv's rows without their timings: everything else must match an uninterrupted run's exactly."""
-    with open(run / "metrics.csv", newline="") as f:
+    with open(run / run_files.METRICS, newline="") as f:
         return [{key: value for key, value in row.items() if key not in TIMING_NAMES} for row in csv.DictReader(f)]
 
 
@@ -50,7 +51,7 @@ def main():
         run = Path(scratch) / "soak"
         kills = 0
         while kills < args.kills:
-            if not (run / "config.yaml").exists():
+            if not run_files.is_resumable(run):
                 subprocess.run(["rm", "-rf", str(run)])  # killed before it saved its settings: nothing to resume
             resuming = run.exists()
             command = ["--resume", run] if resuming else [*settings, "output.run_name=soak"]
@@ -74,7 +75,7 @@ def main():
             process.kill()
             process.wait()
             kills += 1
-            print(f"kill {kills}: after {len(rows(run)) if (run / 'metrics.csv').exists() else 0} epochs", flush=True)
+            print(f"kill {kills}: after {len(rows(run)) if (run / run_files.METRICS).exists() else 0} epochs", flush=True)
         finished = train("--resume", run)
         assert finished.returncode == 0, finished.stderr[-3000:]
         straight = train(*settings, "output.run_name=straight")

@@ -41,6 +41,7 @@ def batch_for(height, width, batch=BATCH):
     with the pixels, and a pass of 1,000 64x64 images held 2 GB of them (500 MB at 28x28)."""
     return max(1, batch * 28 * 28 // (height * width))
 
+
 # Every score, in metrics.csv's order, and how a run shows it (record/columns.py's Column: its format in the
 # epoch line, its panel of metrics.png and legend there, its format in compare.py's table). A new score is its
 # line here and its value in scores().
