@@ -146,6 +146,7 @@ def load_generator(kind, where):
     import tensorflow as tf
 
     import models
+    import state
     if kind == "keras":
         try:
             model = keras.models.load_model(where, compile=False, safe_mode=True)
@@ -168,11 +169,11 @@ def load_generator(kind, where):
                           f"restore it")
     generator, _ = models.from_config(cfg, class_names=class_names)
     name = "average_generator" if cfg["train.ema_decay"] else "generator"
-    try:
-        tf.train.Checkpoint(**{name: generator}).restore(tf.train.latest_checkpoint(checkpoints)).expect_partial()
-    except Exception as e:
-        raise ConfigError(f"cannot restore the generator from {checkpoints} ({type(e).__name__}); "
-                          f"the checkpoint may be damaged") from None
+    prefixes = state.existing_checkpoints(checkpoints, f"pass a run with a checkpoint, or its generator .keras file")
+    try:  # every weight of the generator must come from the checkpoint: a partial restore would draw noise
+        tf.train.Checkpoint(**{name: generator}).restore(prefixes[-1]).expect_partial().assert_existing_objects_matched()
+    except (tf.errors.OpError, ValueError, AssertionError) as e:
+        raise state.damaged_checkpoint(prefixes, e) from None
     return generator, class_names
 
 
@@ -184,11 +185,14 @@ def cluster_shares(kind, where):
         return models.saved_class_shares(where)
     import numpy as np
     import tensorflow as tf
+
+    import state
     checkpoints, run_dir = where
     cfg = config.load(base=config.saved(run_dir))
     if not cfg["model.clusters"]:
         return None
-    numbers = tf.train.load_variable(tf.train.latest_checkpoint(checkpoints), "clusters/.ATTRIBUTES/VARIABLE_VALUE")
+    newest = state.existing_checkpoints(checkpoints, "pass a run with a checkpoint")[-1]
+    numbers = tf.train.load_variable(newest, "clusters/.ATTRIBUTES/VARIABLE_VALUE")
     return np.bincount(numbers, minlength=cfg["model.clusters"]) / len(numbers)
 
 
@@ -204,7 +208,9 @@ def checked_names(class_names, source):
 
 def describe_model(kind, where):
     if kind == "checkpoint":
-        return f"the generator of the latest checkpoint in {where[0]}"
+        import state
+        newest = state.existing_checkpoints(where[0], "")[-1]  # loaded already: there is one
+        return f"the generator of the newest checkpoint in {where[0]}, {Path(newest).name}"
     what = {run_files.AVERAGED_GENERATOR: "the averaged generator", run_files.BEST_GENERATOR: "the best epoch's generator",
             run_files.GENERATOR: "the trained generator"}.get(where.name, "a generator")
     return f"{where} ({what})"

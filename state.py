@@ -61,11 +61,7 @@ def checkpoint_to_resume(run_dir, cfg, saved):
     """The prefixes of `run_dir`'s checkpoints (the newest last), and the newest one's epoch and step, checked
     before anything is written: readable, and resumable with these settings (a run stopped mid-epoch keeps
     the order of its batches)."""
-    found = tf.train.get_checkpoint_state(run_dir / run_files.CHECKPOINTS)
-    prefixes = [p for p in (found.all_model_checkpoint_paths if found else []) if Path(f"{p}.index").is_file()]
-    if not prefixes:
-        raise ConfigError(f"{run_dir / run_files.CHECKPOINTS} holds no checkpoint files (deleted?); there is nothing to "
-                          f"resume: start a new run")
+    prefixes = existing_checkpoints(run_dir / run_files.CHECKPOINTS, "there is nothing to resume: start a new run")
     try:  # every value read once (about as long as the restore takes): a truncated file is found here
         reader = tf.train.load_checkpoint(prefixes[-1])
         values = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
@@ -79,6 +75,17 @@ def checkpoint_to_resume(run_dir, cfg, saved):
                           f"{saved[changed[0]]}, and change it once that epoch has ended (train.epochs={epoch + 1} "
                           f"stops there)")
     return prefixes, epoch, step
+
+
+def existing_checkpoints(checkpoint_dir, otherwise):
+    """The prefixes of the checkpoints in `checkpoint_dir` whose files are there, the newest last: the index
+    file names the newest even when its files were deleted (as damaged_checkpoint advises), and restoring a
+    prefix that is gone would silently restore nothing. A ConfigError ending in `otherwise` if there is none."""
+    found = tf.train.get_checkpoint_state(checkpoint_dir)
+    prefixes = [p for p in (found.all_model_checkpoint_paths if found else []) if Path(f"{p}.index").is_file()]
+    if not prefixes:
+        raise ConfigError(f"{checkpoint_dir} holds no checkpoint files (deleted?); {otherwise}")
+    return prefixes
 
 
 def check_clustered_count(prefix, count):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import config
 import generate
 from conftest import TINY, run_program, run_train
 
@@ -134,3 +135,31 @@ def test_a_corrupt_model_file_gives_no_traceback(tmp_path):
     result = run_program("generate", tmp_path)
     assert result.returncode == 2
     assert "cannot load" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_a_deleted_newest_checkpoint_draws_from_the_one_before_it_and_none_left_is_one_line(tmp_path, capsys):
+    import models
+    result = run_train(*TINY, "data.dataset=mnist_sample", "data.limit=256", "train.epochs=2", "eval.every=0",
+                       "output.checkpoints_to_keep=2", f"output.dir={tmp_path}", "output.run_name=r")
+    assert result.returncode == 0, result.stderr
+    run = tmp_path / "r"
+    for path in [*run.glob("*.keras"), *run.glob("checkpoints/ckpt-2.*")]:  # 1 step an epoch: ckpt-2 is epoch 2's
+        path.unlink()
+    for name in ("a", "b"):
+        draw(run, "--num", 6, "--seed", 1, "--out", tmp_path / f"{name}.npz")
+    assert "the newest checkpoint in" in capsys.readouterr().out.splitlines()[0]
+    a, b = (np.load(tmp_path / f"{name}.npz")["images"] for name in "ab")
+    generator, _ = models.from_config(config.load(base=config.saved(run)))
+    tf.train.Checkpoint(generator=generator).restore(str(run / "checkpoints" / "ckpt-1")).expect_partial()
+    noise = np.random.default_rng(1).standard_normal((6, 100)).astype("float32")
+    expected = np.clip(np.rint(generator(noise, training=False).numpy() * 127.5 + 127.5), 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(a, expected)  # epoch 1's generator, every time
+    np.testing.assert_array_equal(b, expected)
+    for path in run.glob("checkpoints/ckpt-1.*"):
+        path.unlink()
+    with pytest.raises(SystemExit) as exit_:
+        draw(run, "--num", 6, "--out", tmp_path / "c.npz")
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2 and len(error.strip().splitlines()) == 1 and "holds no checkpoint files" in error
+    assert not (tmp_path / "c.npz").exists()
