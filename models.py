@@ -116,18 +116,29 @@ def from_config(cfg, synchronized=False, class_names=()):
 # .keras generators.
 CLASSES_FILE = "classes.txt"
 SHARES_ENTRY = "class_shares.txt"  # a self-conditioned generator's cluster sizes as shares, one per line
+EPOCH_ENTRY = "epoch.txt"  # the epoch whose generator generator_best.keras holds
 
 
-def save_generator(generator, path, class_names=(), class_shares=None):
+def save_generator(generator, path, class_names=(), class_shares=None, epoch=None):
     """generator.save(path), with the class names (and a self-conditioned run's cluster shares) added to the
     .keras archive (Keras reads only its own entries), so a generator copied elsewhere can still be asked for
-    a class by name, and draws clusters as often as the data holds them."""
+    a class by name, and draws clusters as often as the data holds them; and `epoch`, if given, the epoch
+    it was trained to."""
     generator.save(path)
-    if class_names:
+    if class_names or epoch is not None:
         with zipfile.ZipFile(path, "a") as archive:
-            archive.writestr(CLASSES_FILE, "".join(f"{name}\n" for name in class_names))
+            if class_names:
+                archive.writestr(CLASSES_FILE, "".join(f"{name}\n" for name in class_names))
             if class_shares is not None:
                 archive.writestr(SHARES_ENTRY, "".join(f"{share!r}\n" for share in map(float, class_shares)))
+            if epoch is not None:
+                archive.writestr(EPOCH_ENTRY, f"{epoch}\n")
+
+
+def saved_epoch(path):
+    """The epoch save_generator recorded in a .keras file (None: saved without it)."""
+    with zipfile.ZipFile(path) as archive:
+        return int(archive.read(EPOCH_ENTRY)) if EPOCH_ENTRY in archive.namelist() else None
 
 
 def saved_class_names(path):

@@ -37,8 +37,8 @@ def save_reals(training_images, cfg, run_dir, count):
     images.save_grid(batch.numpy(), run_dir / run_files.IMAGES / run_files.REALS, columns=cfg["output.grid_size"])
 
 
-def save_generator(generator, path, class_names, class_shares=None):
-    atomic.write(path, lambda temporary: models.save_generator(generator, temporary, class_names, class_shares))
+def save_generator(generator, path, class_names, class_shares=None, epoch=None):
+    atomic.write(path, lambda temporary: models.save_generator(generator, temporary, class_names, class_shares, epoch))
 
 
 class EpochRecord:
@@ -70,6 +70,25 @@ class EpochRecord:
             self.pending_files = self.start(self.files, self.write_files, last, pictures[-1], weights,
                                             training.cluster_shares(), False)
             self.replot()
+        if self.log.rows:
+            self.drop_stale_best(training)
+
+    def drop_stale_best(self, training):
+        """A resumed run's generator_best.keras must hold the best of the epochs its record kept. Resumed from an
+        older checkpoint (output.checkpoint_every > 1, or a deleted newest one), the file may hold an epoch whose
+        row was dropped: no generator of the best kept epoch is left to write, so it goes, and the next epoch
+        to score better than the kept rows writes it again. (A file saved without its epoch stays.)"""
+        path = self.run_dir / run_files.BEST_GENERATOR
+        held = models.saved_epoch(path) if path.is_file() else None
+        scored = [row for row in self.log.rows if row["frechet_distance"] is not None]
+        best = min(scored, key=lambda row: row["frechet_distance"])["epoch"] if scored else None
+        rewritten = best == training.epoch and not training.step  # by the resume's own writer, above
+        if held is None or held == best or rewritten:
+            return
+        path.unlink()
+        print(f"note: {path.name} held epoch {held}, which is not the best of the epochs kept on resume "
+              f"({'epoch ' + str(best) if best else 'none is scored'}); removed: the next epoch that scores better "
+              f"writes it again", flush=True)
 
     def __enter__(self):
         return self
@@ -141,7 +160,8 @@ class EpochRecord:
             if self.best_generator is None:
                 self.best_generator = keras.models.clone_model(self.sampler)
             self.best_generator.set_weights(best_weights)
-            save_generator(self.best_generator, self.run_dir / run_files.BEST_GENERATOR, self.class_names, class_shares)
+            save_generator(self.best_generator, self.run_dir / run_files.BEST_GENERATOR, self.class_names, class_shares,
+                           epoch=row["epoch"])
 
     def replot(self):
         """metrics.png from the rows so far, unless its previous drawing is still under way or was too recent

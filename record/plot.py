@@ -18,6 +18,8 @@ def lines(axis, rows, panel, classes, right_axis=False):
     for column in COLUMNS:
         if column.panel != panel or column.right_axis != right_axis:
             continue
+        if column.classes_power and not classes:  # scored earlier by a classifier this process has not loaded
+            continue
         points = [(row["epoch"], row[column.name] * classes ** column.classes_power) for row in rows
                   if row.get(column.name) is not None]  # a metrics.csv written before a column existed lacks it
         if points:
@@ -29,7 +31,8 @@ def lines(axis, rows, panel, classes, right_axis=False):
 
 def draw(path, rows, real_scores, classes):
     """metrics.png at `path` from `rows` (metrics.csv's, as numbers); `real_scores` (real images' numbers) are
-    drawn as the floor, and `classes` is how many the scoring classifier knows."""
+    drawn as the floor, and `classes` is how many the scoring classifier knows (0: unknown, as when a run resumed
+    without its evaluator; the columns scaled by it are left out)."""
     from matplotlib.figure import Figure  # not pyplot: its global state is not for a background thread
 
     epochs = [row["epoch"] for row in rows]

@@ -318,3 +318,40 @@ def test_the_asynchronous_checkpoint_patch_checks_its_assumption_and_else_saves_
     run.save()  # a second save: the one the patch exists for
     reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(tmp_path / "checkpoints"))
     assert reader.get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE") == 3
+
+
+@pytest.mark.slow
+def test_a_scored_run_resumes_unscored_or_without_its_evaluator_and_keeps_no_stale_best_generator(tmp_path,
+                                                                                                 small_run_args):
+    """Resumed from an older checkpoint (the newest deleted, as a damaged one's message advises), the record keeps
+    epochs 1-2; generator_best.keras must then hold the best of those or be gone. Resumed with eval.every=0, and
+    then with its evaluator's files moved away, the run trains on and draws metrics.png from the scored rows."""
+    import models
+    from quality import evaluators
+    evaluator_dir = tmp_path / "evaluator"
+    shutil.copytree(evaluators.DEFAULT_DIR, evaluator_dir)
+    args = [*small_run_args, "output.run_name=r", "output.checkpoints_to_keep=2", f"eval.evaluator_dir={evaluator_dir}",
+            "eval.classifier=existing"]
+    assert run_train(*args, "train.epochs=3").returncode == 0
+    run = tmp_path / "r"
+    for path in run.glob("checkpoints/ckpt-6.*"):  # epoch 3's (2 steps an epoch)
+        path.unlink()
+    with open(run / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    rows[0]["frechet_distance"] = "0.5"  # epoch 1 the best of those kept: no generator of it is left to save
+    with open(run / "metrics.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, list(rows[0]))
+        writer.writeheader(), writer.writerows(rows)
+    held = models.saved_epoch(run / "generator_best.keras")
+    resumed = run_train("--resume", run, "train.epochs=4", "eval.every=0")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    best = run / "generator_best.keras"
+    assert (held == 1) == best.exists() and (not best.exists() or models.saved_epoch(best) == 1)
+    with open(run / "metrics.csv", newline="") as f:
+        kept = list(csv.DictReader(f))
+    assert [r["epoch"] for r in kept] == ["1", "2", "3", "4"] and kept[2]["frechet_distance"] == ""
+    shutil.rmtree(evaluator_dir)
+    (run / "metrics.png").unlink()
+    gone = run_train("--resume", run, "train.epochs=5", "eval.every=1")
+    assert gone.returncode == 0, gone.stderr[-2000:]
+    assert "no quality numbers" in gone.stderr and (run / "metrics.png").is_file() and checkpoint_epoch(run) == 5
