@@ -420,6 +420,13 @@ def check_combination(flat):
     if weights is not None and not os.path.isfile(os.path.expanduser(weights)):
         raise ConfigError(f"eval.inception_weights {weights} is not a file; point it at InceptionV3's weights "
                           f"(inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5), or leave it empty to download")
+    limit = flat["data.limit"]
+    if flat["eval.features"] == "inception" and flat["eval.every"] != 0 and limit is not None \
+            and limit < INCEPTION_MIN_IMAGES:
+        raise ConfigError(f"data.limit={limit} is too few images for eval.features=inception, whose "
+                          f"reference and real-vs-real halves need {INCEPTION_MIN_IMAGES // 2} each (density and "
+                          f"coverage measure each one's 5th nearest neighbour); raise data.limit to at least "
+                          f"{INCEPTION_MIN_IMAGES}, or set eval.every=0 to train without quality numbers")
     size, _ = image_shape(flat)
     if size is not None:
         check_image_size(size, "data.image_size")
@@ -430,6 +437,9 @@ def check_combination(flat):
                               f"one per upsampling but the last); shorten the list")
 
 
+# Two halves, the reference and real vs real, of quality/metrics.py's MIN_REFERENCE images each (a test keeps the
+# two equal: this module imports no numpy); a folder with fewer is refused when loaded (evaluators.py).
+INCEPTION_MIN_IMAGES = 12
 INCEPTION_COST = 25  # InceptionV3's features of one image: the arithmetic of 25 images' training steps
 EVALUATION_SHARE = 0.1  # with Inception, evaluations take at most this share of the training's arithmetic
 

@@ -147,11 +147,24 @@ def inception_network(weights, channels):
     return keras.Model(images, inception(coloured), name="inception_features")
 
 
+def inception_reference_size(cfg, image_count):
+    """How many of the training images are the Inception reference: eval.num_samples (at least 100, its rule), or
+    half of them if fewer: as many others are real vs real. A ConfigError if a half is too small for the
+    neighbours precision and density reach (config.py refuses a data.limit so small before TensorFlow)."""
+    if image_count // 2 < metrics.MIN_REFERENCE:
+        raise ConfigError(f"eval.features=inception needs at least {2 * metrics.MIN_REFERENCE} training images, and "
+                          f"there are {image_count}: half are its reference and half real vs real, "
+                          f"{metrics.MIN_REFERENCE} each at least (density and coverage measure each one's "
+                          f"{metrics.DENSITY_NEIGHBOURS}th nearest neighbour); use more images (a larger data.limit), "
+                          f"or eval.every=0 to train without quality numbers")
+    return min(cfg["eval.num_samples"], image_count // 2)
+
+
 def inception_reference(cfg, network, real_images, weights_key):
     """Features of num_samples of the run's training images (seeded pick) as the reference, and the numbers
     of as many others (real vs real; with fewer images, the two halves), kept in inception-NAME_reference.npz
     under a key of the weights and those images' bytes, so a second run does not compute them again."""
-    count = min(cfg["eval.num_samples"], len(real_images) // 2)
+    count = inception_reference_size(cfg, len(real_images))
     picked = np.random.default_rng(0).permutation(len(real_images))[:2 * count]
     reference_images, baseline_images = real_images[picked[:count]], real_images[picked[count:]]
     key = hashlib.sha256(weights_key.encode() + reference_images.tobytes() + baseline_images.tobytes()).hexdigest()
@@ -171,7 +184,8 @@ def inception_reference(cfg, network, real_images, weights_key):
 
 def for_inception(cfg, real_images):
     """InceptionV3's network and the run's Reference; Unavailable if the ImageNet weights cannot be had, a
-    ConfigError if the weights file given cannot be loaded."""
+    ConfigError if the weights file given cannot be loaded, or the images are too few for a reference."""
+    inception_reference_size(cfg, len(real_images))  # said before InceptionV3 is built
     weights = cfg["eval.inception_weights"]
     try:
         network = inception_network(os.path.expanduser(weights) if weights else "imagenet", cfg["data.channels"])
@@ -226,7 +240,8 @@ def for_classifier(cfg):
 
 def for_run(cfg, real_images):
     """The run's metrics.Evaluator, or None after one line saying why there is none: the balance diagnostics
-    go on without it."""
+    go on without it. A ConfigError (settings that cannot be scored) is the caller's: train.py stops before
+    making the run's folder."""
     if cfg["eval.every"] == 0:
         return None
     try:

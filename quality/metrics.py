@@ -110,6 +110,7 @@ def kernel_distance(features_a, features_b):
 
 NEIGHBOURS = 3  # k of precision and recall: a ball reaches each point's kth nearest neighbour (the paper's k)
 DENSITY_NEIGHBOURS = 5  # k of density and coverage (their paper's k)
+MIN_REFERENCE = max(NEIGHBOURS, DENSITY_NEIGHBOURS) + 1  # real rows a Reference needs: each row's kth nearest other row
 DISTANCE_ENTRIES = 2**24  # distances held at once (128 MB of float64), whatever the number of samples
 
 

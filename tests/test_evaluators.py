@@ -191,6 +191,45 @@ def test_the_inception_reference_is_computed_once_for_the_same_images(small_ince
         evaluators.inception_reference(cfg, small_inception, digits, "other weights")
 
 
+def stand_in_inception(weights, channels):
+    """A convolution and a mean in InceptionV3's place (its weights ignored, nothing downloaded): for tests of how
+    many real images the reference takes, not of their features."""
+    import keras
+    images = keras.Input(shape=(None, None, channels))
+    return keras.Model(images, keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(8, 3)(images)))
+
+
+def test_inception_refuses_in_one_line_a_reference_too_small_for_its_neighbours(tmp_path, monkeypatch):
+    """Half the training images are the reference, the other half real vs real; density reaches each image's
+    5th nearest neighbour, so each half needs 6: a folder of 11 images is refused before scoring, 12 are scored."""
+    monkeypatch.setattr(evaluators, "inception_network", stand_in_inception)
+    cfg = config.load(overrides=["data.dataset=mnist_sample", "data.image_size=28", "data.channels=1",
+                                 "eval.features=inception", "eval.every=1", f"eval.evaluator_dir={tmp_path}"])
+    digits = sources.load_sample()[:12]
+    assert len(evaluators.for_run(cfg, digits).reference.features) == metrics.MIN_REFERENCE == 6
+    with pytest.raises(config.ConfigError) as refused:
+        evaluators.for_run(cfg, digits[:11])
+    assert str(refused.value) == (
+        "eval.features=inception needs at least 12 training images, and there are 11: half are its reference and "
+        "half real vs real, 6 each at least (density and coverage measure each one's 5th nearest neighbour); use "
+        "more images (a larger data.limit), or eval.every=0 to train without quality numbers")
+
+
+def test_a_data_limit_too_small_for_inceptions_reference_is_refused_before_tensorflow(tmp_path):
+    assert config.INCEPTION_MIN_IMAGES == 2 * metrics.MIN_REFERENCE  # config.py imports no numpy: said twice
+    weights = tmp_path / "never_read.h5"  # no download: refused before the weights are read
+    weights.write_bytes(b"")
+    result = run_train("data.dataset=mnist_sample", "data.limit=11", "eval.features=inception", "train.epochs=1",
+                       f"eval.inception_weights={weights}", *TINY, f"output.dir={tmp_path}", "output.run_name=run")
+    assert result.returncode == 2 and not (tmp_path / "run").exists()
+    assert result.stderr.strip() == (
+        "error: data.limit=11 is too few images for eval.features=inception, whose reference and real-vs-real "
+        "halves need 6 each (density and coverage measure each one's 5th nearest neighbour); raise data.limit to at "
+        "least 12, or set eval.every=0 to train without quality numbers")
+    for scored_or_not in ("data.limit=12", "eval.every=0"):
+        config.load(overrides=["data.dataset=mnist_sample", "data.limit=11", "eval.features=inception", scored_or_not])
+
+
 @pytest.mark.slow
 def test_inception_weights_missing_is_one_line_before_tensorflow_and_offline_the_run_goes_on(tmp_path):
     missing = run_train("eval.features=inception", f"eval.inception_weights={tmp_path / 'nope.h5'}")

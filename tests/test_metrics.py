@@ -191,6 +191,17 @@ def test_the_neighbour_radii_hold_one_block_of_distances_at_a_time(monkeypatch):
     np.testing.assert_allclose(radii[:300], np.sort(distances, axis=1)[:, metrics.NEIGHBOURS], rtol=1e-6, atol=1e-9)
 
 
+def test_the_smallest_reference_has_a_kth_nearest_neighbour_for_every_k():
+    """MIN_REFERENCE rows give each row its 3rd (precision) and 5th (density) nearest other row; one row fewer
+    has no 5th."""
+    rows = np.random.default_rng(0).standard_normal((metrics.MIN_REFERENCE, 4))
+    reference = metrics.measured_reference(rows, (rows + 0.1, None))
+    assert len(reference.density_radii) == metrics.MIN_REFERENCE and set(reference.real_scores) == {
+        "frechet_distance", "kernel_distance", "precision", "recall", "density", "coverage"}
+    with pytest.raises(ValueError):
+        metrics.Reference(rows[1:], {})
+
+
 def test_larger_images_pass_through_the_evaluator_in_fewer_at_a_time():
     """As many pixels a pass as 1,000 digits: 1,000 64x64 images at once held 2 GB of a classifier's activations."""
     seen = []
