@@ -5,7 +5,8 @@
 
 A setting given several values (commas between them; a list in brackets is one value) is swept; a setting
 given one value applies to every run. Each run goes to outputs/SWEEP/RUN, its name made of the values
-(like generator_lr-2e-4,batch_size-64); SWEEP is --name, or made of the swept keys. When all have run,
+(like generator_lr-2e-4,batch_size-64; a value a folder name cannot show as written, like a path, adds a short
+hash of it: two settings never share a run); SWEEP is --name, or made of the swept keys. When all have run,
 compare.py's table is printed and written with its picture (SWEEP/compare.csv, SWEEP/compare.png).
 
 Every combination is validated before the first run starts. Stopped (Ctrl-C, kill, a reboot), the same
@@ -16,6 +17,9 @@ at once would only share its cores.
 """
 
 import argparse
+import hashlib
+import itertools
+import re
 import shutil
 import signal
 import subprocess
@@ -82,10 +86,46 @@ def short_names(keys):
     return {key: part if last.count(part) == 1 else key for key, part in zip(keys, last)}
 
 
-def run_name(combination, names):
-    """generator_lr-2e-4,batch_size-64: the values as given; a list's commas become + and its brackets go."""
-    return ",".join(f"{names[key]}-{value.strip().strip('[]').replace(',', '+').replace(' ', '')}"
-                    .replace("/", "_") for key, value in combination.items())
+# A value a run's name shows as written: lower case (macOS and Windows take Photos and photos for one folder), and
+# none of the characters the name is built with: "," between settings, "+" between a list's items, "~" before a hash.
+PLAIN = re.compile(r"[a-z0-9._#-]*")
+READABLE = 32  # characters of another value shown before its hash: a name stays far within a file system's 255
+
+
+def value_name(text, value, as_written):
+    """A swept value as its run's name shows it, different for every different setting of its key:
+    - a plain value (PLAIN: 1e-4, mnist_sample, #808080) as written;
+    - a list, its items between + ([64,128] and [64, 128] are one list, one setting: 64+128);
+    - any other value readably (its other characters as _, at most READABLE of them), then ~ and 8 hex digits of
+      a hash of its exact text: data.path=a/b is a_b~c14cddc0, a_b is a_b, 1E-4 is not 1e-4.
+    `value` is the setting `text` is read as; `as_written` says its key takes the text whole (data.path, as
+    config.py's text settings do; YAML drops the spaces around any other value). A key's values are all lists or
+    none: each rule of config.py gives one kind."""
+    if isinstance(value, list) and all(PLAIN.fullmatch(str(item)) for item in value):
+        return "+".join(map(str, value))
+    exact = text if as_written else text.strip()
+    if PLAIN.fullmatch(exact):
+        return exact
+    readable = re.sub(r"[^A-Za-z0-9._#-]+", "_", exact)[:READABLE]
+    return f"{readable}~{hashlib.sha256(exact.encode()).hexdigest()[:8]}"
+
+
+def run_name(combination, names, cfg):
+    """generator_lr-2e-4,batch_size-64: each swept key's short name and its value_name in the run's settings
+    `cfg`. Two runs of a sweep share a folder only if they are one setting, and a sweep never lists one twice."""
+    return ",".join(f"{names[key]}-{value_name(text, cfg[key], config.SETTINGS[key].rule.text)}"
+                    for key, text in combination.items())
+
+
+def check_distinct(swept, read):
+    """A ConfigError if two values of a key are one setting (1e-4 and 0.0001, [64,32] and [64, 32]): listed twice.
+    `read`: each combination of the swept values and the settings it is read as."""
+    for key, texts in swept.items():
+        setting = {combination[key]: cfg[key] for combination, cfg in read}
+        for first, second in itertools.combinations(texts, 2):
+            if setting[first] == setting[second]:
+                raise ConfigError(f"{key} lists one setting twice ({first} and {second} are both "
+                                  f"{setting[first]!r}); give each value once")
 
 
 def plan(args):
@@ -94,7 +134,7 @@ def plan(args):
     fixed, swept = parse_settings(args.settings)
     base = [f"{key}={value}" for key, value in fixed.items()]
     names = short_names(list(swept))
-    runs = []
+    runs, read = [], []
     for combination in combinations(swept):
         settings = base + [f"{key}={value}" for key, value in combination.items()]
         try:
@@ -102,7 +142,9 @@ def plan(args):
             distribute.check(cfg)
         except ConfigError as e:
             raise ConfigError(f"{e} (in the run {', '.join(f'{k}={v}' for k, v in combination.items())})") from None
-        runs.append((run_name(combination, names), settings, cfg))
+        runs.append((run_name(combination, names, cfg), settings, cfg))
+        read.append((combination, cfg))
+    check_distinct(swept, read)
     if args.name is not None and config.run_name().convert(args.name) is None:
         raise ConfigError(f"--name {args.name} must be a folder name, not a path (it goes in output.dir)")
     folder = Path(runs[0][2]["output.dir"]) / (args.name or "sweep-" + "-".join(names.values()))

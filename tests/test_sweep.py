@@ -27,11 +27,51 @@ def test_values_split_at_commas_outside_lists_and_every_combination_is_planned()
         {"train.generator_lr": "1e-4", "model.discriminator_widths": "[32,64]"},
         {"train.generator_lr": "2e-4", "model.discriminator_widths": "[64,128]"},
         {"train.generator_lr": "2e-4", "model.discriminator_widths": "[32,64]"}]
-    names = sweep.short_names(list(swept))
-    assert [sweep.run_name(c, names) for c in combinations] == [
+    assert run_names("train.epochs=3", "train.generator_lr=1e-4,2e-4",
+                     "model.discriminator_widths=[64,128],[32,64]") == [
         "generator_lr-1e-4,discriminator_widths-64+128", "generator_lr-1e-4,discriminator_widths-32+64",
         "generator_lr-2e-4,discriminator_widths-64+128", "generator_lr-2e-4,discriminator_widths-32+64"]
     assert sweep.short_names(["train.seed", "eval.seed"]) == {"train.seed": "train.seed", "eval.seed": "eval.seed"}
+
+
+def run_names(*settings):
+    """The run folders' names sweep.py plans for these settings."""
+    folder, runs = sweep.plan(argparse.Namespace(settings=list(settings), config=None, name=None))
+    return [run_dir.name for run_dir, _, _ in runs]
+
+
+def test_two_settings_never_share_a_run_folder(tmp_path, monkeypatch):
+    """A name shows a value as written where a folder name can (ordinary values keep the names earlier sweeps
+    gave them); a path's slash, a space, capitals (one folder on macOS and Windows) add a hash of the value."""
+    monkeypatch.chdir(tmp_path)
+    values = ["a/b", "a_b", "a b", "ab", "Photos", "photos", "[x]", "x", "x+y", "[x,y]", "é", "e", "-", "_"]
+    for value in values:
+        (tmp_path / value).mkdir(parents=True, exist_ok=True)
+    paths = run_names("data.dataset=folder", f"data.path={','.join(values)}", f"output.dir={tmp_path}")
+    assert len({name.lower() for name in paths}) == len(values)
+    assert {"path-a_b", "path-ab", "path-photos", "path-x", "path-e", "path--", "path-_"} <= set(paths)
+    assert paths[0].startswith("path-a_b~") and paths[4].startswith("path-Photos~")
+    assert all(config.run_name().convert(name) == name for name in paths)  # each a valid output.run_name
+    long_path = tmp_path / ("deep/" * 60)
+    long_path.mkdir(parents=True)
+    [long_name, _] = run_names("data.dataset=folder", f"data.path={long_path},a_b", f"output.dir={tmp_path}")
+    assert len(long_name) < 60  # within a file system's 255 bytes, however long the value
+
+    assert run_names("train.generator_lr=1e-4,2e-4", "train.augment=[translation,cutout],[]", "output.dir=x") == [
+        "generator_lr-1e-4,augment-translation+cutout", "generator_lr-1e-4,augment-",
+        "generator_lr-2e-4,augment-translation+cutout", "generator_lr-2e-4,augment-"]
+    assert run_names("model.discriminator_widths=[64, 32],[16,8]", "data.background=#808080,#FFFFFF") == [
+        "discriminator_widths-64+32,background-#808080", "discriminator_widths-64+32,background-#FFFFFF~07ee686b",
+        "discriminator_widths-16+8,background-#808080", "discriminator_widths-16+8,background-#FFFFFF~07ee686b"]
+
+
+@pytest.mark.parametrize("values", ["[64,32],[64, 32]", "1e-4,0.0001", "true,True"])
+def test_a_sweep_listing_one_setting_twice_is_refused(values):
+    """[64,32] and [64, 32] are one list: one setting, one folder, run once (written either way, a sweep continues
+    the other's run)."""
+    key = {"[": "model.discriminator_widths", "1": "train.generator_lr", "t": "train.deterministic"}[values[0]]
+    with pytest.raises(ConfigError, match=f"^{key} lists one setting twice"):
+        run_names(f"{key}={values}")
 
 
 @pytest.mark.parametrize("settings, message", [
