@@ -148,22 +148,21 @@ def plan(args):
     if args.name is not None and config.run_name().convert(args.name) is None:
         raise ConfigError(f"--name {args.name} must be a folder name, not a path (it goes in output.dir)")
     folder = Path(runs[0][2]["output.dir"]) / (args.name or "sweep-" + "-".join(names.values()))
-    given = list(fixed) + list(swept) + (list(config.flatten(config.read_yaml(args.config), str(args.config)))
-                                         if args.config else [])
     planned = []
     for name, settings, cfg in runs:
         run_dir = folder / name
         if (run_dir / run_files.CONFIG).is_file():
-            check_same_run(run_dir, cfg, given)
+            check_same_run(run_dir, cfg)
         planned.append((run_dir, settings, cfg))
     return folder, planned
 
 
-def check_same_run(run_dir, cfg, given):
-    """A run already in the sweep's folder must be the one this sweep would start: the same value of each
-    setting `given` (on the command line or in --config; train.epochs may grow)."""
+def check_same_run(run_dir, cfg):
+    """A run already in the sweep's folder must be the one this sweep would start: the same value of every
+    setting, given on the command line, in --config or left to config.yaml (the folder's name shows only the swept
+    ones; train.epochs may grow)."""
     saved = config.load(base=config.saved_parts(run_dir)[0])  # as its user set them, not what it found out
-    for key in given:
+    for key in cfg:
         # mnist without internet trains on the bundled sample: a run folder made before found.yaml says so here
         if key != "train.epochs" and not key.startswith("output.") and cfg[key] != saved[key] \
                 and (cfg[key], saved[key]) != ("mnist", "mnist_sample"):

@@ -130,3 +130,18 @@ def test_a_sweep_with_a_new_seed_each_run_continues_its_runs_and_refuses_another
     assert [planned[0] for planned in sweep.plan(args)[1]] == [planned[0] for planned in runs]
     with pytest.raises(ConfigError, match=r"exists with train.seed=, where this sweep sets train.seed=7;"):
         sweep.plan(argparse.Namespace(settings=["train.seed=7", *settings[1:]], config=None, name=None))
+
+
+def test_a_run_left_by_a_sweep_with_other_fixed_settings_is_refused(tmp_path):
+    """The folder names only the swept values: a run there is this sweep's only if every other setting is the
+    same too, given here or not (train.epochs may grow)."""
+    swept = ["train.generator_lr=1e-4,2e-4", f"output.dir={tmp_path}"]
+    folder, runs = sweep.plan(argparse.Namespace(settings=["train.batch_size=64", *swept], config=None, name=None))
+    run_dir, _, cfg = runs[0]
+    run_dir.mkdir(parents=True)
+    config.dump(cfg, run_dir / run_files.CONFIG)
+    with pytest.raises(ConfigError, match=r"exists with train.batch_size=64, where this sweep sets train.batch_size=256;"):
+        sweep.plan(argparse.Namespace(settings=swept, config=None, name=None))
+    longer = sweep.plan(argparse.Namespace(settings=["train.batch_size=64", "train.epochs=80", *swept], config=None,
+                                           name=None))
+    assert longer[1][0][0] == run_dir
