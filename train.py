@@ -418,7 +418,7 @@ def train(user, found, run_dir, saved, stop):
     chief = distribute.is_chief(cfg)
     # Before the run's folder is made: a classifier trained first (eval.classifier=auto) or a weights file that
     # will not load does not leave a half-begun run.
-    evaluator = evaluators.for_run(cfg, real_images) if chief else None
+    evaluator = evaluators.for_run(cfg, real_images, class_names if cfg["model.conditional"] else ()) if chief else None
     run_dir = prepare_run_dir(cfg, run_dir, resuming, class_names)
     if not resuming:  # at once: a run killed from here on resumes with these settings
         save_settings(user, found, run_dir)

@@ -207,9 +207,31 @@ def check_count(cfg, count):
                           f"the quality numbers needs at least {MIN_IMAGES}, or use eval.features=inception")
 
 
-def for_classifier(cfg):
-    """The run's data's classifier network and Reference, made first if eval.classifier=auto; Unavailable
-    says how to make them."""
+def class_order(cfg, run_classes, evaluator_classes):
+    """For each of a conditional run's classes (`run_classes`, by name), the number the evaluator reads it as:
+    its label numbers are the sorted subfolders of the data it was made from, which need not be the run's (a
+    named evaluator's). A ConfigError unless the two are the same classes: a class the evaluator does not know
+    cannot be read, and one the run does not draw would make every run look as if it dropped a mode."""
+    if sorted(run_classes) != sorted(evaluator_classes or []):
+        def listed(names):
+            return ", ".join(names[:5]) + (", ..." if len(names) > 5 else "") + f" ({len(names)})"
+        raise ConfigError(f"eval.classifier={cfg['eval.classifier']} knows the classes "
+                          f"{listed(list(evaluator_classes or []))}, and this run's are {listed(list(run_classes))}: "
+                          f"a conditional run's label and class numbers need an evaluator of the same classes, by "
+                          f"name; use eval.classifier=auto (a classifier of this data's classes)")
+    return [list(evaluator_classes).index(name) for name in run_classes]
+
+
+def for_classifier(cfg, run_classes=()):
+    """The run's data's classifier network, its Reference and, for a conditional run of `run_classes`, their
+    class_order; made first if eval.classifier=auto. Unavailable says how to make them."""
+    network, reference = find_classifier(cfg)
+    order = class_order(cfg, run_classes, reference.class_names) if run_classes else None
+    return network, reference, order
+
+
+def find_classifier(cfg):
+    """The run's data's classifier network and Reference (see for_classifier)."""
     network, reference = load_classifier(cfg)
     if chosen(cfg):
         if network is None:
@@ -238,16 +260,17 @@ def for_classifier(cfg):
     return network, reference
 
 
-def for_run(cfg, real_images):
-    """The run's metrics.Evaluator, or None after one line saying why there is none: the balance diagnostics
-    go on without it. A ConfigError (settings that cannot be scored) is the caller's: train.py stops before
-    making the run's folder."""
+def for_run(cfg, real_images, run_classes=()):
+    """The run's metrics.Evaluator (a conditional run's label numbers read by class name: `run_classes`), or
+    None after one line saying why there is none: the balance diagnostics go on without it. A ConfigError
+    (settings that cannot be scored) is the caller's: train.py stops before making the run's folder."""
     if cfg["eval.every"] == 0:
         return None
     try:
         if cfg["eval.features"] == "inception":
             return metrics.Evaluator(*for_inception(cfg, real_images), cfg["eval.num_samples"], batch=INCEPTION_BATCH)
-        return metrics.Evaluator(*for_classifier(cfg), cfg["eval.num_samples"])
+        network, reference, order = for_classifier(cfg, run_classes)
+        return metrics.Evaluator(network, reference, cfg["eval.num_samples"], class_order=order)
     except Unavailable as e:
         print(f"note: no quality numbers (the balance diagnostics still run): {e}", file=sys.stderr, flush=True)
         return None

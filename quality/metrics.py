@@ -259,11 +259,15 @@ class Evaluator:
     is a Reference. A conditional generator is asked, for sample i, for the class of reference image i
     (cycled), so its samples mix the classes as real ones do (without the reference's classes: each class
     in turn); a self-conditioned one, whose classes are its clusters, for the clusters `drawn` (one a sample:
-    clusters.proportional to their shares of the training images), and then the label numbers do not apply."""
+    clusters.proportional to their shares of the training images), and then the label numbers do not apply.
+    `class_order` (evaluators.class_order) gives, for each of a conditional generator's classes, the
+    classifier's number for it: the numbers are then the generator's, whatever order the classifier knows
+    its classes in."""
 
-    def __init__(self, network, reference, num_samples=2000, seed=0, batch=None):
+    def __init__(self, network, reference, num_samples=2000, seed=0, batch=None, class_order=None):
         self.network, self.reference = network, reference
         self.num_samples, self.seed, self.batch = num_samples, seed, batch
+        self.class_order = class_order
         self.compiled_for = None  # the generator score_generator last compiled its pass for
 
     def score_generator(self, generator, drawn=None):
@@ -281,10 +285,15 @@ class Evaluator:
                 classes = np.eye(num_classes, dtype="float32")[drawn]
             else:
                 labels = np.arange(num_classes) if self.reference.labels is None else self.reference.labels
+                if self.class_order is not None and self.reference.labels is not None:
+                    labels = np.argsort(self.class_order)[labels]  # the classifier's numbers -> the generator's
                 asked = np.resize(labels, self.num_samples)  # repeated if there are fewer
                 classes = np.eye(num_classes, dtype="float32")[asked]
         batch = self.batch or batch_for(*generator.output_shape[1:3])
         outputs = [self.generate_and_embed([noise[i:i + batch], classes[i:i + batch]] if conditional
                                            else noise[i:i + batch]) for i in range(0, len(noise), batch)]
-        return scores(*joined(outputs), self.reference, asked)
+        features, probabilities = joined(outputs)
+        if self.class_order is not None and probabilities is not None:
+            probabilities = probabilities[:, self.class_order]  # column k: the generator's class k
+        return scores(features, probabilities, self.reference, asked)
 

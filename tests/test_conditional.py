@@ -194,3 +194,60 @@ def test_a_resumed_run_refuses_classes_other_than_it_was_built_for(tmp_path):
     train.check_classes(tmp_path, ["cats", "dogs"])  # the same classes: resumes
     with pytest.raises(ConfigError, match=r"the classes found now \(cats, dogs, owls; 3\) are not the 2 the run"):
         train.check_classes(tmp_path, ["cats", "dogs", "owls"])
+
+
+WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+
+
+def renamed_mnist_evaluator(folder):
+    """The committed MNIST evaluator as `words` in `folder`, its classes named zero ... nine in digit order."""
+    import shutil
+    from quality import evaluators
+    shutil.copy(evaluators.DEFAULT_DIR / "mnist_classifier.keras", folder / "words_classifier.keras")
+    with np.load(evaluators.DEFAULT_DIR / "mnist_reference.npz") as saved:
+        arrays = {key: saved[key] for key in saved.files}
+    np.savez(folder / "words_reference.npz", **{**arrays, "class_names": np.array(WORDS)})
+
+
+@pytest.mark.slow
+def test_a_named_evaluator_is_matched_to_the_run_classes_by_name(tmp_path):
+    """Run classes zero ... nine sort as eight, five, four, ...: an evaluator of the same names in digit order
+    reads a generator that draws each class perfectly (the mean real digit of that class) as right, class by
+    class; a run whose classes the evaluator does not all know is refused before training, in one line."""
+    from quality import evaluators, metrics
+    renamed_mnist_evaluator(tmp_path)
+    cfg = config.load(overrides=["data.dataset=folder", f"data.path={tmp_path}", "data.image_size=28",
+                                 "data.channels=1", "model.conditional=true", "eval.classifier=words",
+                                 f"eval.evaluator_dir={tmp_path}"])
+    run_classes = sorted(WORDS)
+    network, reference, order = evaluators.for_classifier(cfg, run_classes)
+    digits, labels = sources.load_sample(), sources.load_sample_labels()
+    means = np.stack([digits[labels == WORDS.index(name)].mean(axis=0) for name in run_classes])  # run class order
+    classes = keras.Input(shape=(10,))
+    noise = keras.Input(shape=(100,))
+    drawn = keras.layers.Lambda(lambda pair: tf.reshape(
+        pair[1] @ tf.constant(means.reshape(10, -1) / 127.5 - 1, tf.float32) + 0 * pair[0][:, :1], (-1, 28, 28, 1)))(
+        [noise, classes])
+    generator = keras.Model([noise, classes], drawn)
+    found = metrics.Evaluator(network, reference, 500, class_order=order).score_generator(generator)
+    assert found["label_accuracy"] > 0.9 and found["min_label_accuracy"] > 0.5
+    with pytest.raises(ConfigError, match=r"eval.classifier=words knows the classes zero, one, two, three, four, "
+                                          r"\.\.\. \(10\), and this run's are a, b, c \(3\): a conditional run's label"):
+        evaluators.for_classifier(cfg, ["a", "b", "c"])
+    with pytest.raises(ConfigError, match=r"and this run's are one, two, zero \(3\)"):
+        evaluators.for_classifier(cfg, ["one", "two", "zero"])  # known names, but class coverage is over all ten
+
+
+@pytest.mark.slow
+def test_a_conditional_folder_of_three_digits_scored_by_mnist_is_refused_before_its_run_folder(tmp_path):
+    digits, labels = sources.load_sample(), sources.load_sample_labels()
+    for label in range(3):
+        (tmp_path / "digits" / str(label)).mkdir(parents=True)
+        for number in np.flatnonzero(labels == label)[:20]:
+            iio.imwrite(tmp_path / "digits" / str(label) / f"{number:05d}.png", digits[number])
+    result = run_train(*TINY, "data.dataset=folder", f"data.path={tmp_path / 'digits'}", "model.conditional=true",
+                       "eval.classifier=mnist", f"output.dir={tmp_path / 'out'}", "output.run_name=r", "train.epochs=1")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "eval.classifier=mnist knows the classes 0, 1, 2, 3, 4, ... (10)" in errors[0]
+    assert not (tmp_path / "out" / "r").exists()
