@@ -22,9 +22,11 @@ import csv
 import time
 from pathlib import Path
 
-import config
-from config import ConfigError
-import run_files
+from settings import config
+from settings import command_line
+from settings import schema
+from settings.schema import ConfigError
+from output import run_files
 from record.columns import COLUMNS
 
 NOT_SETTINGS = ("output.run_name", "output.dir")  # each run's own, never what was compared
@@ -54,7 +56,7 @@ def number(text):
 
 def read_run(run):
     """A run's settings (defaults filled in), its metrics.csv rows as numbers, its warnings and its state."""
-    settings = {key: setting.default for key, setting in config.SETTINGS.items()}
+    settings = {key: setting.default for key, setting in schema.SETTINGS.items()}
     settings.update(config.saved(run))
     if not (run / run_files.METRICS).is_file():
         raise ConfigError(f"{run} has no metrics.csv: it stopped before its first epoch ended; delete it, or "
@@ -97,7 +99,7 @@ def summary(run, keys):
 def judge(settings):
     """What scores a run's images, in words: two runs' numbers compare only if this is the same (as
     quality/evaluators.py chooses, without reading a folder: a folder's own classifier is named by its path)."""
-    size, channels = config.image_shape(settings)
+    size, channels = schema.image_shape(settings)
     shape = f"{size}x{size}x{channels}"
     if settings["eval.features"] == "inception":
         return (f"Inception ({settings['eval.inception_weights'] or 'ImageNet weights'}) against the training "
@@ -215,9 +217,9 @@ def main(argv=None):
         if args.out:
             plot(args.out, runs, keys)
     except ConfigError as e:
-        config.fail(str(e))
+        command_line.fail(str(e))
     except OSError as e:
-        config.fail(f"cannot write {e.filename}: {e.strerror}")
+        command_line.fail(f"cannot write {e.filename}: {e.strerror}")
 
 
 if __name__ == "__main__":

@@ -23,10 +23,11 @@ import os
 import random
 from pathlib import Path
 
-import config
-import tflog
-from config import ConfigError
-import run_files
+from settings import config
+from settings import command_line
+from training import tflog
+from settings.schema import ConfigError
+from output import run_files
 
 OUTPUT_KINDS = (".png", ".npz", ".gif", "a directory")
 FRAMES_PER_LEG = 24  # interpolation frames between two latent points: about 2.4 s at 10 frames/s
@@ -146,7 +147,8 @@ def load_generator(kind, where):
     import tensorflow as tf
 
     import models
-    import state
+    from record import generator_files
+    from training import checkpoint
     if kind == "keras":
         try:
             model = keras.models.load_model(where, compile=False, safe_mode=True)
@@ -156,42 +158,43 @@ def load_generator(kind, where):
         shapes = [tuple(tensor.shape) for tensor in model.inputs]
         if any(len(shape) != 2 for shape in shapes) or len(shapes) > 2 or len(model.output_shape) != 4:
             raise ConfigError(f"{where} is a model, but not a generator (noise vector [and class] in, image out)")
-        class_names = checked_names(models.saved_class_names(where), where)
+        class_names = checked_names(generator_files.saved_class_names(where), where)
         if len(shapes) == 2 and len(class_names) != shapes[1][1]:
             class_names = [str(k) for k in range(shapes[1][1])]  # a conditional generator saved without names
         return model, class_names
     checkpoints, run_dir = where
     cfg = config.load(base=config.saved(run_dir))
     conditional = cfg["model.conditional"] or cfg["model.clusters"]
-    class_names = checked_names(models.run_class_names(run_dir), run_dir / models.CLASSES_FILE) if conditional else []
+    class_names = checked_names(generator_files.run_class_names(run_dir), run_dir / generator_files.CLASSES_FILE) if conditional else []
     if conditional and not class_names:
-        raise ConfigError(f"{run_dir} trained a conditional generator, but its {models.CLASSES_FILE} is missing; "
+        raise ConfigError(f"{run_dir} trained a conditional generator, but its {generator_files.CLASSES_FILE} is missing; "
                           f"restore it")
     generator, _ = models.from_config(cfg, class_names=class_names)
     name = "average_generator" if cfg["train.ema_decay"] else "generator"
-    prefixes = state.existing_checkpoints(checkpoints, f"pass a run with a checkpoint, or its generator .keras file")
+    prefixes = checkpoint.existing_checkpoints(checkpoints, "pass a run with a checkpoint, or a generator .keras file")
     try:  # every weight of the generator must come from the checkpoint: a partial restore would draw noise
-        tf.train.Checkpoint(**{name: generator}).restore(prefixes[-1]).expect_partial().assert_existing_objects_matched()
+        restored = tf.train.Checkpoint(**{name: generator}).restore(prefixes[-1]).expect_partial()
+        restored.assert_existing_objects_matched()
     except (tf.errors.OpError, ValueError, AssertionError) as e:
-        raise state.damaged_checkpoint(prefixes, e) from None
+        raise checkpoint.damaged_checkpoint(prefixes, e) from None
     return generator, class_names
 
 
 def cluster_shares(kind, where):
     """A self-conditioned generator's cluster shares (saved in its .keras file, or counted from the checkpoint's
     cluster numbers), or None."""
-    import models
+    from record import generator_files
     if kind == "keras":
-        return models.saved_class_shares(where)
+        return generator_files.saved_class_shares(where)
     import numpy as np
     import tensorflow as tf
 
-    import state
+    from training import checkpoint
     checkpoints, run_dir = where
     cfg = config.load(base=config.saved(run_dir))
     if not cfg["model.clusters"]:
         return None
-    newest = state.existing_checkpoints(checkpoints, "pass a run with a checkpoint")[-1]
+    newest = checkpoint.existing_checkpoints(checkpoints, "pass a run with a checkpoint")[-1]
     numbers = tf.train.load_variable(newest, "clusters/.ATTRIBUTES/VARIABLE_VALUE")
     return np.bincount(numbers, minlength=cfg["model.clusters"]) / len(numbers)
 
@@ -208,8 +211,8 @@ def checked_names(class_names, source):
 
 def describe_model(kind, where):
     if kind == "checkpoint":
-        import state
-        newest = state.existing_checkpoints(where[0], "")[-1]  # loaded already: there is one
+        from training import checkpoint
+        newest = checkpoint.existing_checkpoints(where[0], "")[-1]  # loaded already: there is one
         return f"the generator of the newest checkpoint in {where[0]}, {Path(newest).name}"
     what = {run_files.AVERAGED_GENERATOR: "the averaged generator", run_files.BEST_GENERATOR: "the best epoch's generator",
             run_files.GENERATOR: "the trained generator"}.get(where.name, "a generator")
@@ -221,7 +224,7 @@ def generate(generator, noise, classes=None):
     uint8 images (N, H, W, C), in batches: no per-image Python loop."""
     import numpy as np
 
-    import images
+    from record import images
     return np.concatenate([images.to_uint8(generator(noise[i:i + BATCH] if classes is None else
                                                      [noise[i:i + BATCH], classes[i:i + BATCH]], training=False))
                            for i in range(0, len(noise), BATCH)])
@@ -264,8 +267,8 @@ def write(kind, out, samples, labels=None, class_names=(), columns=None):
     import imageio.v3 as iio
     import numpy as np
 
-    import atomic
-    import images
+    from output import atomic
+    from record import images
     if kind == ".png":
         images.save_png(images.grid(samples, columns=columns), out)
     elif kind == ".npz":
@@ -281,7 +284,7 @@ def write(kind, out, samples, labels=None, class_names=(), columns=None):
 
 def write_walk(out, frames):
     """Frames (F, N, H, W, C) -> a looping GIF, each frame a grid of the N walks."""
-    import images
+    from record import images
     images.save_gif([images.grid(frame) for frame in frames], out, frame_ms=100)
 
 
@@ -304,7 +307,7 @@ def main(argv=None):
         labels = np.array([asked[i % len(asked)] for i in range(args.num)]) if class_names else None
         shares = cluster_shares(model_kind, where) if args.label is None else None
         if shares is not None:  # clusters as often as the data holds them, not in turn
-            import clusters
+            from training import clusters
             labels = clusters.proportional(shares, args.num)
         one_hot = np.eye(len(class_names), dtype="float32")
         seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
@@ -329,9 +332,9 @@ def main(argv=None):
             write(kind, args.out, samples, labels, class_names, columns=columns)
         print(f"wrote {args.out} ({args.num} images, seed {seed})")
     except ConfigError as e:
-        config.fail(str(e))
+        command_line.fail(str(e))
     except OSError as e:
-        config.fail(f"cannot write {args.out}: {e.strerror}; choose another --out")
+        command_line.fail(f"cannot write {args.out}: {e.strerror}; choose another --out")
 
 
 if __name__ == "__main__":

@@ -2,15 +2,13 @@
 
 With the defaults (28x28 greyscale, the default widths) these are layer for layer the models of
 tensorflow.org/tutorials/generative/dcgan (2,330,944 and 212,865 parameters). Other image sizes
-keep the same pattern with one more stride-2 stage per doubling (config.upsampling_stages).
+keep the same pattern with one more stride-2 stage per doubling (schema.upsampling_stages).
 """
-
-import zipfile
 
 import keras
 from keras import layers
 
-import config
+from settings import schema
 
 
 def extend(widths, count, factor):
@@ -34,7 +32,7 @@ def make_generator(noise_dim=100, widths=(256, 128, 64), kernel_size=5, image_si
     Batch normalisation makes the biases redundant, hence use_bias=False; `synchronized` computes its
     statistics over the whole batch when a tf.distribute strategy splits it over several devices.
     """
-    stages = config.upsampling_stages(image_size)
+    stages = schema.upsampling_stages(image_size)
     start = image_size // 2 ** stages
     dense_width, mid_width, *upsampling_widths = extend(widths, stages + 1, 0.5)
     stack = [
@@ -74,7 +72,7 @@ def make_discriminator(widths=(64, 128), kernel_size=5, dropout=0.3, image_size=
     which asks D the question per class at the end and costs one embedding, however many classes.
     """
     stack = []
-    for width in extend(widths, config.upsampling_stages(image_size), 2):
+    for width in extend(widths, schema.upsampling_stages(image_size), 2):
         stack += [layers.Conv2D(width, kernel_size, strides=2, padding="same"),  # (14, 14, 64), (7, 7, 128)
                   layers.LeakyReLU(),
                   layers.Dropout(dropout)]
@@ -103,65 +101,10 @@ def from_config(cfg, synchronized=False, class_names=()):
     """Both models as `cfg` (a flat config from config.load) describes them. Empty image settings mean
     the dataset's own shape (data.load_images fills them in for a folder); a conditional run's models take
     one class of `class_names` each (the data's classes, or with model.clusters its clusters)."""
-    size, channels = config.image_shape(cfg)
+    size, channels = schema.image_shape(cfg)
     num_classes = len(class_names) if cfg["model.conditional"] or cfg["model.clusters"] else 0
     generator = make_generator(cfg["model.noise_dim"], cfg["model.generator_widths"], cfg["model.kernel_size"],
                                size, channels, synchronized, num_classes)
     discriminator = make_discriminator(cfg["model.discriminator_widths"], cfg["model.kernel_size"],
                                        cfg["model.dropout"], size, channels, num_classes, cfg["model.conditioning"])
     return generator, discriminator
-
-
-# A conditional run's class names, one per line, in label order: in its run directory and inside each of its
-# .keras generators.
-CLASSES_FILE = "classes.txt"
-SHARES_ENTRY = "class_shares.txt"  # a self-conditioned generator's cluster sizes as shares, one per line
-EPOCH_ENTRY = "epoch.txt"  # the epoch whose generator generator_best.keras holds
-
-
-def save_generator(generator, path, class_names=(), class_shares=None, epoch=None):
-    """generator.save(path), with the class names (and a self-conditioned run's cluster shares) added to the
-    .keras archive (Keras reads only its own entries), so a generator copied elsewhere can still be asked for
-    a class by name, and draws clusters as often as the data holds them; and `epoch`, if given, the epoch
-    it was trained to."""
-    generator.save(path)
-    if class_names or epoch is not None:
-        with zipfile.ZipFile(path, "a") as archive:
-            if class_names:
-                archive.writestr(CLASSES_FILE, "".join(f"{name}\n" for name in class_names))
-            if class_shares is not None:
-                archive.writestr(SHARES_ENTRY, "".join(f"{share!r}\n" for share in map(float, class_shares)))
-            if epoch is not None:
-                archive.writestr(EPOCH_ENTRY, f"{epoch}\n")
-
-
-def saved_epoch(path):
-    """The epoch save_generator recorded in a .keras file (None: saved without it)."""
-    with zipfile.ZipFile(path) as archive:
-        return int(archive.read(EPOCH_ENTRY)) if EPOCH_ENTRY in archive.namelist() else None
-
-
-def saved_class_names(path):
-    """The class names saved in a .keras file by save_generator ([] for an unconditional generator)."""
-    with zipfile.ZipFile(path) as archive:
-        if CLASSES_FILE not in archive.namelist():
-            return []
-        return archive.read(CLASSES_FILE).decode().splitlines()
-
-
-def write_run_class_names(run_dir, class_names):
-    (run_dir / CLASSES_FILE).write_text("".join(f"{name}\n" for name in class_names))
-
-
-def run_class_names(run_dir):
-    """The class names in a run directory's classes.txt ([]: none there)."""
-    path = run_dir / CLASSES_FILE
-    return path.read_text().splitlines() if path.is_file() else []
-
-
-def saved_class_shares(path):
-    """The cluster shares saved in a .keras file by save_generator (None: not a self-conditioned generator)."""
-    with zipfile.ZipFile(path) as archive:
-        if SHARES_ENTRY not in archive.namelist():
-            return None
-        return [float(line) for line in archive.read(SHARES_ENTRY).decode().split()]

@@ -27,10 +27,12 @@ import sys
 from pathlib import Path
 
 import compare
-import config
-import distribute
-from config import ConfigError
-import run_files
+from settings import config
+from settings import command_line
+from settings import schema
+from training import distribute
+from settings.schema import ConfigError
+from output import run_files
 
 ROOT = Path(__file__).resolve().parent
 OWN_KEYS = ("output.run_name",)  # each run's is its values'
@@ -99,8 +101,8 @@ def value_name(text, value, as_written):
     - any other value readably (its other characters as _, at most READABLE of them), then ~ and 8 hex digits of
       a hash of its exact text: data.path=a/b is a_b~c14cddc0, a_b is a_b, 1E-4 is not 1e-4.
     `value` is the setting `text` is read as; `as_written` says its key takes the text whole (data.path, as
-    config.py's text settings do; YAML drops the spaces around any other value). A key's values are all lists or
-    none: each rule of config.py gives one kind."""
+    settings/schema.py's text settings do; YAML drops the spaces around any other value). A key's values are all
+    lists or none: each rule of settings/schema.py gives one kind."""
     if isinstance(value, list) and all(PLAIN.fullmatch(str(item)) for item in value):
         return "+".join(map(str, value))
     exact = text if as_written else text.strip()
@@ -113,7 +115,7 @@ def value_name(text, value, as_written):
 def run_name(combination, names, cfg):
     """generator_lr-2e-4,batch_size-64: each swept key's short name and its value_name in the run's settings
     `cfg`. Two runs of a sweep share a folder only if they are one setting, and a sweep never lists one twice."""
-    return ",".join(f"{names[key]}-{value_name(text, cfg[key], config.SETTINGS[key].rule.text)}"
+    return ",".join(f"{names[key]}-{value_name(text, cfg[key], schema.SETTINGS[key].rule.text)}"
                     for key, text in combination.items())
 
 
@@ -145,7 +147,7 @@ def plan(args):
         runs.append((run_name(combination, names, cfg), settings, cfg))
         read.append((combination, cfg))
     check_distinct(swept, read)
-    if args.name is not None and config.run_name().convert(args.name) is None:
+    if args.name is not None and schema.run_name().convert(args.name) is None:
         raise ConfigError(f"--name {args.name} must be a folder name, not a path (it goes in output.dir)")
     folder = Path(runs[0][2]["output.dir"]) / (args.name or "sweep-" + "-".join(names.values()))
     planned = []
@@ -220,11 +222,11 @@ def main(argv=None):
                         help="YAML config the runs start from (default: config.yaml)")
     parser.add_argument("--name", metavar="NAME",
                         help="the sweep's folder in output.dir (default: sweep- and the swept keys)")
-    args = config.parse_arguments(parser, argv)
+    args = command_line.parse_arguments(parser, argv)
     try:
         folder, runs = plan(args)
     except ConfigError as e:
-        config.fail(str(e))
+        command_line.fail(str(e))
     stop, failed = Stop(), []
     print(f"sweep {folder}: {len(runs)} runs", flush=True)
     for number, (run_dir, settings, cfg) in enumerate(runs, 1):

@@ -19,13 +19,14 @@ import os
 import sys
 from pathlib import Path
 
-import config
-import tflog
-from config import ConfigError
+from settings import config
+from settings import command_line
+from training import tflog
+from settings.schema import ConfigError
 
 
 def parse_args(argv=None):
-    parser = config.argument_parser(__doc__)
+    parser = command_line.argument_parser(__doc__)
     parser.add_argument("--config", type=Path, metavar="FILE",
                         help="YAML config, as for train.py; keys it leaves out keep their defaults (default: "
                              "config.yaml)")
@@ -34,7 +35,7 @@ def parse_args(argv=None):
                              "evaluator/mnist_classifier.keras), which changes every later run's quality numbers")
     parser.add_argument("overrides", nargs="*", metavar="key=value",
                         help="the data to make it for, as for train.py: data.dataset=folder data.path=pictures")
-    return config.parse_arguments(parser, argv)
+    return command_line.parse_arguments(parser, argv)
 
 
 def main(argv=None):
@@ -46,7 +47,7 @@ def main(argv=None):
             from quality import evaluators  # TensorFlow's start-up, before the work's own lines
         evaluators.make_evaluator(cfg, args.replace, verbose=2)
     except ConfigError as e:
-        config.fail(str(e))
+        command_line.fail(str(e))
     except KeyboardInterrupt:
         print("\ninterrupted: files are written whole or not at all; run it again to finish", file=sys.stderr)
         sys.exit(130)

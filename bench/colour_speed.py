@@ -51,7 +51,7 @@ def step_flops(recipe, size):
     """MFLOP of one image's training step with the recipe's models at size x size x 3."""
     import tensorflow as tf
 
-    import config
+    from settings import config
     import models
     cfg = config.load(ROOT / "configs" / "clusters.yaml" if recipe != "default" else None,
                       overrides=[f"data.image_size={size}", "data.channels=3"])

@@ -109,9 +109,9 @@ def pipeline_rate(path, seconds=20):
     import keras
     import tensorflow as tf
 
-    import config
+    from settings import config
     from data import pipeline, sources
-    import gan
+    from training import gan
     import models
     cfg = config.load(overrides=["data.dataset=folder", f"data.path={path}", "data.image_size=64"])
     images, labels, _ = sources.load_images(cfg)

@@ -55,8 +55,7 @@ def split(epochs=60, first=11):
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from data import pipeline
-    from record import epoch_files
-    import state
+    from training import epoch_files, loop, state
     import train
     spent, ends = collections.defaultdict(list), []
 
@@ -69,7 +68,7 @@ def split(epochs=60, first=11):
                 spent[part].append(time.perf_counter() - started)
         return timed
     pipeline.epoch_batches = clocked("input pipeline built", pipeline.epoch_batches)
-    train.draw_checked = clocked("grid drawn", train.draw_checked)
+    loop.draw_checked = clocked("grid drawn", loop.draw_checked)
     epoch_files.EpochRecord.add = clocked("record: row, grid PNG, files handed to threads", epoch_files.EpochRecord.add)
     state.TrainingState.save = clocked("checkpoint", state.TrainingState.save)
     built = state.TrainingState.__init__
@@ -78,8 +77,8 @@ def split(epochs=60, first=11):
         built(self, *args, **kwargs)
         self.train_steps = clocked("step (and the iterator's start)", self.train_steps)
     state.TrainingState.__init__ = init
-    summary = train.summary
-    train.summary = lambda *args: (ends.append(time.perf_counter()), summary(*args))[1]
+    summary = loop.summary
+    loop.summary = lambda *args: (ends.append(time.perf_counter()), summary(*args))[1]
     with tempfile.TemporaryDirectory() as scratch:
         train.main([*SETTINGS, f"train.epochs={epochs}", f"output.dir={scratch}", "output.run_name=split"])
     print("| part of a one-step epoch | median s |")

@@ -53,7 +53,7 @@ def run_train(scratch, name, settings):
 
 
 def host_time_per_step(repeats):
-    import config
+    from settings import config
     default = config.load(ROOT / "config.yaml")["train.steps_per_call"]
     settings = {"train.steps_per_call=1": ["train.steps_per_call=1"],
                 f"train.steps_per_call={default} (default)": [],
@@ -76,11 +76,11 @@ def host_time_per_step(repeats):
 def timed_run(scratch, name, settings):
     """Run train.main in this process, timing from inside: each epoch's start, its compiled training calls
     (waited for) and its quality scoring. Returns per epoch (wall, steps, scoring) seconds."""
-    import gan
+    from training import epoch, gan
     from quality import metrics
     import train
     starts, steps, scoring = [], [], []
-    make_train_loop, run_epoch, score_generator = gan.make_train_loop, train.run_epoch, metrics.Evaluator.score_generator
+    make_train_loop, run_epoch, score_generator = gan.make_train_loop, epoch.run_epoch, metrics.Evaluator.score_generator
 
     def timed_loop(train_step, step_sums, *args):
         train_steps = make_train_loop(train_step, step_sums, *args)
@@ -104,11 +104,11 @@ def timed_run(scratch, name, settings):
         scoring[-1] += time.perf_counter() - started
         return result
 
-    gan.make_train_loop, train.run_epoch, metrics.Evaluator.score_generator = timed_loop, timed_epoch, timed_scoring
+    gan.make_train_loop, epoch.run_epoch, metrics.Evaluator.score_generator = timed_loop, timed_epoch, timed_scoring
     try:
         train.main(settings + [f"output.dir={scratch}", f"output.run_name={name}"])
     finally:
-        gan.make_train_loop, train.run_epoch, metrics.Evaluator.score_generator = (make_train_loop, run_epoch,
+        gan.make_train_loop, epoch.run_epoch, metrics.Evaluator.score_generator = (make_train_loop, run_epoch,
                                                                                    score_generator)
     return [(starts[n + 1] - starts[n], steps[n], scoring[n]) for n in range(len(starts) - 1)]
 
@@ -135,7 +135,7 @@ def critical_path(epochs):
 def first_step_child(settings):
     """In the child process: train.py, stopped after its first training step, printing when that step began
     and when it ended (its first call traces and compiles the step)."""
-    import gan
+    from training import gan
     import train
     make_train_loop = gan.make_train_loop
 

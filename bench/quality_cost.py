@@ -69,7 +69,7 @@ def main():
         classifier_seconds = classifier_cost(Path(scratch))
     import tensorflow as tf
 
-    import config
+    from settings import config
     from data import pipeline, sources
     from quality import evaluators
     import models

@@ -19,9 +19,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-import atomic  # noqa: E402  (the repository's modules, found through ROOT)
+from output import atomic  # noqa: E402  (the repository's modules, found through ROOT)
 from record.columns import TIMING_NAMES  # noqa: E402
-import run_files  # noqa: E402
+from output import run_files  # noqa: E402
 
 
 def train(*args, **kwargs):

@@ -49,8 +49,8 @@ def tutorial_step(tf):
 def project_step(tf, keras, policy="float32", jit_compile=False, concatenated=False, recipe=None):
     """This project's step (gan.py) on the default models (or a recipe's models, moving average and R1
     penalty), as train.py builds it."""
-    import config
-    import gan
+    from settings import config
+    from training import gan
     import models
     cfg = config.load(recipe)
     keras.mixed_precision.set_global_policy(policy)  # layers take the policy in force when they are made
@@ -98,7 +98,7 @@ def throughput(repeats, steps_per_repeat):
     import numpy as np
     import tensorflow as tf
 
-    import config
+    from settings import config
     from data import pipeline, sources
     digits = pipeline.scale(sources.load_sample()[:BATCH])
 
@@ -151,7 +151,7 @@ def arithmetic_limit(tf, tutorial_rate):
     includes multiplications by the zero padding, which oneDNN's kernels skip, and the first layers'
     unused input gradients, which are not computed (docs/speed.md).
     """
-    import config
+    from settings import config
     import models
     step_flops = training_flops(tf, *models.from_config(config.load()))
     best = matrix_product_rate(tf)

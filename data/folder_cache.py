@@ -16,10 +16,10 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageOps
 
-import atomic
-import config
-import progress
-from config import ConfigError
+from output import atomic
+from settings import schema
+from output import progress
+from settings.schema import ConfigError
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
@@ -174,7 +174,7 @@ def folder_shape(path, files, cache, size_given, background):
         raise ConfigError(f"the images in {path} are not all one square size ({examples}); set data.image_size "
                           f"(like 64) to resize and centre-crop them all to it")
     side = next(iter(sizes))[0]
-    config.check_image_size(side, f"the images in {path} are {side}x{side}, and a generator for size")
+    schema.check_image_size(side, f"the images in {path} are {side}x{side}, and a generator for size")
     return side, channels
 
 
@@ -355,7 +355,7 @@ def decoded(path, files, image_size, channels, background, destination, batch=25
     shows them (decode_picture) in parallel over the cores, each centre-cropped to square and resized as
     Keras' image_dataset_from_directory(crop_to_aspect_ratio=True) does, then rounded. A progress line says
     how far it is and where the cache goes (`destination`); a file that cannot be decoded is named."""
-    colour = config.rgb(background)
+    colour = schema.rgb(background)
 
     def picture(file):
         return decode_picture(file.decode(), channels, colour)
@@ -399,8 +399,8 @@ def load_folder(cfg, labelled, same_listing=False):
     files = LOADED_LISTINGS[path.resolve()] = listing(path) if same_listing else list_folder(path)
     cache, background = cache_folder(cfg, path), cfg["data.background"]
     native = (None, None) if cfg["data.image_size"] and cfg["data.channels"] else \
-        folder_shape(path, files, cache, cfg["data.image_size"] is not None, config.rgb(background))
-    size, channels = config.image_shape(cfg, native)
+        folder_shape(path, files, cache, cfg["data.image_size"] is not None, schema.rgb(background))
+    size, channels = schema.image_shape(cfg, native)
     chosen = files if cfg["data.limit"] is None else sample(files, cfg["data.limit"])
     name = f"{size}x{size}x{channels}" + ("" if cfg["data.limit"] is None else f"-limit{cfg['data.limit']}")
     key = listing_key(chosen, size, channels, DECODER, background)

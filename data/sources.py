@@ -14,8 +14,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-import config
-from config import ConfigError
+from settings import schema
+from settings.schema import ConfigError
 from data import folder_cache
 
 
@@ -168,7 +168,7 @@ def load_images(cfg, warn=print, labelled=None, same_listing=False):
                               f"lower it or leave it empty for all")
         images = images[:limit]  # before resizing: only the images used are converted
         labels = None if labels is None else labels[:limit]
-    return conform(images, *config.image_shape(cfg, config.NATIVE_SHAPES[dataset])), labels, dataset
+    return conform(images, *schema.image_shape(cfg, schema.NATIVE_SHAPES[dataset])), labels, dataset
 
 
 def class_names(cfg, purpose=folder_cache.CONDITIONAL):

@@ -1,4 +1,4 @@
-"""Squared Euclidean distances between rows of features, as one matrix product: what k-means (clusters.py) and
+"""Squared Euclidean distances between rows of features, as one matrix product: what k-means (training/clusters.py) and
 the neighbour-ball scores (metrics.py) spend their time on."""
 
 import numpy as np

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-import atomic
-import config
+from output import atomic
+from settings import schema
 from data import folder_cache, pipeline, sources
 from quality import metrics
-from config import ConfigError
+from settings.schema import ConfigError
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "evaluator"
 MNIST = "mnist"  # the committed evaluator: mnist and mnist_sample digits, 28x28 greyscale
@@ -150,7 +150,7 @@ def inception_network(weights, channels):
 def inception_reference_size(cfg, image_count):
     """How many of the training images are the Inception reference: eval.num_samples (at least 100, its rule), or
     half of them if fewer: as many others are real vs real. A ConfigError if a half is too small for the
-    neighbours precision and density reach (config.py refuses a data.limit so small before TensorFlow)."""
+    neighbours precision and density reach (settings/schema.py refuses a data.limit so small before TensorFlow)."""
     if image_count // 2 < metrics.MIN_REFERENCE:
         raise ConfigError(f"eval.features=inception needs at least {2 * metrics.MIN_REFERENCE} training images, and "
                           f"there are {image_count}: half are its reference and half real vs real, "
@@ -305,7 +305,7 @@ def labelled_images(cfg):
     """All of the data's images (data.limit aside), at the data's shape where the settings leave it, their
     labels and class names. MNIST's come from the bundled digits, whose held-out part no classifier has seen."""
     if cfg["data.dataset"] in ("mnist", "mnist_sample"):
-        images = sources.conform(sources.load_sample(), *config.image_shape(cfg))
+        images = sources.conform(sources.load_sample(), *schema.image_shape(cfg))
         return images, sources.load_sample_labels(), sources.DIGITS
     images, labels, _ = sources.load_images({**cfg, "data.limit": None}, labelled=True, same_listing=True)
     names = sources.class_names(cfg, folder_cache.CLASSIFIER)

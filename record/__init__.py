@@ -1,3 +1,3 @@
-"""What a run records in its folder (whose files run_files.py names): what each epoch records (columns.py),
-metrics.csv, TensorBoard and warnings (log.py), metrics.png (plot.py, axes.py), and the files each epoch writes
-in background threads (epoch_files.py)."""
+"""What a run records in its folder: what each epoch records (columns.py), metrics.csv, TensorBoard and
+warnings (log.py), metrics.png (plot.py, axes.py), image grids and the GIF (images.py), and a saved generator
+with its classes and epoch (generator_files.py). training/epoch_files.py writes them each epoch."""

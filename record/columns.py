@@ -2,7 +2,8 @@
 the epoch line, metrics.png's panels and compare.py's columns are all read from COLUMNS.
 
 The quality scores are declared beside the code that measures them (quality/metrics.py's SCORES), so a new score
-is one edit there; the training statistics are the ones gan.py's step sums, in this order.
+is one edit there; the training statistics are the ones training/gan.py's step sums, in this order (training/state.py
+hands the step these names).
 """
 
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ class Column:
 
 
 TIMING = [Column("seconds", "timing"), Column("train_seconds", "timing"), Column("cluster_seconds", "timing")]
-# The means over an epoch's steps of what gan.py's step measures.
+# The means over an epoch's steps of what training/gan.py's step measures.
 TRAINING = [
     Column("gen_loss", "training", line=".4f", panel="losses", label="generator"),
     Column("disc_loss", "training", line=".4f", panel="losses", label="discriminator"),
@@ -38,7 +39,7 @@ TRAINING = [
     Column("gen_grad_norm", "training"),
 ]
 QUALITY = [Column(name, "quality", **spec) for name, spec in metrics.SCORES.items()]
-# A self-conditioned run's clusters against the data's own classes, when it has them (clusters.py).
+# A self-conditioned run's clusters against the data's own classes, when it has them (training/clusters.py).
 CLUSTERS = [Column("cluster_nmi", "clusters", line=".2f"), Column("cluster_purity", "clusters")]
 COLUMNS = [Column("epoch", "epoch"), *TIMING, *TRAINING, *QUALITY, *CLUSTERS]
 

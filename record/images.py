@@ -7,7 +7,7 @@ import imageio.v3 as iio
 import numpy as np
 from PIL import Image
 
-import atomic
+from output import atomic
 
 
 def to_uint8(images):

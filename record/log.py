@@ -15,8 +15,8 @@ import shutil
 
 import tensorflow as tf
 
-import atomic
-import run_files
+from output import atomic
+from output import run_files
 from record import plot
 from record.columns import NAMES
 

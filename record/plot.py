@@ -1,7 +1,7 @@
 """metrics.png: the losses next to what they hide — the balance and the image quality — one panel each, drawn
 from the columns that name the panel (columns.py)."""
 
-import atomic
+from output import atomic
 from record import axes
 from record.columns import COLUMNS
 

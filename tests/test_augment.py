@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-import augment
+from training import augment
 from data import pipeline, sources
 
 

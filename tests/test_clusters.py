@@ -7,7 +7,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-import clusters
+from training import clusters
 from data import folder_cache, sources
 from conftest import TINY, run_program, run_train
 
@@ -87,12 +87,12 @@ def test_bad_cluster_counts_are_one_line_and_write_nothing(tmp_path):
 def test_a_resume_refuses_other_images_than_it_clustered(tmp_path):
     import tensorflow as tf
 
-    import state
-    from config import ConfigError
+    from training import checkpoint
+    from settings.schema import ConfigError
     prefix = tf.train.Checkpoint(clusters=tf.Variable(tf.zeros([5], tf.int32))).save(str(tmp_path / "ckpt"))
-    state.check_clustered_count(prefix, 5)
+    checkpoint.check_clustered_count(prefix, 5)
     with pytest.raises(ConfigError, match="the run clustered 5 images and its data now has 6"):
-        state.check_clustered_count(prefix, 6)
+        checkpoint.check_clustered_count(prefix, 6)
 
 
 def read_csv(path):

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import config
+from settings import config
 from data import pipeline, sources
-import gan
+from training import gan
 import generate
 import models
-from record import columns, log
-from config import ConfigError
+from record import columns, generator_files, log
+from settings.schema import ConfigError
 from conftest import TINY, TINY_DISCRIMINATOR, TINY_GENERATOR, run_train
 
 
@@ -30,11 +30,11 @@ def test_the_discriminator_judges_the_image_as_the_class_it_is_given(conditionin
 
 def test_a_saved_generator_keeps_its_class_names(tmp_path):
     generator = models.make_generator(num_classes=3)
-    models.save_generator(generator, tmp_path / "g.keras", ["cat", "dog", "owl"])
-    assert models.saved_class_names(tmp_path / "g.keras") == ["cat", "dog", "owl"]
+    generator_files.save_generator(generator, tmp_path / "g.keras", ["cat", "dog", "owl"])
+    assert generator_files.saved_class_names(tmp_path / "g.keras") == ["cat", "dog", "owl"]
     loaded, names = generate.load_generator("keras", tmp_path / "g.keras")
     assert names == ["cat", "dog", "owl"] and loaded.inputs[1].shape[-1] == 3
-    models.save_generator(generator, tmp_path / "bad.keras", ["cat", "../x", "owl"])  # a name that leaves --out
+    generator_files.save_generator(generator, tmp_path / "bad.keras", ["cat", "../x", "owl"])  # a name that leaves --out
     with pytest.raises(ConfigError, match="names a class '../x', which cannot be part of a file name"):
         generate.load_generator("keras", tmp_path / "bad.keras")
 
@@ -144,7 +144,7 @@ def test_a_conditional_run_draws_one_row_per_class_and_scores_label_accuracy(run
     assert len(rows) == 2 and rows[-1]["label_accuracy"] == pytest.approx(scored["label_accuracy"], abs=1e-6)
     assert rows[-1]["min_label_accuracy"] == pytest.approx(scored["min_label_accuracy"], abs=1e-6)
     assert "label_accuracy" in stdout
-    assert models.saved_class_names(run_dir / "generator_ema.keras") == sources.DIGITS
+    assert generator_files.saved_class_names(run_dir / "generator_ema.keras") == sources.DIGITS
 
 
 @pytest.mark.slow
@@ -182,18 +182,18 @@ def test_the_class_walk_moves_the_class_and_not_the_noise():
 
 
 def test_a_grid_shows_every_class_up_to_ten_and_ten_spread_evenly_beyond():
-    import train
-    assert train.grid_classes(3) == [0, 1, 2] and train.grid_classes(10) == list(range(10))
-    shown = train.grid_classes(100)
+    from training import loop
+    assert loop.grid_classes(3) == [0, 1, 2] and loop.grid_classes(10) == list(range(10))
+    shown = loop.grid_classes(100)
     assert len(shown) == 10 and shown[0] == 0 and shown[-1] == 99 and shown == sorted(set(shown))
 
 
 def test_a_resumed_run_refuses_classes_other_than_it_was_built_for(tmp_path):
-    import train
-    models.write_run_class_names(tmp_path, ["cats", "dogs"])
-    train.check_classes(tmp_path, ["cats", "dogs"])  # the same classes: resumes
+    from training import loop
+    generator_files.write_run_class_names(tmp_path, ["cats", "dogs"])
+    loop.check_classes(tmp_path, ["cats", "dogs"])  # the same classes: resumes
     with pytest.raises(ConfigError, match=r"the classes found now \(cats, dogs, owls; 3\) are not the 2 the run"):
-        train.check_classes(tmp_path, ["cats", "dogs", "owls"])
+        loop.check_classes(tmp_path, ["cats", "dogs", "owls"])
 
 
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import config
+from settings import config
 from data import folder_cache, pipeline, sources
-from config import ConfigError
+from settings.schema import ConfigError
 
 
 def test_the_bundled_sample_is_the_10000_mnist_test_digits():

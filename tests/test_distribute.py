@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-import config
-import distribute
-from config import ConfigError
+from settings import config
+from training import distribute
+from settings.schema import ConfigError
 from conftest import ROOT, TINY, checkpoint_epoch, run_train
 
 # Run in a fresh process: logical devices must be set before TensorFlow starts, and pytest's has.
@@ -22,7 +22,9 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
-import config, gan, models
+import models
+from settings import config
+from training import gan
 from data import pipeline, sources
 
 images, labels = sources.load_sample()[:96, ..., None], sources.load_sample_labels()[:96]
@@ -56,7 +58,8 @@ for conditional in ("false", "true"):  # dropout draws its masks per replica: no
     one, start, _ = statistics(cfg, tf.distribute.get_strategy())
     two, _, replicas = statistics(cfg, mirrored, start)
     found[conditional] = {"one": one, "two": two, "replicas": replicas}
-import distribute, numpy as np
+import numpy as np
+from training import distribute
 found["shared"] = distribute.as_replica_zero_has_it(mirrored, np.array([3, 0, 7, 1], np.int32)).tolist()
 print(json.dumps(found))
 """

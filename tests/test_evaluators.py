@@ -10,7 +10,8 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-import config
+from settings import config
+from settings import schema
 from data import folder_cache, pipeline, sources
 from quality import evaluators, metrics
 from conftest import ROOT, TINY, run_program, run_train
@@ -75,10 +76,10 @@ def test_images_without_labels_are_scored_by_the_evaluator_eval_classifier_names
                                                           "data.channels=1"]), None)
     assert evaluator.reference.class_names == sources.DIGITS
     np.testing.assert_array_equal(evaluator.reference.features, committed.reference.features)
-    with pytest.raises(config.ConfigError, match="eval.classifier=mnist scores 28x28x1 images, and this run's are "
+    with pytest.raises(schema.ConfigError, match="eval.classifier=mnist scores 28x28x1 images, and this run's are "
                                                  "28x28x3"):
         evaluators.for_run(config.load(overrides=settings + ["eval.classifier=mnist", "data.channels=3"]), None)
-    with pytest.raises(config.ConfigError, match="there is no evaluator nosuch in"):
+    with pytest.raises(schema.ConfigError, match="there is no evaluator nosuch in"):
         evaluators.for_run(config.load(overrides=settings + ["eval.classifier=nosuch", "data.channels=1"]), None)
 
 
@@ -207,7 +208,7 @@ def test_inception_refuses_in_one_line_a_reference_too_small_for_its_neighbours(
                                  "eval.features=inception", "eval.every=1", f"eval.evaluator_dir={tmp_path}"])
     digits = sources.load_sample()[:12]
     assert len(evaluators.for_run(cfg, digits).reference.features) == metrics.MIN_REFERENCE == 6
-    with pytest.raises(config.ConfigError) as refused:
+    with pytest.raises(schema.ConfigError) as refused:
         evaluators.for_run(cfg, digits[:11])
     assert str(refused.value) == (
         "eval.features=inception needs at least 12 training images, and there are 11: half are its reference and "
@@ -216,7 +217,7 @@ def test_inception_refuses_in_one_line_a_reference_too_small_for_its_neighbours(
 
 
 def test_a_data_limit_too_small_for_inceptions_reference_is_refused_before_tensorflow(tmp_path):
-    assert config.INCEPTION_MIN_IMAGES == 2 * metrics.MIN_REFERENCE  # config.py imports no numpy: said twice
+    assert schema.INCEPTION_MIN_IMAGES == 2 * metrics.MIN_REFERENCE  # config.py imports no numpy: said twice
     weights = tmp_path / "never_read.h5"  # no download: refused before the weights are read
     weights.write_bytes(b"")
     result = run_train("data.dataset=mnist_sample", "data.limit=11", "eval.features=inception", "train.epochs=1",

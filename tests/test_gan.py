@@ -3,7 +3,8 @@ import keras
 import tensorflow as tf
 
 from data import pipeline, sources
-import gan
+from record import columns
+from training import gan
 import models
 from conftest import TINY_DISCRIMINATOR, TINY_GENERATOR
 
@@ -174,15 +175,15 @@ def test_the_training_loop_takes_each_batch_once_and_chooses_per_step_as_one_cal
         chosen = {"gen_loss": batch, "disc_loss": 1.0, "d_real": tf.cast(update_generator, tf.float32),
                   "d_fake": tf.cast(measure_gradient, tf.float32)}
         chosen.update({key: batch * tf.cast(update_generator, tf.float32) if key == "gen_grad_norm" else 0.0
-                       for key in gan.STATISTICS if key not in chosen})
+                       for key in columns.TRAINING_NAMES if key not in chosen})
         return chosen
     batches = tf.data.Dataset.range(20).map(lambda n: tf.cast(n, tf.float32))
-    sums = tf.Variable(tf.zeros([len(gan.STATISTICS)]))
-    train_steps = gan.make_train_loop(train_step, sums, discriminator_steps=3, gradient_norm_every=4)
+    sums = tf.Variable(tf.zeros([len(columns.TRAINING_NAMES)]))
+    train_steps = gan.make_train_loop(train_step, sums, columns.TRAINING_NAMES, discriminator_steps=3, gradient_norm_every=4)
     iterator = iter(batches)
     for first, count in [(0, 7), (7, 1), (8, 12)]:  # calls of uneven sizes, as a stop and resume would make
         train_steps(iterator, first, count)
-    totals = dict(zip(gan.STATISTICS, sums.numpy()))
+    totals = dict(zip(columns.TRAINING_NAMES, sums.numpy()))
     updating = [n for n in range(20) if (n + 1) % 3 == 0]
     assert totals["gen_loss"] == sum(range(20)) and totals["disc_loss"] == 20  # every batch, once
     assert totals["d_real"] == len(updating) and totals["gen_grad_norm"] == sum(updating)  # the right steps

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import config
+from settings import config
 import generate
+from record import generator_files
 from conftest import TINY, run_program, run_train
 
 
@@ -73,7 +74,7 @@ def test_best_uses_the_best_generator(run, tmp_path):
     import models
     other = tmp_path / "run"  # a run whose best generator differs from its last (a fresh one stands in for it)
     shutil.copytree(run, other)
-    models.save_generator(models.make_generator(), other / "generator_best.keras")
+    generator_files.save_generator(models.make_generator(), other / "generator_best.keras")
     draw(other, "--best", "--num", 5, "--seed", 3, "--out", tmp_path / "b.npz")
     draw(other, "--num", 5, "--seed", 3, "--out", tmp_path / "last.npz")
     best = tf.keras.models.load_model(other / "generator_best.keras")

@@ -1,7 +1,7 @@
 import imageio.v3 as iio
 import numpy as np
 
-import images
+from record import images
 
 
 def test_grid_tiles_images_with_gaps_and_scale():

@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-import config
+from settings import config
 from data import pipeline, sources
 from quality import evaluators, metrics
 from conftest import ROOT, run_program
@@ -167,7 +167,7 @@ def test_the_committed_reference_is_what_a_fresh_computation_gives(evaluator, tm
 
 
 def test_a_generator_is_scored_as_its_images_are(evaluator):
-    import config
+    from settings import config
     import models
     generator = models.from_config(config.load(ROOT / "config.yaml"))[0]
     noise = np.random.default_rng(evaluator.seed).standard_normal((500, 100)).astype("float32")

@@ -16,9 +16,10 @@ import keras
 import numpy as np
 import pytest
 
-import atomic
+from output import atomic
 from record import columns, log
 import train
+from training import stopping
 from conftest import ROOT, TINY, checkpoint_epoch, run_train
 
 RUN = [sys.executable, str(ROOT / "train.py")]
@@ -160,11 +161,13 @@ def metrics_rows(run):
 
 
 def test_a_second_sigterm_stops_at_once_with_sigterms_exit_code(monkeypatch, tmp_path, small_run_args):
-    def train_until_signalled_twice(user, found, run_dir, saved, stop):
+    from training import loop
+
+    def train_until_signalled_twice(run, stop):
         os.kill(os.getpid(), signal.SIGTERM)  # the first asks to stop after the step under way ...
         os.kill(os.getpid(), signal.SIGTERM)  # ... the second stops at once
         time.sleep(5)
-    monkeypatch.setattr(train, "train", train_until_signalled_twice)
+    monkeypatch.setattr(loop, "train", train_until_signalled_twice)
     with pytest.raises(SystemExit) as stopped:
         train.main([*small_run_args, "output.run_name=twice"])
     assert stopped.value.code == 143
@@ -332,7 +335,7 @@ def test_a_stop_request_is_announced_at_once_while_a_long_call_runs(monkeypatch)
             return len(text)
     monkeypatch.setattr(sys, "stderr", Timed())
     matrix = np.random.default_rng(0).random((4000, 4000))
-    with train.StopRequests() as stop:
+    with stopping.StopRequests() as stop:
         threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
         matrix @ matrix  # one call into C that takes seconds
         finished = time.perf_counter()

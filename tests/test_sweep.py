@@ -8,9 +8,10 @@ import sys
 
 import pytest
 
-import config
-from config import ConfigError
-import run_files
+from settings import config
+from settings import schema
+from settings.schema import ConfigError
+from output import run_files
 import sweep
 from conftest import ROOT, TINY
 
@@ -51,7 +52,7 @@ def test_two_settings_never_share_a_run_folder(tmp_path, monkeypatch):
     assert len({name.lower() for name in paths}) == len(values)
     assert {"path-a_b", "path-ab", "path-photos", "path-x", "path-e", "path--", "path-_"} <= set(paths)
     assert paths[0].startswith("path-a_b~") and paths[4].startswith("path-Photos~")
-    assert all(config.run_name().convert(name) == name for name in paths)  # each a valid output.run_name
+    assert all(schema.run_name().convert(name) == name for name in paths)  # each a valid output.run_name
     long_path = tmp_path / ("deep/" * 60)
     long_path.mkdir(parents=True)
     [long_name, _] = run_names("data.dataset=folder", f"data.path={long_path},a_b", f"output.dir={tmp_path}")

@@ -2,7 +2,7 @@
 
 import os
 
-import tflog
+from training import tflog
 
 REMAPPER = (b"E0000 00:00:1764000000.123456   4242 meta_optimizer.cc:967] remapper failed: INVALID_ARGUMENT: "
             b"Mutation::Apply error: fanout 'while/body/_1/gradient_tape/LeakyReluGrad' exist for missing node "

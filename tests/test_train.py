@@ -11,12 +11,11 @@ import pytest
 import tensorflow as tf
 import yaml
 
-import config
+from settings import config
 import generate
-import images
-from record import columns
-import state
-import train
+from record import columns, generator_files, images
+from training import checkpoint, state, stopping
+from training.loop import draw_checked
 from conftest import TINY, checkpoint_epoch, run_train
 
 
@@ -170,13 +169,13 @@ def test_the_epochs_grid_is_drawn_once_and_checked_and_a_blow_up_names_the_newes
     networks.generator = Counted(np.full((4, 28, 28, 1), np.nan))
     assert not bool(state.TrainingState.draw_and_check(networks, noise)[1])
     run = SimpleNamespace(draw=lambda inputs: state.TrainingState.draw_and_check(networks, inputs),
-                          last_checkpoint=state.describe_checkpoint(2, 3))
-    with pytest.raises(train.TrainingDiverged, match="in epoch 5: .* The last good checkpoint is from epoch 2 "
+                          last_checkpoint=checkpoint.describe_checkpoint(2, 3))
+    with pytest.raises(stopping.TrainingDiverged, match="in epoch 5: .* The last good checkpoint is from epoch 2 "
                                                      r"\(3 steps into epoch 3\)"):
-        train.draw_checked(row, run, noise, 5, tmp_path)
+        draw_checked(row, run, noise, 5, tmp_path)
     networks.generator = generator  # finite networks, but the epoch's loss was not
-    with pytest.raises(train.TrainingDiverged, match="losses nan"):
-        train.draw_checked({"gen_loss": float("nan"), "disc_loss": 1.3}, run, noise, 5, tmp_path)
+    with pytest.raises(stopping.TrainingDiverged, match="losses nan"):
+        draw_checked({"gen_loss": float("nan"), "disc_loss": 1.3}, run, noise, 5, tmp_path)
 
 
 @pytest.mark.slow
@@ -308,8 +307,8 @@ def test_the_asynchronous_checkpoint_patch_checks_its_assumption_and_else_saves_
     class Foreign:  # a variable class that wraps no TensorFlow variable
         def __init__(self, value):
             self.number = value
-    assert not state.patch_for_async_checkpoint(Foreign) and not hasattr(Foreign, "_copy_trackable_to_cpu")
-    monkeypatch.setattr(state, "async_checkpoint_patched", lambda: False)
+    assert not checkpoint.patch_for_async_checkpoint(Foreign) and not hasattr(Foreign, "_copy_trackable_to_cpu")
+    monkeypatch.setattr(checkpoint, "async_checkpoint_patched", lambda: False)
     run = state.TrainingState(config.load(), tf.distribute.get_strategy(), [], tmp_path / "checkpoints")
     assert "outside the tested range" in capsys.readouterr().out
     assert not run.save_options.experimental_enable_async_checkpoint
@@ -326,7 +325,6 @@ def test_a_scored_run_resumes_unscored_or_without_its_evaluator_and_keeps_no_sta
     """Resumed from an older checkpoint (the newest deleted, as a damaged one's message advises), the record keeps
     epochs 1-2; generator_best.keras must then hold the best of those or be gone. Resumed with eval.every=0, and
     then with its evaluator's files moved away, the run trains on and draws metrics.png from the scored rows."""
-    import models
     from quality import evaluators
     evaluator_dir = tmp_path / "evaluator"
     shutil.copytree(evaluators.DEFAULT_DIR, evaluator_dir)
@@ -342,11 +340,11 @@ def test_a_scored_run_resumes_unscored_or_without_its_evaluator_and_keeps_no_sta
     with open(run / "metrics.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, list(rows[0]))
         writer.writeheader(), writer.writerows(rows)
-    held = models.saved_epoch(run / "generator_best.keras")
+    held = generator_files.saved_epoch(run / "generator_best.keras")
     resumed = run_train("--resume", run, "train.epochs=4", "eval.every=0")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     best = run / "generator_best.keras"
-    assert (held == 1) == best.exists() and (not best.exists() or models.saved_epoch(best) == 1)
+    assert (held == 1) == best.exists() and (not best.exists() or generator_files.saved_epoch(best) == 1)
     with open(run / "metrics.csv", newline="") as f:
         kept = list(csv.DictReader(f))
     assert [r["epoch"] for r in kept] == ["1", "2", "3", "4"] and kept[2]["frechet_distance"] == ""

@@ -36,7 +36,7 @@ def cutout(images, rng, fraction=0.5):
 
 
 def make_augment(policies, rng):
-    """A function applying `policies` (names from config.py's train.augment, in order) to a batch; the identity for none."""
+    """A function applying `policies` (names from settings/schema.py's train.augment, in order) to a batch; the identity for none."""
     operations = [{"translation": translation, "cutout": cutout}[name] for name in policies]
 
     def augment(images):

@@ -19,7 +19,7 @@ import io
 
 import numpy as np
 
-import atomic
+from output import atomic
 from quality import distances
 
 SAMPLE = 10_000     # images whose features k-means runs on

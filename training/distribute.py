@@ -8,7 +8,7 @@ run's files; other workers write their (required) checkpoint copies to a scratch
 import json
 import os
 
-from config import ConfigError
+from settings.schema import ConfigError
 
 
 def cluster():

@@ -2,7 +2,7 @@
 possible and a kill loses nothing.
 
 At the epoch's end, on the training's path: its grid PNG, its quality scores (when due), then its row in
-metrics.csv and warnings.log; the checkpoint comes after (train.py). Then, in background threads while the
+metrics.csv and warnings.log; the checkpoint comes after (loop.py). Then, in background threads while the
 next epoch trains (output.write_in_background): the GIF's new frame, the epoch's TensorBoard row and, if its
 scores are the best so far, generator_best.keras (from a copy of the weights), one epoch after another and
 never more than one epoch behind; and metrics.png, redrawn from the latest
@@ -17,12 +17,10 @@ The trade-off: on a machine without a spare core the threads' work slows the ste
 import concurrent.futures
 import time
 
-import atomic
-import clusters
-import images
-import models
-import run_files
-from record import log
+from output import atomic
+from training import clusters
+from output import run_files
+from record import generator_files, images, log
 
 PLOT_SHARE = 0.05  # metrics.png's drawing takes at most this share of a run's time
 
@@ -38,7 +36,7 @@ def save_reals(training_images, cfg, run_dir, count):
 
 
 def save_generator(generator, path, class_names, class_shares=None, epoch=None):
-    atomic.write(path, lambda temporary: models.save_generator(generator, temporary, class_names, class_shares, epoch))
+    atomic.write(path, lambda temporary: generator_files.save_generator(generator, temporary, class_names, class_shares, epoch))
 
 
 class EpochRecord:
@@ -79,7 +77,7 @@ class EpochRecord:
         row was dropped: no generator of the best kept epoch is left to write, so it goes, and the next epoch
         to score better than the kept rows writes it again. (A file saved without its epoch stays.)"""
         path = self.run_dir / run_files.BEST_GENERATOR
-        held = models.saved_epoch(path) if path.is_file() else None
+        held = generator_files.saved_epoch(path) if path.is_file() else None
         scored = [row for row in self.log.rows if row["frechet_distance"] is not None]
         best = min(scored, key=lambda row: row["frechet_distance"])["epoch"] if scored else None
         rewritten = best == training.epoch and not training.step  # by the resume's own writer, above

@@ -3,12 +3,8 @@
 import keras
 import tensorflow as tf
 
-from record.columns import TRAINING_NAMES
-
 # Per image, not averaged: a step split over several devices divides by the whole batch's size itself.
 cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True, reduction=None)
-# What each training step reports, in metrics.csv's order (train.py averages them over the epoch).
-STATISTICS = TRAINING_NAMES
 
 
 def mean(per_image, batch_size=None):
@@ -152,10 +148,10 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     return train_step
 
 
-def make_train_loop(train_step, step_sums, discriminator_steps=1, gradient_norm_every=1):
+def make_train_loop(train_step, step_sums, names, discriminator_steps=1, gradient_norm_every=1):
     """train_steps(iterator, first_step, count, batch_size): `count` steps from a (distributed) iterator,
-    numbered from `first_step` within the epoch, each step's statistics added to the variable `step_sums`;
-    batch_size(n) is step n's batch size, or None if it is not known (several replicas).
+    numbered from `first_step` within the epoch, each step's statistics (those named in `names`, in their order)
+    added to the variable `step_sums`;    batch_size(n) is step n's batch size, or None if it is not known (several replicas).
 
     One call into TensorFlow per step would pay Python's dispatch, an eager op for the statistics and the
     iterator's round trip every step: a large share of a step a GPU finishes in milliseconds. Here a compiled
@@ -171,7 +167,7 @@ def make_train_loop(train_step, step_sums, discriminator_steps=1, gradient_norm_
         if batch_size:
             batch = tuple(tf.ensure_shape(part, [batch_size, *part.shape[1:]]) for part in batch)
         statistics = train_step(batch, update_generator, measure_gradient)
-        step_sums.assign_add(tf.stack([statistics[key] for key in STATISTICS]))  # summed on the device
+        step_sums.assign_add(tf.stack([statistics[key] for key in names]))  # summed on the device
 
     @tf.function
     def compiled_steps(iterator, count, *choices):

@@ -3,113 +3,23 @@ optimizers, the random state, the grid's fixed noise, the counters of where trai
 training step. save() and restore() are the checkpoint; a resumed run is this object restored."""
 
 import errno
-import functools
-from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-import augment
-from data import pipeline
-import gan
 import models
-from config import ConfigError
-import run_files
+from data import pipeline
+from record import columns
+from training import augment, checkpoint, gan
 
 # With several replicas the generator's gradient norm costs an all-reduce of its whole gradient (2.3 million
 # numbers for the tutorial's generator): measured on every 16th step of an epoch only. On one device it is free.
 GRADIENT_NORM_EVERY = 16
 
-# The settings that decide which images each step of an epoch sees: a run stopped mid-epoch skips the steps it
-# has done by number, so it must resume with the same ones.
-EPOCH_ORDER = ("data.dataset", "data.path", "data.limit", "data.shuffle_buffer", "train.batch_size", "train.seed")
-
 
 # The times of an epoch stopped mid-way, kept in its checkpoint (NaN: not measured, as an epoch that does not cluster).
 SPENT = ("seconds", "train_seconds", "cluster_seconds")
-
-
-def copy_to_cpu(variable, object_map):
-    """A Keras variable's copy for TensorFlow's asynchronous checkpoint: its TensorFlow variable's copy, which
-    TensorFlow refreshes in place at each save. (Keras 3.15's own makes a new tf.Variable every time, which
-    TensorFlow refuses from the second save on: "tf.function only supports singleton tf.Variables".)"""
-    variable.value._copy_trackable_to_cpu(object_map)
-    object_map[variable] = object_map[variable.value]
-
-
-def patch_for_async_checkpoint(variable_class):
-    """Give `variable_class` (keras.Variable) copy_to_cpu, if what it relies on holds: its variables wrap a
-    TensorFlow variable (`.value`) that TensorFlow's asynchronous checkpoint can copy, as in TensorFlow
-    2.16-2.21 with Keras 3. Returns whether it did; if not, checkpoints are written synchronously. Called
-    once the strategy exists: the variable it makes starts TensorFlow's runtime, after which a multi-worker
-    strategy could no longer set up its collective operations."""
-    probe = variable_class(0.0)
-    if not callable(getattr(getattr(probe, "value", None), "_copy_trackable_to_cpu", None)) \
-            or not hasattr(variable_class, "_copy_trackable_to_cpu"):
-        return False
-    variable_class._copy_trackable_to_cpu = copy_to_cpu
-    return True
-
-
-@functools.cache
-def async_checkpoint_patched():
-    return patch_for_async_checkpoint(keras.Variable)
-
-
-def checkpoint_to_resume(run_dir, cfg, saved):
-    """The prefixes of `run_dir`'s checkpoints (the newest last), and the newest one's epoch and step, checked
-    before anything is written: readable, and resumable with these settings (a run stopped mid-epoch keeps
-    the order of its batches)."""
-    prefixes = existing_checkpoints(run_dir / run_files.CHECKPOINTS, "there is nothing to resume: start a new run")
-    try:  # every value read once (about as long as the restore takes): a truncated file is found here
-        reader = tf.train.load_checkpoint(prefixes[-1])
-        values = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
-        epoch, step = (int(values[f"{name}/.ATTRIBUTES/VARIABLE_VALUE"]) for name in ("epoch", "step"))
-    except Exception as e:  # the reader raises several types (OpError, IndexError, ...) for a damaged file
-        raise damaged_checkpoint(prefixes, e) from None
-    changed = [key for key in EPOCH_ORDER if cfg[key] != saved[key]]
-    if step and changed:
-        raise ConfigError(f"{changed[0]} cannot change when resuming {run_dir}: it stopped {step} steps into epoch "
-                          f"{epoch + 1}, and those steps are skipped by number; resume with {changed[0]}="
-                          f"{saved[changed[0]]}, and change it once that epoch has ended (train.epochs={epoch + 1} "
-                          f"stops there)")
-    return prefixes, epoch, step
-
-
-def existing_checkpoints(checkpoint_dir, otherwise):
-    """The prefixes of the checkpoints in `checkpoint_dir` whose files are there, the newest last: the index
-    file names the newest even when its files were deleted (as damaged_checkpoint advises), and restoring a
-    prefix that is gone would silently restore nothing. A ConfigError ending in `otherwise` if there is none."""
-    found = tf.train.get_checkpoint_state(checkpoint_dir)
-    prefixes = [p for p in (found.all_model_checkpoint_paths if found else []) if Path(f"{p}.index").is_file()]
-    if not prefixes:
-        raise ConfigError(f"{checkpoint_dir} holds no checkpoint files (deleted?); {otherwise}")
-    return prefixes
-
-
-def check_clustered_count(prefix, count):
-    """A self-conditioned run resumes on the images it clustered: as many as its checkpoint holds numbers for."""
-    clustered = tf.train.load_variable(prefix, "clusters/.ATTRIBUTES/VARIABLE_VALUE").shape[0]
-    if clustered != count:
-        raise ConfigError(f"the run clustered {clustered} images and its data now has {count}; restore the images "
-                          f"it trained on (data.path, data.limit), or start a new run")
-
-
-def damaged_checkpoint(prefixes, error):
-    """The one-line answer to a newest checkpoint (the last of `prefixes`) that cannot be restored."""
-    prefix = prefixes[-1]
-    reason = (getattr(error, "message", None) or str(error) or type(error).__name__).splitlines()[0][:160]
-    if len(prefixes) > 1:
-        fix = (f"delete {Path(prefix).name}.index and {Path(prefix).name}.data-* in {Path(prefix).parent} to "
-               f"continue from the one before it, {Path(prefixes[-2]).name}")
-    else:
-        fix = "it is the only one, so start a new run"
-    return ConfigError(f"checkpoint {prefix} cannot be read ({reason}): it is damaged or incomplete; {fix}")
-
-
-def describe_checkpoint(epoch, step):
-    return f"epoch {epoch}" + (f" ({step} steps into epoch {epoch + 1})" if step else "")
 
 
 class TrainingState:
@@ -121,80 +31,96 @@ class TrainingState:
         self.class_names = class_names
         with strategy.scope():
             keras.utils.set_random_seed(cfg["train.seed"])
-            if cfg["train.mixed_precision"] != "none":
-                keras.mixed_precision.set_global_policy(cfg["train.mixed_precision"])  # layers built from here on
-            # Batch normalisation over the whole batch, not each replica's part: N devices learn as one does.
-            self.generator, self.discriminator = models.from_config(
-                cfg, synchronized=strategy.num_replicas_in_sync > 1, class_names=class_names)
-            self.generator_optimizer = keras.optimizers.Adam(cfg["train.generator_lr"], cfg["train.generator_beta1"],
-                                                             cfg["train.generator_beta2"])
-            self.discriminator_optimizer = keras.optimizers.Adam(
-                cfg["train.discriminator_lr"], cfg["train.discriminator_beta1"], cfg["train.discriminator_beta2"])
-            if cfg["train.mixed_precision"] == "mixed_float16":  # float16 gradients underflow without loss scaling
-                self.generator_optimizer = keras.optimizers.LossScaleOptimizer(self.generator_optimizer)
-                self.discriminator_optimizer = keras.optimizers.LossScaleOptimizer(self.discriminator_optimizer)
-            # The averaged generator draws the grids and is scored and saved: its weights move more smoothly.
-            self.average_generator = None
-            if cfg["train.ema_decay"]:
-                self.average_generator = keras.models.clone_model(self.generator)
-                self.average_generator.set_weights(self.generator.get_weights())
-            self.sampler = self.average_generator or self.generator
-            noise = tf.random.Generator.from_seed(cfg["train.seed"])
-            # The same noise draws every epoch's grid, so the frames show the generator learning, not chance; a
-            # conditional grid has one row per class, all rows with the same noise columns.
-            columns = cfg["output.grid_size"]
-            self.fixed_noise = tf.Variable(noise.normal([columns * (1 if class_names else columns),
-                                                         cfg["model.noise_dim"]]), trainable=False)
-            self.epoch_counter = tf.Variable(0, dtype=tf.int64, trainable=False)  # the last finished epoch
-            # Non-zero only in a checkpoint saved on Ctrl-C: how far the next epoch got, and its statistics so far.
-            self.step_counter = tf.Variable(0, dtype=tf.int64, trainable=False)
-            self.step_sums = tf.Variable(tf.zeros([len(gan.STATISTICS)]), trainable=False)
-            # ... and the seconds it had taken (SPENT), so a resumed epoch's times are the whole epoch's.
-            self.spent = tf.Variable(tf.zeros([len(SPENT)], tf.float64), trainable=False)
-            optional = {"average_generator": self.average_generator} if self.average_generator else {}
-            # What each image's class is in a self-conditioned run: saved, so a resumed run trains on the same.
-            self.cluster_numbers = tf.Variable(tf.zeros([image_count if cfg["model.clusters"] else 0], tf.int32),
-                                               trainable=False)
-            if cfg["model.clusters"]:
-                optional["clusters"] = self.cluster_numbers
-                # the features the images are clustered by: D's flattened features, the layer its logit reads
-                flatten = next(layer for layer in self.discriminator.layers
-                               if isinstance(layer, keras.layers.Flatten))
-                network = keras.Model(self.discriminator.inputs[0], flatten.output)
-                self.feature_pass = tf.function(lambda pixels: network(pixels, training=False))
-            self.parts = dict(
-                generator=self.generator, discriminator=self.discriminator, **optional,
-                generator_optimizer=self.generator_optimizer, discriminator_optimizer=self.discriminator_optimizer,
-                noise=noise, fixed_noise=self.fixed_noise, epoch=self.epoch_counter, step=self.step_counter,
-                step_sums=self.step_sums, spent=self.spent,
-                # Keras leaves dropout's random state out of the model's checkpoint (and makes none at rate 0).
-                dropout_seeds=[layer.seed_generator.state for layer in self.discriminator.layers
-                               if getattr(layer, "seed_generator", None) is not None])
-            self.checkpoint = tf.train.Checkpoint(**self.parts)
-            # Numbered by training step (ckpt-120), as TensorFlow does, so a mid-epoch checkpoint fits in.
-            self.manager = tf.train.CheckpointManager(self.checkpoint, checkpoint_dir,
-                                                      max_to_keep=cfg["output.checkpoints_to_keep"])
-            # On one device TensorFlow writes checkpoints in its own thread: save() copies the values (~2 ms) and
-            # the manager's index moves to the new files once they are complete. Several replicas: in place.
-            one_device = strategy.num_replicas_in_sync == 1 and cfg["train.distribute"] != "multi_worker"
-            if one_device and not async_checkpoint_patched():
-                print(f"note: TensorFlow {tf.__version__} with Keras {keras.__version__} is outside the tested range "
-                      f"for asynchronous checkpoints (requirements.txt): each checkpoint is written before training "
-                      f"goes on", flush=True)
-            self.save_options = tf.train.CheckpointOptions(
-                experimental_enable_async_checkpoint=one_device and async_checkpoint_patched())
+            self.build_networks(cfg, strategy)
+            self.build_counters(cfg, image_count)
+            self.build_checkpoint(cfg, strategy, checkpoint_dir)
             # Made before a restore: it also builds Adam's slots, which the checkpoint then fills.
-            self.train_step = gan.make_train_step(
-                self.generator, self.discriminator, self.generator_optimizer, self.discriminator_optimizer,
-                real_label=1.0 - cfg["train.label_smoothing"], augment=augment.make_augment(cfg["train.augment"], noise),
-                average_generator=self.average_generator, average_decay=cfg["train.ema_decay"],
-                r1_weight=cfg["train.r1_weight"], jit_compile=cfg["train.jit_compile"], strategy=strategy,
-                num_classes=len(class_names))
-            self.draw = tf.function(self.draw_and_check)  # compiled: an eager Keras call costs ~20 ms more
-            self.gradient_norm_every = 1 if strategy.num_replicas_in_sync == 1 else GRADIENT_NORM_EVERY
-            self.train_steps = gan.make_train_loop(self.train_step, self.step_sums, cfg["train.discriminator_steps"],
-                                                   self.gradient_norm_every)
+            self.build_step(cfg, strategy)
         self.last_checkpoint = None  # what the newest checkpoint holds, for the messages of a stop
+
+    def build_networks(self, cfg, strategy):
+        """The two networks, their optimizers, the averaged generator and what draws the grids (the sampler)."""
+        if cfg["train.mixed_precision"] != "none":
+            keras.mixed_precision.set_global_policy(cfg["train.mixed_precision"])  # layers built from here on
+        # Batch normalisation over the whole batch, not each replica's part: N devices learn as one does.
+        self.generator, self.discriminator = models.from_config(
+            cfg, synchronized=strategy.num_replicas_in_sync > 1, class_names=self.class_names)
+        self.generator_optimizer = keras.optimizers.Adam(cfg["train.generator_lr"], cfg["train.generator_beta1"],
+                                                         cfg["train.generator_beta2"])
+        self.discriminator_optimizer = keras.optimizers.Adam(
+            cfg["train.discriminator_lr"], cfg["train.discriminator_beta1"], cfg["train.discriminator_beta2"])
+        if cfg["train.mixed_precision"] == "mixed_float16":  # float16 gradients underflow without loss scaling
+            self.generator_optimizer = keras.optimizers.LossScaleOptimizer(self.generator_optimizer)
+            self.discriminator_optimizer = keras.optimizers.LossScaleOptimizer(self.discriminator_optimizer)
+        # The averaged generator draws the grids and is scored and saved: its weights move more smoothly.
+        self.average_generator = None
+        if cfg["train.ema_decay"]:
+            self.average_generator = keras.models.clone_model(self.generator)
+            self.average_generator.set_weights(self.generator.get_weights())
+        self.sampler = self.average_generator or self.generator
+
+    def build_counters(self, cfg, image_count):
+        """The random state, the grid's fixed noise, where training is, and a self-conditioned run's clusters."""
+        self.noise = tf.random.Generator.from_seed(cfg["train.seed"])
+        # The same noise draws every epoch's grid, so the frames show the generator learning, not chance; a
+        # conditional grid has one row per class, all rows with the same noise columns.
+        grid_columns = cfg["output.grid_size"]
+        self.fixed_noise = tf.Variable(self.noise.normal([grid_columns * (1 if self.class_names else grid_columns),
+                                                          cfg["model.noise_dim"]]), trainable=False)
+        self.epoch_counter = tf.Variable(0, dtype=tf.int64, trainable=False)  # the last finished epoch
+        # Non-zero only in a checkpoint saved on Ctrl-C: how far the next epoch got, and its statistics so far.
+        self.step_counter = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.step_sums = tf.Variable(tf.zeros([len(columns.TRAINING_NAMES)]), trainable=False)
+        # ... and the seconds it had taken (SPENT), so a resumed epoch's times are the whole epoch's.
+        self.spent = tf.Variable(tf.zeros([len(SPENT)], tf.float64), trainable=False)
+        # What each image's class is in a self-conditioned run: saved, so a resumed run trains on the same.
+        self.cluster_numbers = tf.Variable(tf.zeros([image_count if cfg["model.clusters"] else 0], tf.int32),
+                                           trainable=False)
+        if cfg["model.clusters"]:
+            # the features the images are clustered by: D's flattened features, the layer its logit reads
+            flatten = next(layer for layer in self.discriminator.layers if isinstance(layer, keras.layers.Flatten))
+            network = keras.Model(self.discriminator.inputs[0], flatten.output)
+            self.feature_pass = tf.function(lambda pixels: network(pixels, training=False))
+
+    def build_checkpoint(self, cfg, strategy, checkpoint_dir):
+        """What a checkpoint holds, and its manager."""
+        optional = {"average_generator": self.average_generator} if self.average_generator else {}
+        if cfg["model.clusters"]:
+            optional["clusters"] = self.cluster_numbers
+        self.parts = dict(
+            generator=self.generator, discriminator=self.discriminator, **optional,
+            generator_optimizer=self.generator_optimizer, discriminator_optimizer=self.discriminator_optimizer,
+            noise=self.noise, fixed_noise=self.fixed_noise, epoch=self.epoch_counter, step=self.step_counter,
+            step_sums=self.step_sums, spent=self.spent,
+            # Keras leaves dropout's random state out of the model's checkpoint (and makes none at rate 0).
+            dropout_seeds=[layer.seed_generator.state for layer in self.discriminator.layers
+                           if getattr(layer, "seed_generator", None) is not None])
+        self.checkpoint = tf.train.Checkpoint(**self.parts)
+        # Numbered by training step (ckpt-120), as TensorFlow does, so a mid-epoch checkpoint fits in.
+        self.manager = tf.train.CheckpointManager(self.checkpoint, checkpoint_dir,
+                                                  max_to_keep=cfg["output.checkpoints_to_keep"])
+        # On one device TensorFlow writes checkpoints in its own thread: save() copies the values (~2 ms) and
+        # the manager's index moves to the new files once they are complete. Several replicas: in place.
+        one_device = strategy.num_replicas_in_sync == 1 and cfg["train.distribute"] != "multi_worker"
+        if one_device and not checkpoint.async_checkpoint_patched():
+            print(f"note: TensorFlow {tf.__version__} with Keras {keras.__version__} is outside the tested range "
+                  f"for asynchronous checkpoints (requirements.txt): each checkpoint is written before training "
+                  f"goes on", flush=True)
+        self.save_options = tf.train.CheckpointOptions(
+            experimental_enable_async_checkpoint=one_device and checkpoint.async_checkpoint_patched())
+
+    def build_step(self, cfg, strategy):
+        """The compiled training step, the loop of steps one call runs, and the grid's compiled drawing."""
+        self.train_step = gan.make_train_step(
+            self.generator, self.discriminator, self.generator_optimizer, self.discriminator_optimizer,
+            real_label=1.0 - cfg["train.label_smoothing"], augment=augment.make_augment(cfg["train.augment"], self.noise),
+            average_generator=self.average_generator, average_decay=cfg["train.ema_decay"],
+            r1_weight=cfg["train.r1_weight"], jit_compile=cfg["train.jit_compile"], strategy=strategy,
+            num_classes=len(self.class_names))
+        self.draw = tf.function(self.draw_and_check)  # compiled: an eager Keras call costs ~20 ms more
+        self.gradient_norm_every = 1 if strategy.num_replicas_in_sync == 1 else GRADIENT_NORM_EVERY
+        self.train_steps = gan.make_train_loop(self.train_step, self.step_sums, columns.TRAINING_NAMES,
+                                               cfg["train.discriminator_steps"], self.gradient_norm_every)
 
     @property
     def epoch(self):
@@ -217,7 +143,7 @@ class TrainingState:
         except tf.errors.OpError as e:  # TensorFlow reports a full disk as its own error, not as an OSError
             raise OSError(errno.EIO, f"checkpoint not saved ({e.message.split(';')[-1].strip()})",
                           str(self.manager.directory)) from None
-        self.last_checkpoint = describe_checkpoint(self.epoch, self.step)
+        self.last_checkpoint = checkpoint.describe_checkpoint(self.epoch, self.step)
 
     def restore(self, prefixes, cfg):
         """The newest of `prefixes`, then the learning rates of `cfg`: a resume may change them."""
@@ -228,8 +154,8 @@ class TrainingState:
         try:
             restoring.restore(prefixes[-1]).assert_existing_objects_matched()
         except (tf.errors.OpError, ValueError, AssertionError) as e:
-            raise damaged_checkpoint(prefixes, e) from None
-        self.last_checkpoint = describe_checkpoint(self.epoch, self.step)
+            raise checkpoint.damaged_checkpoint(prefixes, e) from None
+        self.last_checkpoint = checkpoint.describe_checkpoint(self.epoch, self.step)
         self.generator_optimizer.learning_rate.assign(cfg["train.generator_lr"])
         self.discriminator_optimizer.learning_rate.assign(cfg["train.discriminator_lr"])
 
@@ -238,9 +164,9 @@ class TrainingState:
         classes of its rows (`shown_classes`), each row under the same noise columns."""
         if not self.class_names:
             return self.fixed_noise
-        columns = self.fixed_noise.shape[0]
+        grid_columns = self.fixed_noise.shape[0]
         return [tf.tile(self.fixed_noise, [len(shown_classes), 1]),
-                tf.repeat(tf.one_hot(shown_classes, len(self.class_names)), columns, axis=0)]
+                tf.repeat(tf.one_hot(shown_classes, len(self.class_names)), grid_columns, axis=0)]
 
     def draw_and_check(self, grid_inputs):
         """The sampler's images for `grid_inputs`, and whether they, the trained generator's (when an average
