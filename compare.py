@@ -22,12 +22,11 @@ import csv
 import time
 from pathlib import Path
 
-from settings import config
-from settings import command_line
-from settings import schema
-from settings.schema import ConfigError
 from output import run_files
 from record.columns import COLUMNS
+from settings import command_line, config, schema
+from settings.schema import ConfigError
+
 
 NOT_SETTINGS = ("output.run_name", "output.dir")  # each run's own, never what was compared
 SHOWN = [column for column in COLUMNS if column.compare]  # the scores the table shows, by the header they get

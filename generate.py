@@ -23,11 +23,11 @@ import os
 import random
 from pathlib import Path
 
-from settings import config
-from settings import command_line
-from training import tflog
-from settings.schema import ConfigError
 from output import run_files
+from settings import command_line, config
+from settings.schema import ConfigError
+from training import tflog
+
 
 OUTPUT_KINDS = (".png", ".npz", ".gif", "a directory")
 FRAMES_PER_LEG = 24  # interpolation frames between two latent points: about 2.4 s at 10 frames/s

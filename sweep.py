@@ -27,12 +27,11 @@ import sys
 from pathlib import Path
 
 import compare
-from settings import config
-from settings import command_line
-from settings import schema
-from training import distribute
-from settings.schema import ConfigError
 from output import run_files
+from settings import command_line, config, schema
+from settings.schema import ConfigError
+from training import distribute
+
 
 ROOT = Path(__file__).resolve().parent
 OWN_KEYS = ("output.run_name",)  # each run's is its values'

@@ -19,10 +19,9 @@ import os
 import sys
 from pathlib import Path
 
-from settings import config
-from settings import command_line
-from training import tflog
+from settings import command_line, config
 from settings.schema import ConfigError
+from training import tflog
 
 
 def parse_args(argv=None):

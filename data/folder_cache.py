@@ -16,9 +16,8 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageOps
 
-from output import atomic
+from output import atomic, progress
 from settings import schema
-from output import progress
 from settings.schema import ConfigError
 
 

@@ -14,9 +14,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from data import folder_cache
 from settings import schema
 from settings.schema import ConfigError
-from data import folder_cache
 
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "mnist_sample"

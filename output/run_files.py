@@ -3,6 +3,7 @@ README's "Output files" says what each holds."""
 
 from pathlib import Path
 
+
 CONFIG = "config.yaml"              # the run's settings as its user set them: a resume reads them back
 FOUND = "found.yaml"                # what the run found out for the settings left to it (its seed, image shape...)
 CHECKPOINTS = "checkpoints"         # tf.train.CheckpointManager's folder

@@ -22,11 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from output import atomic
-from settings import schema
 from data import folder_cache, pipeline, sources
+from output import atomic
 from quality import metrics
+from settings import schema
 from settings.schema import ConfigError
+
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "evaluator"
 MNIST = "mnist"  # the committed evaluator: mnist and mnist_sample digits, 28x28 greyscale

@@ -33,6 +33,7 @@ import numpy as np
 
 from quality import distances
 
+
 BATCH = 1000  # 28x28 images per pass through the evaluator's network; larger ones in fewer (batch_for)
 
 
@@ -169,6 +170,7 @@ def density_coverage(features, reference_features, reference_radii):
 
 def softmax(logits):
     import keras
+
     # .numpy(), not keras.ops.convert_to_numpy: that calls np.array on the tensor, which NumPy 2 warns about
     # (TensorFlow's __array__ takes no copy argument).
     return keras.ops.softmax(logits).numpy()

@@ -2,6 +2,7 @@
 
 from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
+
 WIDE = 10  # values spanning more than this factor are drawn on a log scale
 
 

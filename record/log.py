@@ -15,10 +15,10 @@ import shutil
 
 import tensorflow as tf
 
-from output import atomic
-from output import run_files
+from output import atomic, run_files
 from record import plot
 from record.columns import NAMES
+
 
 PATIENCE = 3              # epochs in a row before "the discriminator wins" is said
 DISCRIMINATOR_WINS = 0.1  # ... when mean D(G(z)) stays below this: it rejects nearly every generated image

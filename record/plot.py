@@ -5,6 +5,7 @@ from output import atomic
 from record import axes
 from record.columns import COLUMNS
 
+
 TITLES = {"losses": "losses (say little about quality)",
           "balance": "balance: the discriminator's mean belief 'real'",
           "distance": "Fréchet distance to real images (lower is better)",

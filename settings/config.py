@@ -15,6 +15,7 @@ import yaml
 from output import atomic, run_files
 from settings.schema import SETTINGS, ConfigError, check, check_combination
 
+
 DEFAULT_FILE = Path(__file__).resolve().parents[1] / run_files.CONFIG  # what train.py and train_classifier.py read;
 # a run saves its own settings under the same name
 

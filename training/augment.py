@@ -12,6 +12,7 @@ tf.random.Generator, which the checkpoint holds, so a resumed run augments as an
 
 import tensorflow as tf
 
+
 def translation(images, rng, fraction=0.125):
     """Shift each image by up to `fraction` of its size in each direction (4 pixels for 28 or 32)."""
     batch, height, width = tf.shape(images)[0], images.shape[1], images.shape[2]

@@ -22,6 +22,7 @@ import numpy as np
 from output import atomic
 from quality import distances
 
+
 SAMPLE = 10_000     # images whose features k-means runs on
 ITERATIONS = 100    # Lloyd iterations at most: they stop on their own when no image moves, usually well before
 

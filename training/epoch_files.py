@@ -17,10 +17,10 @@ The trade-off: on a machine without a spare core the threads' work slows the ste
 import concurrent.futures
 import time
 
-from output import atomic
-from training import clusters
-from output import run_files
+from output import atomic, run_files
 from record import generator_files, images, log
+from training import clusters
+
 
 PLOT_SHARE = 0.05  # metrics.png's drawing takes at most this share of a run's time
 

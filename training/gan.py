@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+
 # Per image, not averaged: a step split over several devices divides by the whole batch's size itself.
 cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True, reduction=None)
 

@@ -13,6 +13,7 @@ from data import pipeline
 from record import columns
 from training import augment, checkpoint, gan
 
+
 # With several replicas the generator's gradient norm costs an all-reduce of its whole gradient (2.3 million
 # numbers for the tutorial's generator): measured on every 16th step of an epoch only. On one device it is free.
 GRADIENT_NORM_EVERY = 16

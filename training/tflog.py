@@ -13,6 +13,7 @@ import re
 import sys
 import threading
 
+
 # glog's prefix (I1130 08:21:00.123456  4242 file.cc:31] ...; TensorFlow 2.21 writes I0000 00:00:<epoch seconds>),
 # and absl's lines before its log is set up
 TENSORFLOW_LINE = re.compile(rb"[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.]+:\d+\] "
