@@ -7,6 +7,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
+from quality import kmeans
 from training import clusters
 from data import folder_cache, sources
 from conftest import TINY, run_program, run_train
@@ -50,7 +51,7 @@ def test_matching_undoes_a_renumbering_and_a_large_set_is_clustered_from_a_sampl
 
 def test_an_empty_cluster_takes_the_farthest_point_and_identical_features_leave_none_empty():
     points = np.array([[0.0], [0.1], [0.2], [10.0]], np.float32)
-    centroids, found = clusters.kmeans(points, np.array([[0.1], [50.0], [100.0]], np.float32))
+    centroids, found = kmeans.kmeans(points, np.array([[0.1], [50.0], [100.0]], np.float32))
     assert sorted(np.bincount(found, minlength=3)) == [1, 1, 2]
     same = np.ones((30, 2), np.float32)  # features that all tie
     found = clusters.cluster(lambda numbers: same[numbers], 30, 4, seed=[0, 1])

@@ -21,65 +21,15 @@ import numpy as np
 
 from output import atomic
 from quality import distances
+from quality.kmeans import kmeans, means, seed_centroids
 
 
 SAMPLE = 10_000     # images whose features k-means runs on
-ITERATIONS = 100    # Lloyd iterations at most: they stop on their own when no image moves, usually well before
 
 
 def names(count):
     """The run's class names: cluster0, cluster1, ... (not 0, 1, ...: a cluster is not a digit)."""
     return [f"cluster{k}" for k in range(count)]
-
-
-def seed_centroids(points, count, rng):
-    """k-means++ (Arthur & Vassilvitskii 2007): each next centroid a point drawn with probability proportional
-    to its squared distance from the nearest centroid so far, so the first guesses are spread out."""
-    point_norms = distances.norms(points)
-    chosen = [rng.integers(len(points))]
-    nearest = distances.squared_distances(points, points[chosen], point_norms).ravel()
-    for _ in range(count - 1):
-        chosen.append(rng.choice(len(points), p=nearest / nearest.sum()) if nearest.sum() > 0
-                      else rng.integers(len(points)))
-        nearest = np.minimum(nearest, distances.squared_distances(points, points[chosen[-1:]], point_norms).ravel())
-    return points[chosen].copy()
-
-
-def means(points, assignments, count, fallback=None):
-    """Each cluster's mean; a cluster with no points keeps its row of `fallback` (or zeros)."""
-    members = np.zeros((count, len(points)), points.dtype)
-    members[assignments, np.arange(len(points))] = 1
-    sums = members @ points  # one matrix product: np.add.at is ~100x slower
-    sizes = np.bincount(assignments, minlength=count)
-    return np.where(sizes[:, None] > 0, sums / np.maximum(sizes, 1)[:, None], 0 if fallback is None else fallback)
-
-
-def refill(assignments, errors, count):
-    """Give each of the `count` clusters that `assignments` leave empty a point of its own: the point farthest from
-    its centroid (`errors`) among those not moved yet whose cluster keeps another point. Ties (identical
-    features) take the first such point, never one moved already, so every cluster ends with at least one."""
-    assignments, moved = assignments.copy(), np.zeros(len(assignments), bool)
-    for empty in np.setdiff1d(np.arange(count), assignments):
-        sizes = np.bincount(assignments, minlength=count)
-        movable = ~moved & (sizes[assignments] > 1)
-        farthest = np.where(movable, errors, -1.0).argmax()
-        assignments[farthest], moved[farthest] = empty, True
-    return assignments
-
-
-def kmeans(points, centroids):
-    """Lloyd's iterations from `centroids` (K, D) until no point changes cluster, or ITERATIONS of them:
-    (centroids, assignments). A cluster left empty is refilled (refill), so all K stay in use."""
-    assignments, point_norms = None, distances.norms(points)
-    for _ in range(ITERATIONS):
-        to_centroids = distances.squared_distances(points, centroids, point_norms)
-        new = to_centroids.argmin(1)
-        new = refill(new, to_centroids[np.arange(len(points)), new], len(centroids))
-        if assignments is not None and np.array_equal(new, assignments):
-            break
-        assignments = new
-        centroids = means(points, assignments, len(centroids), centroids)
-    return centroids, assignments
 
 
 def match(centroids, old_centroids):
