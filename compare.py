@@ -97,13 +97,17 @@ def summary(run, keys):
 
 def judge(settings):
     """What scores a run's images, in words: two runs' numbers compare only if this is the same (as
-    quality/evaluators.py chooses, without reading a folder: a folder's own classifier is named by its path)."""
+    quality/evaluators.py chooses, without reading a folder: a folder's own classifier or features are named by
+    its path; eval.features=auto as the run resolved it, in its found.yaml)."""
     size, channels = schema.image_shape(settings)
     shape = f"{size}x{size}x{channels}"
     if settings["eval.features"] == "inception":
         return (f"Inception ({settings['eval.inception_weights'] or 'ImageNet weights'}) against the training "
                 f"images of {settings['data.path'] or settings['data.dataset']} (limit {settings['data.limit']}), "
                 f"{shape}, {settings['eval.num_samples']} samples")
+    if settings["eval.features"] == "self_supervised":
+        return (f"features learnt from the images of {settings['data.path'] or settings['data.dataset']}, {shape}, "
+                f"in {settings['eval.evaluator_dir'] or 'evaluator/'}, {settings['eval.num_samples']} samples")
     if settings["eval.classifier"] not in ("auto", "existing"):
         name = settings["eval.classifier"]
     elif settings["data.dataset"] in ("mnist", "mnist_sample") and shape == "28x28x1":

@@ -61,7 +61,7 @@ def foreseen(run):
     known.update({key: value for key, value in (("data.image_size", size), ("data.channels", channels))
                   if run[key] is None and value is not None})
     count = schema.DATASET_SIZES.get(run["data.dataset"]) if run["data.path"] is None else None
-    if run["eval.every"] is None and (count or run["eval.features"] == "classifier"):
+    if run["eval.every"] is None and (count or run["eval.features"] != "inception"):
         count = min(count, run["data.limit"] or count) if count else None
         known["eval.every"] = interval.evaluation_interval(run["eval.features"], run["eval.num_samples"], count)
     return known

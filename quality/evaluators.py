@@ -1,138 +1,35 @@
 """Which network scores a run's images, and against which real images (metrics.py does the scoring).
 
-With eval.features=classifier, an evaluator is two files in eval.evaluator_dir (default evaluator/):
-NAME_classifier.keras, a small classifier trained on the data's classes by make_evaluator (below; on its
-own, train_classifier.py), and NAME_reference.npz, the features and classes of real images it never saw
-(the reference), the numbers of other unseen real images (real vs real), its held-out accuracy and its
-class names, with the classifier's sha256: the two are made together and used only together. NAME says which data they are for: `mnist` for
-28x28 greyscale MNIST digits (the committed one), else the dataset, for a folder its name and a fingerprint
-of its files, and the image shape. With eval.features=inception, InceptionV3's pool features score any
-images against the run's own training images; their features are computed once and kept in
-inception-NAME_reference.npz.
-
-The trade-off: a folder's fingerprint is its list of files and their sizes, read in milliseconds, not their
-contents: a picture edited in place to the same number of bytes keeps the evaluator made before.
+eval.features chooses: classifier, the data's own classifier (made first with eval.classifier=auto;
+classifier.py) or one eval.classifier names; self_supervised, features learnt from the data's own images
+without labels (self_supervised.py); inception, InceptionV3's pool features, comparable with published FIDs,
+scoring any images against the run's own training images, their features computed once and kept in
+inception-NAME_reference.npz; auto (the default), the classifier where the data has labels, else the
+self-supervised features. references.py says where each is kept.
 """
 
 import hashlib
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 from data import folder_cache, pipeline, sources
-from output import atomic
-from quality import metrics
-from settings import schema
+from quality import classifier, metrics, self_supervised
+from quality.references import (check_count, chosen, classifier_paths, directory, load_classifier, load_reference,
+                                name, save_reference, sha256)
 from settings.schema import ConfigError
 
 
-DEFAULT_DIR = Path(__file__).resolve().parents[1] / "evaluator"
-MNIST = "mnist"  # the committed evaluator: mnist and mnist_sample digits, 28x28 greyscale
-FEATURES = 64  # the classifier's feature layer: where its distances are taken
-FEATURE_LAYER = "features"
-HELD_OUT = 0.4  # of the labelled images, the share the classifier never sees: half reference, half baseline
-HELD_OUT_MAX = 4000  # ... at most: 2,000 real images each are plenty for the numbers
-MIN_IMAGES = 250  # fewer, and the held-out halves (50 images) say little
 INCEPTION_SIZE = 299  # InceptionV3's input side: images are resized to it, as FID's reference code does
 INCEPTION_BATCH = 50  # images per pass through InceptionV3, whose activations at 299x299 are large
 
 
+INCEPTION_SIZE = 299  # InceptionV3's input side: images are resized to it, as FID's reference code does
+INCEPTION_BATCH = 50  # images per pass through InceptionV3, whose activations at 299x299 are large
 class Unavailable(Exception):
     """No evaluator for the run's data: said in one line, and the run goes on without the quality numbers."""
-
-
-def directory(cfg):
-    return Path(os.path.expanduser(cfg["eval.evaluator_dir"])) if cfg["eval.evaluator_dir"] else DEFAULT_DIR
-
-
-def fingerprint(path):
-    """12 hex digits that change when a file under `path` is added, removed, renamed or changes size."""
-    files = sorted(folder_cache.listing(path), key=lambda file: Path(file[0]).parts)
-    listing = "".join(f"{Path(name).as_posix()}\t{size}\n" for name, size, _ in files)
-    return hashlib.sha256(listing.encode()).hexdigest()[:12]
-
-
-def name(cfg):
-    """The name of the run's data and image shape (data.image_size and data.channels filled in): `mnist`, or
-    like `fashion_mnist-28x28x1`, `folder-pictures-3f09a1c2b4d5-64x64x3`."""
-    dataset, size, channels = cfg["data.dataset"], cfg["data.image_size"], cfg["data.channels"]
-    if dataset in ("mnist", "mnist_sample"):
-        if (size, channels) == (28, 1):
-            return MNIST
-        dataset = "mnist"
-    elif dataset == "folder":
-        path = Path(os.path.expanduser(cfg["data.path"])).resolve()
-        dataset = f"folder-{path.name}-{fingerprint(path)}"
-    return f"{dataset}-{size}x{size}x{channels}"
-
-
-def chosen(cfg):
-    """The evaluator eval.classifier names (like mnist, for digits without labels), or None: the data's own."""
-    return None if cfg["eval.classifier"] in ("auto", "existing") else cfg["eval.classifier"]
-
-
-def classifier_paths(cfg):
-    """Where the run's data's classifier (or the one eval.classifier names) and its reference are, or would be
-    saved."""
-    stem = directory(cfg) / (chosen(cfg) or name(cfg))
-    return Path(f"{stem}_classifier.keras"), Path(f"{stem}_reference.npz")
-
-
-def split(count, dataset):
-    """The indices a classifier trains on, and the held-out ones: baseline (real vs real) and reference.
-    A seeded shuffle first, as a folder comes sorted by class; MNIST's bundled digits are already in random
-    order and keep the committed evaluator's split: 0-5,999 to train, 6,000-7,999, 8,000-9,999."""
-    order = np.arange(count) if dataset in ("mnist", "mnist_sample") else np.random.default_rng(0).permutation(count)
-    held = min(round(HELD_OUT * count), HELD_OUT_MAX)
-    train, baseline = order[:count - held], order[count - held:count - held // 2]
-    return train, baseline, order[count - held // 2:]
-
-
-def sha256(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def save_reference(path, key, reference, **extra):
-    """A Reference (with its `key`, and `extra` arrays) to `path`, written whole or not at all."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    optional = {"labels": reference.labels, "class_names": reference.class_names}
-    atomic.write(path, lambda temporary: np.savez(
-        temporary, key=key, features=reference.features, **reference.real_scores, **extra,
-        **{field: np.asarray(value) for field, value in optional.items() if value is not None}))
-
-
-def load_reference(path, key):
-    """The Reference saved at `path` with this `key`, or None (none there, unreadable, or another key's)."""
-    try:
-        with np.load(path) as saved:
-            if str(saved["key"]) != key:
-                return None
-            return metrics.Reference(
-                saved["features"], {score: float(saved[score]) for score in metrics.SCORES if score in saved},
-                labels=saved["labels"] if "labels" in saved else None,
-                class_names=saved["class_names"].tolist() if "class_names" in saved else None)
-    except (OSError, KeyError, ValueError):
-        return None
-
-
-def classifier_network(path):
-    """The classifier at `path` as a network from images to [features, logits]."""
-    import keras
-    classifier = keras.models.load_model(path, compile=False, safe_mode=True)
-    return keras.Model(classifier.inputs[0], [classifier.get_layer(FEATURE_LAYER).output, classifier.outputs[0]])
-
-
-def load_classifier(cfg):
-    """The run's data's classifier network and Reference, or (None, None) if it has not been made (or its
-    two files do not belong together)."""
-    classifier_path, reference_path = classifier_paths(cfg)
-    if not classifier_path.is_file():
-        return None, None
-    reference = load_reference(reference_path, sha256(classifier_path))
-    return (None, None) if reference is None else (classifier_network(classifier_path), reference)
 
 
 def inception_network(weights, channels):
@@ -201,13 +98,6 @@ def for_inception(cfg, real_images):
     return network, inception_reference(cfg, network, real_images, sha256(weights) if weights else "imagenet")
 
 
-def check_count(cfg, count):
-    """A ConfigError when `count` labelled images are too few to make a classifier from."""
-    if count < MIN_IMAGES:
-        raise ConfigError(f"{cfg['data.path'] or cfg['data.dataset']} has {count} labelled images; a classifier for "
-                          f"the quality numbers needs at least {MIN_IMAGES}, or use eval.features=inception")
-
-
 def class_order(cfg, run_classes, evaluator_classes):
     """For each of a conditional run's classes (`run_classes`, by name), the number the evaluator reads it as:
     its label numbers are the sorted subfolders of the data it was made from, which need not be the run's (a
@@ -250,7 +140,7 @@ def find_classifier(cfg):
                 check_count(cfg, len(folder_cache.listing(Path(os.path.expanduser(cfg["data.path"])))))
             print(f"no classifier for {name(cfg)} in {directory(cfg)} yet: training one first "
                   f"(eval.classifier=auto)", flush=True)
-            make_evaluator(cfg)
+            classifier.make_evaluator(cfg)
         except ConfigError as e:
             raise Unavailable(str(e)) from None
         network, reference = load_classifier(cfg)
@@ -261,6 +151,38 @@ def find_classifier(cfg):
     return network, reference
 
 
+def features_for(cfg):
+    """What eval.features means for this data: auto is the classifier where the data has labels (or
+    eval.classifier names one), else the self-supervised features."""
+    if cfg["eval.features"] != "auto":
+        return cfg["eval.features"]
+    if chosen(cfg) or cfg["data.dataset"] != "folder":
+        return "classifier"
+    try:
+        sources.class_names(cfg, folder_cache.CLASSIFIER)
+        return "classifier"
+    except ConfigError:  # loose images, or a single class
+        return "self_supervised"
+
+
+def for_self_supervised(cfg):
+    """The data's self-supervised feature network and Reference, learnt first if missing (eval.classifier=auto),
+    or Unavailable (existing, and none made yet; or too few images)."""
+    network, reference = self_supervised.load(cfg)
+    if network is None and cfg["eval.classifier"] == "existing":
+        command = " ".join(["python train_classifier.py"] + [f"{key}={cfg[key]}" for key in (
+            "data.dataset", "data.path", "data.image_size", "data.channels", "eval.evaluator_dir", "eval.features")
+            if cfg[key]])
+        raise Unavailable(f"no self-supervised features for {name(cfg)} in {directory(cfg)}; make them with: {command}")
+    if network is None:
+        try:
+            self_supervised.make(cfg)
+        except ConfigError as e:
+            raise Unavailable(str(e)) from None
+        network, reference = self_supervised.load(cfg)
+    return network, reference
+
+
 def for_run(cfg, real_images, run_classes=()):
     """The run's metrics.Evaluator (a conditional run's label numbers read by class name: `run_classes`), or
     None after one line saying why there is none: the balance diagnostics go on without it. A ConfigError
@@ -268,8 +190,11 @@ def for_run(cfg, real_images, run_classes=()):
     if cfg["eval.every"] == 0:
         return None
     try:
-        if cfg["eval.features"] == "inception":
+        features = features_for(cfg)
+        if features == "inception":
             return metrics.Evaluator(*for_inception(cfg, real_images), cfg["eval.num_samples"], batch=INCEPTION_BATCH)
+        if features == "self_supervised":
+            return metrics.Evaluator(*for_self_supervised(cfg), cfg["eval.num_samples"])
         network, reference, order = for_classifier(cfg, run_classes)
         return metrics.Evaluator(network, reference, cfg["eval.num_samples"], class_order=order)
     except Unavailable as e:
@@ -277,105 +202,3 @@ def for_run(cfg, real_images, run_classes=()):
         return None
 
 
-# Making an evaluator: the classifier, trained once, and its reference (train_classifier.py is its command line).
-
-TRAINING_IMAGES = 180_000  # images shown in training (30 epochs of MNIST's 6,000), 3 to 30 epochs
-TRAINING_SAMPLE = 60_000   # a classifier learns from at most this many of the labelled images: enough, in bounded time
-
-
-def make_classifier(image_size=28, channels=1, num_classes=10):
-    """Conv blocks down to at most 8 pixels, then a 64-unit feature layer: the features are where the
-    distances are taken. For 28x28 digits, two blocks: the committed MNIST classifier."""
-    import keras
-    from keras import layers
-
-    stack = [keras.Input(shape=(image_size, image_size, channels)),
-             layers.RandomTranslation(0.1, 0.1, fill_mode="constant")]  # shifted images: more robust on generated ones
-    side, width = image_size, 32
-    while side > 8:
-        stack += [layers.Conv2D(width, 3, activation="relu"), layers.MaxPooling2D()]  # 28: (26, 26, 32) (13, 13, 32)
-        side, width = (side - 2) // 2, width * 2                                     # then (11, 11, 64) (5, 5, 64)
-    stack += [layers.Flatten(),
-              layers.Dense(FEATURES, activation="relu", name=FEATURE_LAYER),
-              layers.Dropout(0.3),
-              layers.Dense(num_classes, name="logits")]
-    return keras.Sequential(stack, name="classifier")
-
-
-def labelled_images(cfg):
-    """All of the data's images (data.limit aside), at the data's shape where the settings leave it, their
-    labels and class names. MNIST's come from the bundled digits, whose held-out part no classifier has seen."""
-    if cfg["data.dataset"] in ("mnist", "mnist_sample"):
-        images = sources.conform(sources.load_sample(), *schema.image_shape(cfg))
-        return images, sources.load_sample_labels(), sources.DIGITS
-    images, labels, _ = sources.load_images({**cfg, "data.limit": None}, labelled=True, same_listing=True)
-    names = sources.class_names(cfg, folder_cache.CLASSIFIER)
-    check_count(cfg, len(images))
-    return images, labels, names
-
-
-def training_batches(images, labels, numbers, batch=128):
-    """images[numbers] with their labels, shuffled each epoch (seeded) and read and scaled a batch at a time:
-    a classifier learns from a folder's cache of any size with a few batches in memory."""
-    import tensorflow as tf
-
-    def read(chosen):
-        return pipeline.scale(images[chosen]), labels[chosen].astype(np.int32)
-
-    def gather(chosen):
-        pixels, classes = tf.numpy_function(read, [chosen], [tf.float32, tf.int32], stateful=False)
-        pixels.set_shape([None, *images.shape[1:3], images.shape[3] if len(images.shape) == 4 else 1])
-        classes.set_shape([None])
-        return pixels, classes
-    order = tf.data.Dataset.from_tensor_slices(np.asarray(numbers, np.int64))
-    return order.shuffle(len(numbers), seed=0, reshuffle_each_iteration=True).batch(batch).map(gather).prefetch(2)
-
-
-def fit_classifier(images, labels, numbers, num_classes, verbose):
-    """A classifier fitted to images[numbers] and their labels with a fixed seed (`verbose`: Keras' fit's)."""
-    import keras
-    keras.utils.set_random_seed(0)
-    classifier = make_classifier(images.shape[1], images.shape[-1], num_classes)
-    classifier.compile(optimizer=keras.optimizers.Adam(1e-3), metrics=["accuracy"],
-                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    epochs = min(30, max(3, round(TRAINING_IMAGES / len(numbers))))
-    # shuffle=False: the batches are shuffled already (Keras warns that it cannot shuffle a tf.data.Dataset)
-    classifier.fit(training_batches(images, labels, numbers), epochs=epochs, verbose=verbose, shuffle=False)
-    uncompiled = make_classifier(images.shape[1], images.shape[-1], num_classes)  # no optimizer state: 1/3 the file
-    uncompiled.set_weights(classifier.get_weights())
-    return uncompiled
-
-
-def make_evaluator(cfg, replace=False, verbose=0):
-    """Train the data's classifier (unless it exists and not `replace`) and save it with its reference;
-    `verbose`=2 shows a line per epoch. Always the data's own: never one that eval.classifier names."""
-    started = time.perf_counter()
-    images, labels, names = labelled_images(cfg)
-    cfg = {**cfg, "eval.classifier": "auto", "data.image_size": images.shape[1],  # the shape names it
-           "data.channels": images.shape[3] if len(images.shape) == 4 else 1}
-    classifier_path, reference_path = classifier_paths(cfg)
-    if classifier_path.is_file() and not replace:
-        if load_classifier(cfg)[0] is not None:
-            print(f"{classifier_path} and its reference exist already: train.py uses them for this data. "
-                  f"To train it again: --replace (every later run's quality numbers change with it)")
-            return
-        print(f"{classifier_path} exists; its reference ({reference_path.name}) is missing or stale: computing it")
-    train_part, baseline, reference_part = split(len(images), cfg["data.dataset"])
-    train_part = train_part[:TRAINING_SAMPLE]  # a seeded shuffle already: a random sample of a large folder
-    if not classifier_path.is_file() or replace:
-        print(f"training a classifier of {len(names)} classes on {len(train_part)} {name(cfg)} images; "
-              f"{len(baseline) + len(reference_part)} held out", flush=True)
-        classifier_path.parent.mkdir(parents=True, exist_ok=True)
-        classifier = fit_classifier(images, labels, train_part, len(names), verbose)
-        atomic.write(classifier_path, classifier.save)
-    network = classifier_network(classifier_path)
-    features, probabilities = metrics.embed(network, pipeline.ScaledView(images, reference_part))
-    real = metrics.embed(network, pipeline.ScaledView(images, baseline))  # the other held-out images: real vs real
-    held_out = np.concatenate([reference_part, baseline])  # each embedded once, for the accuracy too
-    accuracy = float(np.mean(np.argmax(np.concatenate([probabilities, real[1]]), axis=1) == labels[held_out]))
-    reference = metrics.measured_reference(features, real, labels=labels[reference_part], class_names=names)
-    save_reference(reference_path, sha256(classifier_path), reference, accuracy=accuracy)
-    print(f"held-out accuracy {accuracy:.4f} on {len(held_out)} images; saved {classifier_path} and "
-          f"{reference_path.name} in {time.perf_counter() - started:.0f} s")
-    print(f"real vs the reference ({len(baseline)} and {len(reference_part)} images): " + ", ".join(
-        f"{score} {value:.4f}" for score, value in reference.real_scores.items()), flush=True)

@@ -20,6 +20,9 @@ classifier trained on the data's classes (the committed one for MNIST digits, ev
   1.0 means all classes equally often; the smallest class share shows one the generator has stopped drawing.
 - Classifier score (a classifier only): the Inception Score idea, exp(E KL(p(y|x) || p(y))), from 1 (one
   blurry class) to the number of classes (each drawn unmistakably).
+- Mode coverage (features learnt without labels, self_supervised.py): the same as class coverage for the
+  modes of the real images (k-means clusters of their features) that stand in for classes: mode_entropy, and
+  min_mode_share, the share of samples in the mode the generator draws least.
 - Label accuracy (conditional runs): the share of generated images the classifier reads as the class they
   were asked to be; the worst class's share shows one the generator confuses. The classes asked for are
   those of the real reference images, so the generated set has the real one's mix of classes and the
@@ -63,6 +66,10 @@ SCORES = {
     "label_accuracy": dict(line=".1%", panel="coverage", label="label accuracy (drawn as asked)", compare=".1%",
                            compare_if_any=True),
     "min_label_accuracy": dict(),
+    "mode_entropy": dict(line=".2f", panel="coverage", label="mode entropy (feature clusters, not classes)",
+                         style="d-"),
+    "min_mode_share": dict(line=".1%", panel="coverage", label="rarest mode's share x {classes} (1 = fair)",
+                           style="x-", classes_power=1, compare=".1%", compare_name="rarest mode"),
 }
 
 
@@ -181,6 +188,12 @@ def class_shares(probabilities):
     return np.bincount(np.argmax(probabilities, axis=1), minlength=probabilities.shape[1]) / len(probabilities)
 
 
+def mode_shares(features, modes):
+    """The share of feature rows nearest each mode's centroid."""
+    nearest = distances.squared_distances(np.asarray(features, np.float32), np.asarray(modes, np.float32)).argmin(1)
+    return np.bincount(nearest, minlength=len(modes)) / len(features)
+
+
 def class_entropy(shares):
     """Entropy of the class histogram over log(number of classes): 1.0 when all are equally common."""
     nonzero = shares[shares > 0]
@@ -209,18 +222,22 @@ class Reference:
     classifier their classes (`labels`) and `class_names`, and `real_scores`, the numbers of other real images
     (real vs real: the best a generator can hope for)."""
 
-    def __init__(self, features, real_scores, labels=None, class_names=None):
+    def __init__(self, features, real_scores, labels=None, class_names=None, modes=None):
         self.features, self.real_scores, self.labels, self.class_names = features, real_scores, labels, class_names
+        self.modes = modes  # without a classifier: the centroids of the real images' modes (self_supervised.py)
+        # how many classes (or modes) the samples' shares are among: metrics.png draws a fair share as 1
+        self.kinds = len(class_names) if class_names else 0 if modes is None else len(modes)
+        self.mode_shares = None if modes is None else mode_shares(features, modes)  # each mode's share of them
         self.statistics = statistics(features)
         # the real images' balls, for every precision (k = 3) and density (k = 5) measured
         self.radii, self.density_radii = neighbour_radii_of(features, (NEIGHBOURS, DENSITY_NEIGHBOURS))
 
 
-def measured_reference(features, baseline, labels=None, class_names=None):
+def measured_reference(features, baseline, labels=None, class_names=None, modes=None):
     """A Reference of real images' `features` whose real_scores are those of other real images, `baseline`
     (their features, and class probabilities or None), scored against it."""
-    reference = Reference(features, {}, labels, class_names)
-    reference.real_scores = scores(*baseline, reference)
+    reference = Reference(features, {}, labels, class_names, modes)
+    reference.real_scores = {name: value for name, value in scores(*baseline, reference).items() if name in SCORES}
     return reference
 
 
@@ -231,6 +248,11 @@ def scores(features, probabilities, reference, asked=None):
              "kernel_distance": kernel_distance(features, reference.features),
              **precision_recall(features, reference.features, reference.radii),
              **density_coverage(features, reference.features, reference.density_radii)}
+    if probabilities is None and reference.modes is not None:
+        shares = mode_shares(features, reference.modes)
+        rarest = int(shares.argmin())  # not a column: named in a warning, with its share of the real images
+        return {**found, "mode_entropy": class_entropy(shares), "min_mode_share": float(shares.min()),
+                "rarest_mode": (rarest, float(reference.mode_shares[rarest]))}
     if probabilities is None:
         return found
     shares = class_shares(probabilities)

@@ -25,7 +25,10 @@ DISCRIMINATOR_WINS = 0.1  # ... when mean D(G(z)) stays below this: it rejects n
 # Coverage is judged only once the samples look like real images to the classifier (score >= 2), so the
 # first epochs, when they are noise and the classifier calls most of them one class, stay quiet.
 LOOKS_LIKE_IMAGES = 2.0
-LOW_ENTROPY = 0.8         # class entropy below this: a few classes dominate
+LOW_ENTROPY = 0.8         # class (or mode) entropy below this: a few classes dominate
+# Without a classifier, mode coverage is judged only once some samples lie among real images (precision), so
+# the first epochs' noise, which falls into one mode, stays quiet.
+LOOKS_REAL = 0.2
 RARE_CLASS = 0.01         # a class in fewer than 1% of samples has all but disappeared
 WRONG_LABEL = 0.5         # a conditional generator's class read as another one this often or more is drawn wrongly
 
@@ -65,6 +68,22 @@ def balance_warnings(rows):
                       f"0.9, try train.generator_beta1=0.5 and train.discriminator_beta1=0.5, or the recipe in "
                       f"configs/fast.yaml (README: Is it learning?)"))
     return found
+
+
+def mode_warnings(rows, rarest_mode):
+    """Mode collapse without labels: for PATIENCE evaluations the samples fall into few of the real images' modes,
+    or one mode has all but gone (`rarest_mode`: its number and its share of the real images, latest)."""
+    scored = [row for row in rows if row["mode_entropy"] is not None][-PATIENCE:]
+    if len(scored) < PATIENCE or not all(row["precision"] >= LOOKS_REAL and (
+            row["mode_entropy"] < LOW_ENTROPY or row["min_mode_share"] < RARE_CLASS) for row in scored):
+        return []
+    (number, real_share), last = rarest_mode, scored[-1]
+    return [("mode_collapse", f"mode coverage is poor for {PATIENCE} evaluations: entropy {last['mode_entropy']:.2f} "
+                              f"(1.0 = all modes equally often); mode {number} of the real images (a k-means cluster "
+                              f"of their features, {real_share:.0%} of them) is drawn in {last['min_mode_share']:.1%} "
+                              f"of samples: the generator has dropped some kinds of the data's images (mode "
+                              f"collapse). Try train.generator_beta1=0.5 and train.discriminator_beta1=0.5, or "
+                              f"configs/clusters.yaml (README: Is it learning?)")]
 
 
 HPARAMS_TAGS = "_hparams_/"  # what TensorBoard's hparams plugin writes
@@ -144,13 +163,15 @@ class RunLog:
     def add(self, row):
         """Record one epoch in metrics.csv (and warnings.log); returns the warnings it raised for the first
         time. write_tensorboard and plot then show it (epoch_files.py runs them in background threads)."""
-        worst_label = row.get("worst_label")  # not a column: named in a warning only
+        worst_label, rarest_mode = row.get("worst_label"), row.get("rarest_mode")  # not columns: named in warnings
         row = {column: row.get(column) for column in NAMES}
         self.rows.append(row)
         said = {line.split()[2] for line in self.warnings}
         found = balance_warnings(self.rows)
         if worst_label is not None:
             found += label_warnings(self.rows, worst_label, self.class_names)
+        if rarest_mode is not None:
+            found += mode_warnings(self.rows, rarest_mode)
         new = [(kind, message) for kind, message in found if f"[{kind}]" not in said]
         self.warnings += [f"epoch {row['epoch']} [{kind}] {message}" for kind, message in new]
         self.write_csv()

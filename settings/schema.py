@@ -231,9 +231,13 @@ SETTINGS = {
                                    "same numbers on the same machine, also on a GPU, at some cost in speed"),
     "train.seed": Setting(0, integer(0, optional=True), "random seed; empty = a new one, recorded in the run's "
                           "found.yaml", optional=True),
-    "eval.features": Setting("classifier", text(("classifier", "inception")), "what the quality numbers measure "
-                             "with: classifier (a small one trained on the data's classes: Frechet and kernel "
-                             "distance, class coverage) | inception (InceptionV3's features, any images: FID and KID)"),
+    "eval.features": Setting("auto", text(("auto", "classifier", "self_supervised", "inception")),
+                             "what the quality numbers measure with: auto (the classifier where the data has "
+                             "labels, else self_supervised) | classifier (a small one trained on the data's "
+                             "classes: Frechet and kernel distance, class coverage) | self_supervised (features "
+                             "learnt from the data's own images without labels, once: the same distances, and "
+                             "coverage of the real images' modes) | inception (InceptionV3's features, any images: "
+                             "FID and KID comparable with published ones)"),
     "eval.classifier": Setting("auto", evaluator_choice(), "auto: train the data's classifier before the first "
                                "epoch if there is none yet (labelled data only; once, then kept) | existing: only use "
                                "one made before by train_classifier.py | NAME: the evaluator NAME in "

@@ -13,10 +13,13 @@ from conftest import ROOT
 
 
 def make_run(folder, name, sections, distances, scores=None, finished=True, warnings=0):
-    """A run directory as train.py leaves it: config.yaml (only `sections`), metrics.csv, warnings.log."""
+    """A run directory as train.py leaves it: config.yaml (only `sections`), found.yaml (eval.features=auto as
+    the run resolved it: these runs' data all have labels), metrics.csv, warnings.log."""
     run = folder / name
     run.mkdir(parents=True)
     (run / "config.yaml").write_text(yaml.safe_dump({"output": {"run_name": name}, **sections}))
+    if "features" not in sections.get("eval", {}):
+        (run / "found.yaml").write_text(yaml.safe_dump({"eval": {"features": "classifier"}}))
     with open(run / "metrics.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, ["epoch", "seconds", "frechet_distance", "precision", "recall", "classifier_score",
                                     "min_class_share", "label_accuracy"])

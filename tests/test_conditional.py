@@ -202,9 +202,9 @@ WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
 def renamed_mnist_evaluator(folder):
     """The committed MNIST evaluator as `words` in `folder`, its classes named zero ... nine in digit order."""
     import shutil
-    from quality import evaluators
-    shutil.copy(evaluators.DEFAULT_DIR / "mnist_classifier.keras", folder / "words_classifier.keras")
-    with np.load(evaluators.DEFAULT_DIR / "mnist_reference.npz") as saved:
+    from quality import references
+    shutil.copy(references.DEFAULT_DIR / "mnist_classifier.keras", folder / "words_classifier.keras")
+    with np.load(references.DEFAULT_DIR / "mnist_reference.npz") as saved:
         arrays = {key: saved[key] for key in saved.files}
     np.savez(folder / "words_reference.npz", **{**arrays, "class_names": np.array(WORDS)})
 

@@ -13,7 +13,7 @@ import pytest
 from settings import config
 from settings import schema
 from data import folder_cache, pipeline, sources
-from quality import evaluators, metrics
+from quality import evaluators, metrics, references
 from conftest import ROOT, TINY, run_program, run_train
 
 
@@ -41,7 +41,7 @@ def test_a_labelled_folder_gets_its_own_evaluator_made_once_and_not_reused_when_
     assert first.returncode == 0, first.stderr
     assert "training one first (eval.classifier=auto)" in first.stdout
     cfg = config.load(overrides=settings[:3] + ["data.image_size=28", "data.channels=1"])
-    network, reference = evaluators.load_classifier(cfg)
+    network, reference = references.load_classifier(cfg)
     assert reference.class_names == sources.DIGITS and len(reference.features) == 120  # 240 held out: two halves
     # The real-vs-real floor is far below what noise scores.
     noise = np.random.default_rng(0).uniform(-1, 1, size=(200, 28, 28, 1)).astype("float32")
@@ -50,7 +50,7 @@ def test_a_labelled_folder_gets_its_own_evaluator_made_once_and_not_reused_when_
     assert noise_scores["kernel_distance"] > 20 * abs(reference.real_scores["kernel_distance"])
     assert all(value != "" for value in quality_rows(tmp_path / "first")[0].values())  # label_accuracy too
 
-    made, stale = {path.name: path.read_bytes() for path in kept.iterdir()}, evaluators.name(cfg)
+    made, stale = {path.name: path.read_bytes() for path in kept.iterdir()}, references.name(cfg)
     again = run_train(*settings, "output.run_name=again", "model.conditional=true")
     assert again.returncode == 0 and "training one" not in again.stdout  # found, not trained again
     assert {path.name: path.read_bytes() for path in kept.iterdir()} == made
@@ -62,7 +62,7 @@ def test_a_labelled_folder_gets_its_own_evaluator_made_once_and_not_reused_when_
     note = capsys.readouterr().err.strip()
     assert note.startswith("note: no quality numbers") and "\n" not in note
     assert f"make one with: python train_classifier.py data.dataset=folder data.path={pictures}" in note
-    assert stale not in note and evaluators.name(cfg) in note  # the changed folder's name
+    assert stale not in note and references.name(cfg) in note  # the changed folder's name
 
 
 def test_images_without_labels_are_scored_by_the_evaluator_eval_classifier_names(tmp_path):
@@ -252,7 +252,7 @@ def test_inception_weights_missing_is_one_line_before_tensorflow_and_offline_the
 
 def test_each_dataset_and_shape_has_its_own_evaluator_name_and_a_folder_is_named_by_its_files(tmp_path):
     def name(*settings):
-        return evaluators.name(config.load(overrides=list(settings)))
+        return references.name(config.load(overrides=list(settings)))
     assert name("data.dataset=mnist_sample", "data.image_size=28", "data.channels=1") == "mnist"  # the committed one
     assert name("data.dataset=mnist", "data.image_size=28", "data.channels=1") == "mnist"
     assert name("data.dataset=mnist_sample", "data.image_size=32", "data.channels=3") == "mnist-32x32x3"
@@ -269,11 +269,11 @@ def test_each_dataset_and_shape_has_its_own_evaluator_name_and_a_folder_is_named
 
 
 def test_the_held_out_split_is_disjoint_and_keeps_mnists_committed_one():
-    train, baseline, reference = evaluators.split(10000, "mnist_sample")
+    train, baseline, reference = references.split(10000, "mnist_sample")
     assert (train.tolist(), baseline.tolist(), reference.tolist()) == (
         list(range(6000)), list(range(6000, 8000)), list(range(8000, 10000)))
     for count, held in ((1000, 400), (60000, 4000)):
-        parts = evaluators.split(count, "folder")
+        parts = references.split(count, "folder")
         assert sorted(np.concatenate(parts).tolist()) == list(range(count))  # each image in one part only
         assert [len(part) for part in parts] == [count - held, held // 2, held // 2]
         assert not np.array_equal(parts[0], np.arange(count - held))  # shuffled: a folder comes sorted by class
@@ -298,7 +298,7 @@ def test_a_run_resumes_only_with_what_its_quality_numbers_were_measured_with(tmp
 def test_a_folder_is_listed_once_at_start_up_and_its_name_and_classes_describe_the_images_loaded(tmp_path, monkeypatch):
     pictures = digit_folder(tmp_path / "pictures", 30)
     cfg = config.load(overrides=["data.dataset=folder", f"data.path={pictures}", "model.conditional=true"])
-    fresh = evaluators.fingerprint(pictures)
+    fresh = references.fingerprint(pictures)
     sources.load_images(cfg)  # decoded into the cache (which lists again when done, to see nothing changed meanwhile)
     listed = []
     original = folder_cache.list_folder
@@ -306,7 +306,7 @@ def test_a_folder_is_listed_once_at_start_up_and_its_name_and_classes_describe_t
     assert len(sources.load_images(cfg)[0]) == 30 and len(listed) == 1
     assert sources.class_names(cfg) == sorted({str(label) for label in sources.load_sample_labels()[:30]})
     cfg = config.with_found(cfg, {"data.image_size": 28, "data.channels": 1})  # as train.py finds them
-    assert evaluators.name(cfg) == f"folder-pictures-{fresh}-28x28x1" and evaluators.classifier_paths(cfg)
+    assert references.name(cfg) == f"folder-pictures-{fresh}-28x28x1" and references.classifier_paths(cfg)
     assert len(listed) == 1  # the classes, the evaluator's name and its files used the listing loaded
     digit_folder(pictures, 1, start=30)  # loading it again lists it again: the name follows the new picture
-    assert len(sources.load_images(cfg)[0]) == 31 and evaluators.fingerprint(pictures) != fresh
+    assert len(sources.load_images(cfg)[0]) == 31 and references.fingerprint(pictures) != fresh

@@ -6,7 +6,7 @@ import pytest
 
 from settings import config
 from data import pipeline, sources
-from quality import evaluators, metrics
+from quality import classifier, metrics, references
 from conftest import ROOT, run_program
 
 MNIST = config.load(overrides=["data.dataset=mnist_sample", "data.image_size=28", "data.channels=1"])
@@ -14,7 +14,7 @@ MNIST = config.load(overrides=["data.dataset=mnist_sample", "data.image_size=28"
 
 @pytest.fixture(scope="module")
 def evaluator():
-    return metrics.Evaluator(*evaluators.load_classifier(MNIST), num_samples=500)
+    return metrics.Evaluator(*references.load_classifier(MNIST), num_samples=500)
 
 
 def test_distance_of_a_set_to_itself_is_zero_and_grows_with_a_shift():
@@ -125,13 +125,13 @@ def test_the_committed_classifier_has_the_accuracy_the_readme_states(evaluator):
     images, labels = pipeline.scale(sources.load_sample()[held_out]), sources.load_sample_labels()[held_out]
     _, probabilities = metrics.embed(evaluator.network, images)
     assert round(100 * np.mean(np.argmax(probabilities, axis=1) == labels), 1) == 98.9  # README: 98.9%
-    with np.load(evaluators.classifier_paths(MNIST)[1]) as saved:
+    with np.load(references.classifier_paths(MNIST)[1]) as saved:
         assert round(100 * float(saved["accuracy"]), 1) == 98.9
 
 
 @pytest.mark.slow
 def test_train_classifier_refuses_mistakes_and_keeps_the_committed_evaluator():
-    classifier, reference = evaluators.classifier_paths(MNIST)
+    classifier, reference = references.classifier_paths(MNIST)
     before = classifier.read_bytes(), reference.read_bytes()
     for mistake, said in ((["--bogus"], "unknown option --bogus (--help lists the options)"),
                           (["data.datset=folder"],
@@ -147,9 +147,9 @@ def test_train_classifier_refuses_mistakes_and_keeps_the_committed_evaluator():
 def test_the_committed_reference_is_what_a_fresh_computation_gives(evaluator, tmp_path):
     # A copy of the committed classifier without its reference: train_classifier.py computes only the reference.
     cfg = config.load(base=MNIST, overrides=[f"eval.evaluator_dir={tmp_path}"])
-    (tmp_path / "mnist_classifier.keras").write_bytes(evaluators.classifier_paths(MNIST)[0].read_bytes())
-    evaluators.make_evaluator(cfg)
-    fresh = metrics.Evaluator(*evaluators.load_classifier(cfg), num_samples=500)
+    (tmp_path / "mnist_classifier.keras").write_bytes(references.classifier_paths(MNIST)[0].read_bytes())
+    classifier.make_evaluator(cfg)
+    fresh = metrics.Evaluator(*references.load_classifier(cfg), num_samples=500)
     # The committed file's numbers, to float32's rounding: the classifier's kernels (oneDNN) sum in an order that
     # depends on the CPU's instructions, so another CPU's features differ in their last bits (seen: 3e-8 relative
     # in the Frechet distance). A change of data, split or network moves them by far more.
@@ -163,7 +163,7 @@ def test_the_committed_reference_is_what_a_fresh_computation_gives(evaluator, tm
         fresh.reference.labels, sources.load_sample_labels()[8000:])
     with np.load(tmp_path / "mnist_reference.npz") as saved:  # made for another classifier: not used
         np.savez(tmp_path / "mnist_reference.npz", **{**saved, "key": "another"})
-    assert evaluators.load_classifier(cfg) == (None, None)
+    assert references.load_classifier(cfg) == (None, None)
 
 
 def test_a_generator_is_scored_as_its_images_are(evaluator):

@@ -325,9 +325,9 @@ def test_a_scored_run_resumes_unscored_or_without_its_evaluator_and_keeps_no_sta
     """Resumed from an older checkpoint (the newest deleted, as a damaged one's message advises), the record keeps
     epochs 1-2; generator_best.keras must then hold the best of those or be gone. Resumed with eval.every=0, and
     then with its evaluator's files moved away, the run trains on and draws metrics.png from the scored rows."""
-    from quality import evaluators
+    from quality import references
     evaluator_dir = tmp_path / "evaluator"
-    shutil.copytree(evaluators.DEFAULT_DIR, evaluator_dir)
+    shutil.copytree(references.DEFAULT_DIR, evaluator_dir)
     args = [*small_run_args, "output.run_name=r", "output.checkpoints_to_keep=2", f"eval.evaluator_dir={evaluator_dir}",
             "eval.classifier=existing"]
     assert run_train(*args, "train.epochs=3").returncode == 0

@@ -87,7 +87,7 @@ def start_tensorflow(cfg):
 
 def load_training_data(run):
     """The run's settings with what it finds out for the ones left to it (the images' shape, the dataset really
-    used, the evaluation interval, the seed: saved in found.yaml); the training images, their labels and class
+    used, the evaluation interval, the seed, the features that score it: saved in found.yaml); the training images, their labels and class
     names for a conditional run (else None and []; a self-conditioned run's classes are its clusters, its labels
     come later)."""
     from data import sources
@@ -102,6 +102,9 @@ def load_training_data(run):
                                                            len(real_images))
     if run["train.seed"] is None:
         found["train.seed"] = random.SystemRandom().randrange(2**31)  # recorded, so the run can be repeated
+    if run["eval.features"] == "auto":  # the classifier where the data has labels, else features learnt from it
+        from quality import evaluators
+        found["eval.features"] = evaluators.features_for(run.finding(found))
     run = run.finding(found)
     schema.check_combination(run)  # again, now that a folder's image size is known
     class_names = sources.class_names(run) if run["model.conditional"] else []

@@ -1,0 +1,76 @@
+"""Quality numbers for a loose folder: features learnt from its own images, and the modes that stand in for classes."""
+
+import csv
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import yaml
+
+import compare
+from data import sources
+from quality import metrics, self_supervised
+from record import log
+from conftest import TINY, run_train
+
+
+def test_dropped_modes_lower_recall_coverage_and_the_rarest_share_and_the_warning_names_one(monkeypatch):
+    """Four well-separated kinds of real image, found as four modes: samples from all four score like real ones;
+    samples with one kind gone lose a quarter of recall and coverage, their rarest mode's share is 0, and the
+    warning names the mode."""
+    monkeypatch.setattr(self_supervised, "MODES", 4)
+    rng = np.random.default_rng(0)
+    centres = np.eye(4, 8) * 10
+    real = centres[rng.integers(4, size=400)] + rng.normal(size=(400, 8))
+    reference = metrics.measured_reference(real[:200], (real[200:], None), modes=self_supervised.modes_of(real[:200]))
+    whole = metrics.scores(real[200:], None, reference)
+    assert whole["min_mode_share"] > 0.15 and whole["mode_entropy"] > 0.98
+    kept = real[200:][np.argmin(((real[200:, None] - centres[None]) ** 2).sum(-1), axis=1) != 2]  # kind 2 dropped
+    dropped = metrics.scores(kept, None, reference)
+    assert dropped["min_mode_share"] == 0 and dropped["recall"] < whole["recall"] - 0.15
+    assert dropped["coverage"] < whole["coverage"] - 0.15
+    rows = [{**{name: None for name in ("mode_entropy", "min_mode_share", "precision")},
+             **{key: value for key, value in dropped.items() if key != "rarest_mode"}} for _ in range(3)]
+    [(kind, message)] = log.mode_warnings(rows, dropped["rarest_mode"])
+    number, real_share = dropped["rarest_mode"]
+    assert kind == "mode_collapse" and f"mode {number} of the real images" in message
+    assert f"{real_share:.0%} of them) is drawn in 0.0% of samples" in message
+    assert log.mode_warnings(rows[:2], dropped["rarest_mode"]) == []  # two evaluations are not yet a pattern
+
+
+@pytest.fixture(scope="module")
+def loose_digits(tmp_path_factory):
+    """300 bundled digits as loose PNGs: a folder without labels."""
+    folder = tmp_path_factory.mktemp("loose")
+    for number, image in enumerate(sources.load_sample()[:300]):
+        iio.imwrite(folder / f"{number:05d}.png", image)
+    return folder
+
+
+@pytest.mark.slow
+def test_a_loose_folder_is_scored_every_epoch_by_features_learnt_from_it_and_compare_ranks_its_runs(
+        tmp_path, loose_digits, monkeypatch):
+    monkeypatch.setattr(self_supervised, "STEPS", 5)  # the path, not the quality: a few steps
+    evaluator_dir = tmp_path / "evaluators"
+    common = [*TINY, "data.dataset=folder", f"data.path={loose_digits}", "train.epochs=2", "eval.num_samples=100",
+              f"eval.evaluator_dir={evaluator_dir}", f"output.dir={tmp_path / 'runs'}"]
+    first = run_train(*common, "output.run_name=a")
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "no quality numbers" not in first.stderr and "learning features of folder-" in first.stdout
+    run = tmp_path / "runs" / "a"
+    assert yaml.safe_load((run / "found.yaml").read_text())["eval"]["features"] == "self_supervised"
+    with open(run / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert all(row[name] != "" for row in rows for name in ("frechet_distance", "precision", "coverage",
+                                                             "mode_entropy", "min_mode_share"))
+    assert all(row["class_entropy"] == "" for row in rows)  # modes are not classes
+    assert (run / "generator_best.keras").is_file()
+    assert len(list(evaluator_dir.glob("*_self_supervised.keras"))) == 1
+    second = run_train(*common, "output.run_name=b", "train.generator_lr=3e-4")
+    assert second.returncode == 0 and "learning features" not in second.stdout  # learnt once, kept
+    compare.main([str(tmp_path / "runs"), "--csv", str(tmp_path / "table.csv")])
+    with open(tmp_path / "table.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert [row["group"] for row in table] == ["1", "1"] and {row["run"] for row in table} == {"a", "b"}
+    best = [float(row["best_fd"]) for row in table]
+    assert best == sorted(best)  # ranked by their best Fréchet distance
