@@ -87,7 +87,7 @@ def test_images_without_labels_are_scored_by_the_evaluator_eval_classifier_names
 def test_train_classifier_says_in_one_line_that_a_folder_without_classes_cannot_have_a_classifier(tmp_path):
     for number, image in enumerate(sources.load_sample()[:300]):
         iio.imwrite(tmp_path / f"{number}.png", image)
-    result = run_program("train_classifier", "data.dataset=folder", f"data.path={tmp_path}",
+    result = run_program("train_classifier", "data.dataset=folder", f"data.path={tmp_path}", "eval.features=classifier",
                          f"eval.evaluator_dir={tmp_path / 'kept'}")
     assert result.returncode == 2 and not (tmp_path / "kept").exists()
     last = result.stderr.strip().splitlines()[-1]

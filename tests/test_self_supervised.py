@@ -74,3 +74,16 @@ def test_a_loose_folder_is_scored_every_epoch_by_features_learnt_from_it_and_com
     assert [row["group"] for row in table] == ["1", "1"] and {row["run"] for row in table} == {"a", "b"}
     best = [float(row["best_fd"]) for row in table]
     assert best == sorted(best)  # ranked by their best Fréchet distance
+
+
+@pytest.mark.slow
+def test_train_classifier_learns_a_loose_folders_features_ahead_of_a_run_once(tmp_path, loose_digits, monkeypatch):
+    from conftest import run_program
+    monkeypatch.setattr(self_supervised, "STEPS", 3)
+    settings = ["data.dataset=folder", f"data.path={loose_digits}", f"eval.evaluator_dir={tmp_path}"]
+    made = run_program("train_classifier", *settings)
+    assert made.returncode == 0, made.stderr[-2000:]
+    assert "learnt the features in" in made.stdout and "real vs the reference: frechet_distance" in made.stdout
+    [network] = tmp_path.glob("folder-*-28x28x1_self_supervised.keras")
+    again = run_program("train_classifier", *settings)
+    assert again.returncode == 0 and "exist already" in again.stdout and "learning features" not in again.stdout

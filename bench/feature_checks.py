@@ -1,0 +1,268 @@
+"""Can the quality numbers of a folder without labels be trusted? The features eval.features=self_supervised learns
+(quality/self_supervised.py) checked three ways, beside two simpler feature spaces that need no learning: the same
+network with random weights, and a 64-component PCA of the pictures downsampled to 16x16.
+
+  python bench/feature_checks.py damage DIR            # real images damaged at 4 levels: the distance must rise
+  python bench/feature_checks.py drop DIR              # real images of k of the judge's classes held out
+  python bench/feature_checks.py rank DIR RUN [RUN ...] --judge JUDGE   # runs' epochs ranked as a judge ranks them
+
+DIR is the loose folder (its features are learnt once, as a run would; eval.evaluator_dir as train.py's). For
+`drop` and `rank`, JUDGE is a classifier that knows the data's classes: `mnist` (the committed one: DIR must hold
+the bundled digits as bench/digit_folder.py --loose writes them) or the labelled copy of DIR (bench/openmoji.py's
+OUT/groups, its classifier made by train_classifier.py). `rank` scores every checkpoint a run kept (train.py
+output.checkpoints_to_keep=N with eval.every=0 keeps N epochs) on 2,000 samples in each space and with the judge,
+and reports Spearman's rank correlation of each space's Fréchet distance with the judge's, over all (run, epoch)
+points and within each run. The tables of docs/quality.md come from here.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+SAMPLES = 2000
+PIXEL_SIDE, PIXEL_COMPONENTS = 16, 64
+
+
+def folder_settings(path, overrides=()):
+    from settings import config
+    return config.load(overrides=["data.dataset=folder", f"data.path={path}", *overrides])
+
+
+def real_parts(cfg):
+    """The folder's images (all of them, at its shape), and the reference and baseline indices its evaluator uses."""
+    from data import sources
+    from quality import references
+    images, _, _ = sources.load_images({**cfg, "data.limit": None}, same_listing=True)
+    cfg = {**cfg, "data.image_size": images.shape[1], "data.channels": images.shape[3]}
+    _, baseline, reference = references.split(len(images), cfg["data.dataset"])
+    return cfg, images, reference, baseline
+
+
+class PixelPCA:
+    """Features as a PCA of the pictures downsampled to PIXEL_SIDE x PIXEL_SIDE, fitted on the reference images."""
+
+    def __init__(self, scaled_images):
+        flat = self.downsampled(scaled_images)
+        self.mean = flat.mean(axis=0)
+        _, _, axes = np.linalg.svd(flat - self.mean, full_matrices=False)
+        self.axes = axes[:PIXEL_COMPONENTS].T
+
+    @staticmethod
+    def downsampled(scaled_images):
+        import tensorflow as tf
+        small = tf.image.resize(np.asarray(scaled_images, np.float32), (PIXEL_SIDE, PIXEL_SIDE), antialias=True)
+        return small.numpy().reshape(len(scaled_images), -1)
+
+    def __call__(self, scaled_images, training=False):
+        return (self.downsampled(scaled_images) - self.mean) @ self.axes
+
+
+def spaces(cfg, images, reference):
+    """name -> a function from scaled images to features: learnt, random weights, pixel PCA."""
+    import keras
+
+    from data import pipeline
+    from quality import evaluators, self_supervised
+    learnt, _ = evaluators.for_self_supervised(cfg)
+    keras.utils.set_random_seed(0)
+    random_weights = self_supervised.encoder(images.shape[1], images.shape[3])
+    return {"learnt": learnt, "random weights": random_weights,
+            "pixel PCA": PixelPCA(pipeline.scale(images[reference]))}
+
+
+def references_of(networks, images, reference, baseline):
+    """name -> a metrics.Reference of each space, with its modes and real-vs-real scores."""
+    from data import pipeline
+    from quality import metrics, self_supervised
+    made = {}
+    for name, network in networks.items():
+        features = embedded(network, pipeline.scale(images[reference]))
+        real = embedded(network, pipeline.scale(images[baseline]))
+        made[name] = metrics.measured_reference(features, (real, None), modes=self_supervised.modes_of(features))
+    return made
+
+
+def embedded(network, scaled, batch=500):
+    return np.concatenate([np.asarray(network(scaled[i:i + batch], training=False)) for i in range(0, len(scaled), batch)])
+
+
+def spearman(a, b):
+    from scipy.stats import spearmanr
+    return float(spearmanr(a, b).statistic)
+
+
+# Damage at four levels, on uint8 pictures (N, H, W, C).
+def noise(pictures, level, rng):
+    return np.clip(pictures + rng.normal(0, 16 * 2 ** (level - 1), pictures.shape), 0, 255).astype(np.uint8)
+
+
+def blur(pictures, level, rng):
+    from scipy.ndimage import gaussian_filter
+    return np.rint(gaussian_filter(pictures.astype(np.float32), (0, 0.5 * level, 0.5 * level, 0))).astype(np.uint8)
+
+
+def black_patch(pictures, level, rng):
+    damaged, side = pictures.copy(), round(pictures.shape[1] * 0.15 * level)
+    for picture in damaged:
+        top, left = rng.integers(0, pictures.shape[1] - side + 1, size=2)
+        picture[top:top + side, left:left + side] = 0
+    return damaged
+
+
+def colour_shift(pictures, level, rng):
+    shift = np.zeros(pictures.shape[-1]) + 24 * level
+    if pictures.shape[-1] == 3:
+        shift = np.array([24, -24, 0]) * level  # redder, less green: the same brightness, another colour
+    return np.clip(pictures.astype(np.int32) + shift, 0, 255).astype(np.uint8)
+
+
+DAMAGE = {"noise": noise, "blur": blur, "black patch": black_patch, "colour shift": colour_shift}
+
+
+def damage(args):
+    from data import pipeline
+    from quality import metrics
+    cfg, images, reference, baseline = real_parts(folder_settings(args.dir, args.overrides))
+    networks = spaces(cfg, images, reference)
+    made = references_of(networks, images, reference, baseline)
+    clean = images[baseline]
+    print("| damage | levels 0-4 | " + " | ".join(f"{name}: Fréchet distance by level (Spearman)" for name in networks)
+          + " |\n|---|---|" + "---|" * len(networks))
+    for kind, hurt in DAMAGE.items():
+        cells = []
+        for name, network in networks.items():
+            rng = np.random.default_rng(0)
+            distances = [metrics.frechet_distance(embedded(network, pipeline.scale(
+                clean if level == 0 else hurt(clean, level, rng))), made[name].statistics) for level in range(5)]
+            cells.append(f"{' / '.join(f'{d:.3g}' for d in distances)} ({spearman(range(5), distances):.2f})")
+        print(f"| {kind} | 0-4 | " + " | ".join(cells) + " |", flush=True)
+
+
+def judge_labels(args, cfg, count):
+    """The judge's class of each of the folder's `count` images: the bundled digits' labels (their loose folder
+    is in the bundled order), or the labelled copy's subfolder of each file name."""
+    from data import folder_cache, sources
+    if args.judge == "mnist":
+        labels = sources.load_sample_labels()
+        assert len(labels) == count, "DIR is not the bundled digits as bench/digit_folder.py --loose writes them"
+        return labels, sources.DIGITS
+    listing = folder_cache.listing(Path(os.path.expanduser(cfg["data.path"])))
+    groups = {Path(name).name: Path(name).parent.name for name, _, _ in
+              folder_cache.listing(Path(os.path.expanduser(args.judge)))}
+    names = sorted(set(groups.values()))
+    return np.array([names.index(groups[Path(name).name]) for name, _, _ in listing]), names
+
+
+def drop(args):
+    from data import pipeline
+    from quality import metrics
+    from record import log
+    cfg, images, reference, baseline = real_parts(folder_settings(args.dir, args.overrides))
+    labels, names = judge_labels(args, cfg, len(images))
+    networks = spaces(cfg, images, reference)
+    made = references_of(networks, images, reference, baseline)
+    order = np.random.default_rng(0).permutation(len(names))
+    print("| classes held out | " + " | ".join(f"{name}: recall / coverage / rarest mode" for name in networks)
+          + " | the warning (learnt) |\n|---|" + "---|" * (len(networks) + 1))
+    for k in range(5):
+        kept = baseline[~np.isin(labels[baseline], order[:k])]
+        cells, warning = [], ""
+        for name, network in networks.items():
+            found = metrics.scores(embedded(network, pipeline.scale(images[kept])), None, made[name])
+            cells.append(f"{found['recall']:.3f} / {found['coverage']:.3f} / {found['min_mode_share']:.1%}")
+            if name == "learnt":
+                row = {key: value for key, value in found.items() if key != "rarest_mode"}
+                said = log.mode_warnings([row] * log.PATIENCE, found["rarest_mode"])
+                warning = said[0][1].split(";")[1].split(":")[0].strip() if said else "none"
+        held = ", ".join(names[c] for c in order[:k]) or "none"
+        print(f"| {held} | " + " | ".join(cells) + f" | {warning} |", flush=True)
+
+
+def checkpoint_generator(run_dir, prefix):
+    """The sampler a run's checkpoint `prefix` holds (the averaged generator if it has one), its epoch, and a
+    self-conditioned run's cluster shares (None otherwise)."""
+    import tensorflow as tf
+
+    import models
+    from record import generator_files
+    from settings import config
+    cfg = config.load(base=config.saved(run_dir))
+    class_names = generator_files.run_class_names(run_dir)
+    generator, _ = models.from_config(cfg, class_names=class_names)
+    name = "average_generator" if cfg["train.ema_decay"] else "generator"
+    tf.train.Checkpoint(**{name: generator}).restore(prefix).expect_partial().assert_existing_objects_matched()
+    epoch = int(tf.train.load_variable(prefix, "epoch/.ATTRIBUTES/VARIABLE_VALUE"))
+    shares = None
+    if cfg["model.clusters"]:
+        numbers = tf.train.load_variable(prefix, "clusters/.ATTRIBUTES/VARIABLE_VALUE")
+        shares = np.bincount(numbers, minlength=cfg["model.clusters"]) / len(numbers)
+    return generator, epoch, shares
+
+
+def samples_of(generator, shares):
+    from training import clusters
+    noise = np.random.default_rng(1).standard_normal((SAMPLES, generator.inputs[0].shape[-1])).astype("float32")
+    if shares is None:
+        return np.concatenate([generator(noise[i:i + 500], training=False).numpy() for i in range(0, SAMPLES, 500)])
+    classes = np.eye(len(shares), dtype="float32")[clusters.proportional(shares, SAMPLES)]
+    return np.concatenate([generator([noise[i:i + 500], classes[i:i + 500]], training=False).numpy()
+                           for i in range(0, SAMPLES, 500)])
+
+
+def judge_of(args, cfg):
+    """The judge's network and Reference: the committed MNIST classifier, or the labelled copy's."""
+    from quality import references
+    judged = {**cfg, "data.dataset": "mnist_sample", "data.path": None} if args.judge == "mnist" else \
+        {**cfg, "data.path": args.judge}
+    network, reference = references.load_classifier(judged)
+    assert network is not None, f"no classifier for {args.judge}: make it with python train_classifier.py"
+    return network, reference
+
+
+def rank(args):
+    import tensorflow as tf
+
+    from quality import metrics
+    cfg, images, reference, baseline = real_parts(folder_settings(args.dir, args.overrides))
+    networks = spaces(cfg, images, reference)
+    made = references_of(networks, images, reference, baseline)
+    judge, judged = judge_of(args, cfg)
+    points = []  # (run, epoch, judge's distance, {space: distance})
+    for run_dir in args.runs:
+        state = tf.train.get_checkpoint_state(run_dir / "checkpoints")
+        for prefix in state.all_model_checkpoint_paths:
+            generator, epoch, shares = checkpoint_generator(run_dir, prefix)
+            samples = samples_of(generator, shares)
+            truth = metrics.frechet_distance(metrics.embed(judge, samples)[0], judged.statistics)
+            distances = {name: metrics.frechet_distance(embedded(network, samples), made[name].statistics)
+                         for name, network in networks.items()}
+            points.append((run_dir.name, epoch, truth, distances))
+            print(f"{run_dir.name} epoch {epoch}: judge {truth:.2f}, " + ", ".join(
+                f"{name} {value:.4g}" for name, value in distances.items()), flush=True)
+    print("\n| points | " + " | ".join(networks) + " |\n|---|" + "---|" * len(networks))
+    groups = [("all", points)] + [(run, [p for p in points if p[0] == run]) for run in dict.fromkeys(p[0] for p in points)]
+    for title, chosen in groups:
+        judged_distances = [p[2] for p in chosen]
+        halves = max(judged_distances) >= 2 * min(judged_distances)
+        print(f"| {title} ({len(chosen)}; judge {max(judged_distances):.1f} -> {min(judged_distances):.1f}"
+              f"{'' if halves or title == 'all' else ', does not halve'}) | " + " | ".join(
+                  f"{spearman(judged_distances, [p[3][name] for p in chosen]):.2f}" for name in networks) + " |")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("check", choices=["damage", "drop", "rank"])
+    parser.add_argument("dir", type=Path, help="the loose folder")
+    parser.add_argument("runs", nargs="*", type=Path, help="rank: the run directories")
+    parser.add_argument("--judge", default="mnist", help="mnist, or the labelled copy of DIR (drop and rank)")
+    parser.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="key=value",
+                        help="settings as for train.py (data.image_size=32, eval.evaluator_dir=...)")
+    args = parser.parse_args()
+    {"damage": damage, "drop": drop, "rank": rank}[args.check](args)
