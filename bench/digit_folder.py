@@ -6,6 +6,9 @@ in the bundled order, so training on it sees what data.dataset=mnist_sample give
   python bench/digit_folder.py --loose unlabelled
       then: python train.py --config configs/clusters.yaml data.dataset=folder data.path=unlabelled \\
             eval.classifier=mnist        (the committed MNIST classifier scores them)
+  python bench/digit_folder.py --loose --repeat 30 big
+      300,000 loose PNGs in seconds: each digit written once and linked 29 more times under other names
+      (hard links where the file system has them, else copies): the many-pictures start-up's folder
   python bench/digit_folder.py --colour colour_digits
       each digit in a colour on a colour (RGB PNGs), both drawn at random, apart from the digit: a labelled
       colour folder, whose colours are a second way to group the images that has nothing to do with the classes
@@ -32,7 +35,10 @@ def coloured(image, rng):
     return np.rint(strokes * ink + (1 - strokes) * paper).astype(np.uint8)
 
 
-def write_digit_folder(path, loose=False, colour=False):
+def write_digit_folder(path, loose=False, colour=False, repeat=1):
+    """The bundled digits as PNGs under `path`; with `repeat` N, each also as N - 1 more names (NNNNN_rK.png)."""
+    import shutil
+
     import imageio.v3 as iio
 
     from data import sources
@@ -41,7 +47,13 @@ def write_digit_folder(path, loose=False, colour=False):
     for number, (image, label) in enumerate(zip(images, labels)):
         folder = path if loose else path / str(label)
         folder.mkdir(parents=True, exist_ok=True)
-        iio.imwrite(folder / f"{number:05d}.png", coloured(image, rng) if colour else image)
+        first = folder / f"{number:05d}.png"
+        iio.imwrite(first, coloured(image, rng) if colour else image)
+        for copy in range(1, repeat):
+            try:
+                os.link(first, folder / f"{number:05d}_r{copy}.png")
+            except OSError:  # a file system without hard links
+                shutil.copyfile(first, folder / f"{number:05d}_r{copy}.png")
     return path
 
 
@@ -50,8 +62,12 @@ if __name__ == "__main__":
     parser.add_argument("dir", type=Path, metavar="DIR", help="the folder to write (must not exist yet)")
     parser.add_argument("--loose", action="store_true", help="all PNGs in DIR itself: no class subfolders")
     parser.add_argument("--colour", action="store_true", help="each digit in a random colour on another (RGB)")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="each digit under N names (hard links): 10,000 x N pictures")
     args = parser.parse_args()
     if args.dir.exists():
         sys.exit(f"error: {args.dir} exists; choose a new folder")
-    written = write_digit_folder(args.dir, args.loose, args.colour)
+    if args.repeat < 1:
+        sys.exit(f"error: --repeat must be at least 1, got {args.repeat}")
+    written = write_digit_folder(args.dir, args.loose, args.colour, args.repeat)
     print(f"wrote {len(list(written.rglob('*.png')))} PNGs under {args.dir}")
