@@ -288,6 +288,7 @@ def test_a_run_resumes_only_with_what_its_quality_numbers_were_measured_with(tmp
     (run / "checkpoints").mkdir(parents=True)
     (run / "checkpoints" / "checkpoint").write_text("")  # refused before the checkpoint is read
     config.dump(config.load(), run / "config.yaml")
+    config.dump({"eval.features": "classifier"}, run / "found.yaml")  # what eval.features=auto resolved to
     result = run_train("--resume", run, change)
     key = change.split("=")[0]
     assert result.returncode == 2 and result.stderr.strip() == (
