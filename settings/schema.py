@@ -216,6 +216,9 @@ SETTINGS = {
                              "the discriminator sees, real and generated; [] = none (the tutorial)"),
     "train.ema_decay": Setting(0.0, number(0.0, 1.0, low_inclusive=True), "sample, score and save an exponential "
                                "moving average of the generator's weights with this decay, like 0.999; 0 = off"),
+    "train.lr_decay": Setting(0.0, number(0.0, 1.0, low_inclusive=True), "both learning rates fall linearly from "
+                              "their values at epoch 1 by this share at the last epoch (like 0.9: to a tenth), each "
+                              "epoch's rate set as it starts; 0 = constant"),
     "train.r1_weight": Setting(0.0, number(0.0, low_inclusive=True), "gamma of the R1 penalty: the discriminator "
                                "also minimises gamma/2 * mean ||grad D(x)||^2 over real images, like 1.0; 0 = off"),
     "train.mixed_precision": Setting("none", text(("none", "mixed_float16", "mixed_bfloat16")),

@@ -354,3 +354,17 @@ def test_a_scored_run_resumes_unscored_or_without_its_evaluator_and_keeps_no_sta
     gone = run_train("--resume", run, "train.epochs=5", "eval.every=1")
     assert gone.returncode == 0, gone.stderr[-2000:]
     assert "no quality numbers" in gone.stderr and (run / "metrics.png").is_file() and checkpoint_epoch(run) == 5
+
+
+def test_the_learning_rates_fall_in_a_straight_line_to_a_share_of_their_settings_by_the_last_epoch(tmp_path):
+    cfg = config.load(overrides=[*TINY, "train.lr_decay=0.9", "train.epochs=10", "train.generator_lr=2e-4",
+                                 "train.discriminator_lr=4e-4"])
+    run = state.TrainingState(cfg, tf.distribute.get_strategy(), [], tmp_path / "checkpoints")
+    rates = []
+    for epoch in (1, 4, 10):
+        run.set_learning_rates(cfg, epoch)
+        rates.append((float(run.generator_optimizer.learning_rate), float(run.discriminator_optimizer.learning_rate)))
+    np.testing.assert_allclose(rates, [(2e-4, 4e-4), (1.4e-4, 2.8e-4), (2e-5, 4e-5)], rtol=1e-6)
+    constant = config.load(overrides=[*TINY, "train.epochs=10"])  # the default: the tutorial's rate every epoch
+    run.set_learning_rates(constant, 10)
+    assert float(run.generator_optimizer.learning_rate) == np.float32(1e-4)

@@ -157,8 +157,15 @@ class TrainingState:
         except (tf.errors.OpError, ValueError, AssertionError) as e:
             raise checkpoint.damaged_checkpoint(prefixes, e) from None
         self.last_checkpoint = checkpoint.describe_checkpoint(self.epoch, self.step)
-        self.generator_optimizer.learning_rate.assign(cfg["train.generator_lr"])
-        self.discriminator_optimizer.learning_rate.assign(cfg["train.discriminator_lr"])
+        self.set_learning_rates(cfg, self.epoch + 1)
+
+    def set_learning_rates(self, cfg, epoch):
+        """Both learning rates for `epoch`: the settings', less train.lr_decay of them in a straight line from the
+        first epoch to the last (a resume may change the settings, and a resumed epoch gets its own rate again)."""
+        # lr(e) = lr * (1 - lr_decay * (e - 1) / (epochs - 1))
+        factor = 1 - cfg["train.lr_decay"] * (epoch - 1) / max(1, cfg["train.epochs"] - 1)
+        self.generator_optimizer.learning_rate.assign(cfg["train.generator_lr"] * factor)
+        self.discriminator_optimizer.learning_rate.assign(cfg["train.discriminator_lr"] * factor)
 
     def grid_inputs(self, shown_classes):
         """What the generator draws each epoch's grid from: the fixed noise, and for a conditional run the
