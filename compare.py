@@ -105,8 +105,8 @@ def judge(settings):
         return (f"Inception ({settings['eval.inception_weights'] or 'ImageNet weights'}) against the training "
                 f"images of {settings['data.path'] or settings['data.dataset']} (limit {settings['data.limit']}), "
                 f"{shape}, {settings['eval.num_samples']} samples")
-    if settings["eval.features"] == "self_supervised":
-        return (f"features learnt from the images of {settings['data.path'] or settings['data.dataset']}, {shape}, "
+    if settings["eval.features"] == "random_network":
+        return (f"a random network's features for {settings['data.path'] or settings['data.dataset']}, {shape}, "
                 f"in {settings['eval.evaluator_dir'] or 'evaluator/'}, {settings['eval.num_samples']} samples")
     if settings["eval.classifier"] not in ("auto", "existing"):
         name = settings["eval.classifier"]

@@ -1,12 +1,12 @@
 """Train the small classifier that scores a run's images (quality/classifier.py does it): for MNIST digits,
 or for any labelled data the program can load, chosen with the same --config and key=value settings as train.py.
-For a folder without class subfolders (or with eval.features=self_supervised) it learns the features that score
-it instead, from its own images (quality/self_supervised.py).
+For a folder without class subfolders (or with eval.features=random_network) it makes the features that score it
+instead: a network with random weights, and the real images and modes it compares with (quality/random_network.py).
 
   python train_classifier.py data.dataset=folder data.path=pictures   # pictures/CLASS/*.png: about a minute
   python train_classifier.py data.dataset=cifar10                     # then: python train.py data.dataset=cifar10
   python train_classifier.py --replace                                # MNIST's again, over the committed one
-  python train_classifier.py data.dataset=folder data.path=loose      # loose/*.png: features, about a minute
+  python train_classifier.py data.dataset=folder data.path=loose      # loose/*.png: its features, seconds
 
 It holds out 40% of the labelled images, at most 4,000 (MNIST: the bundled digits 6,000-9,999), and learns
 from the rest (data.limit does not apply); half the held-out images are the real reference generated ones
@@ -46,9 +46,9 @@ def main(argv=None):
         cfg = config.load(args.config or config.DEFAULT_FILE, args.overrides)  # before TensorFlow: mistakes fail fast
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         with tflog.start_up_lines_hidden():
-            from quality import classifier, evaluators, self_supervised  # TensorFlow's start-up, before their lines
-        if evaluators.features_for(cfg) == "self_supervised":
-            self_supervised.make(cfg, args.replace)
+            from quality import classifier, evaluators, random_network  # TensorFlow's start-up, before their lines
+        if evaluators.features_for(cfg) == "random_network":
+            random_network.make(cfg, args.replace)
         else:
             classifier.make_evaluator(cfg, args.replace, verbose=2)
     except ConfigError as e:

@@ -1,12 +1,13 @@
-"""Can the quality numbers of a folder without labels be trusted? The features eval.features=self_supervised learns
-(quality/self_supervised.py) checked three ways, beside two simpler feature spaces that need no learning: the same
-network with random weights, and a 64-component PCA of the pictures downsampled to 16x16.
+"""Can the quality numbers of a folder without labels be trusted? Three feature spaces checked three ways: the
+network with random weights that eval.features=auto scores such a folder with (quality/random_network.py), the
+same network trained without labels by SimCLR (below), and a 64-component PCA of the pictures downsampled to
+16x16.
 
   python bench/feature_checks.py damage DIR            # real images damaged at 4 levels: the distance must rise
   python bench/feature_checks.py drop DIR              # real images of k of the judge's classes held out
   python bench/feature_checks.py rank DIR RUN [RUN ...] --judge JUDGE   # runs' epochs ranked as a judge ranks them
 
-DIR is the loose folder (its features are learnt once, as a run would; eval.evaluator_dir as train.py's). For
+DIR is the loose folder (its random network made once, as a run would; eval.evaluator_dir as train.py's). For
 `drop` and `rank`, JUDGE is a classifier that knows the data's classes: `mnist` (the committed one: DIR must hold
 the bundled digits as bench/digit_folder.py --loose writes them) or the labelled copy of DIR (bench/openmoji.py's
 OUT/groups, its classifier made by train_classifier.py). `rank` scores every checkpoint a run kept (train.py
@@ -45,6 +46,72 @@ def real_parts(cfg):
     return cfg, images, reference, baseline
 
 
+# The learnt candidate: the same network trained by SimCLR's contrastive loss (Chen et al. 2020, NT-Xent) on
+# random crops (no colour jitter: the distance would go blind to colour), features from the backbone.
+STEPS = 200             # contrastive steps of BATCH images, each cropped twice: about a minute at 28x28
+BATCH = 256
+TEMPERATURE = 0.2       # of NT-Xent's softmax over the batch's other crops
+CROP_AREA = (0.5, 1.0)  # a crop keeps this share of the image, then is resized back to it
+PROJECTION = 64         # the projection head's width (its output feeds the loss, not the scores)
+
+
+def random_crops(images, generator):
+    """Each image (N, H, W, C) cropped to a random box of CROP_AREA of its area (aspect 3:4 to 4:3) and resized
+    back to H x W: the only view change the features learn to ignore."""
+    import tensorflow as tf
+    count = tf.shape(images)[0]
+    area = generator.uniform([count], *CROP_AREA)
+    aspect = tf.exp(generator.uniform([count], np.log(3 / 4), np.log(4 / 3)))
+    height, width = tf.minimum(tf.sqrt(area * aspect), 1.0), tf.minimum(tf.sqrt(area / aspect), 1.0)
+    top, left = generator.uniform([count]) * (1 - height), generator.uniform([count]) * (1 - width)
+    boxes = tf.stack([top, left, top + height, left + width], axis=1)
+    return tf.image.crop_and_resize(images, boxes, tf.range(count), tf.shape(images)[1:3])
+
+
+def contrastive_loss(first, second):
+    """NT-Xent: for each of the 2N projections, cross-entropy of finding its pair's among the 2N - 1 others."""
+    import tensorflow as tf
+    rows = tf.math.l2_normalize(tf.concat([first, second], 0), axis=1)
+    count = tf.shape(first)[0]
+    similarity = rows @ tf.transpose(rows) / TEMPERATURE - 1e9 * tf.eye(2 * count)  # never one's own crop
+    pairs = tf.concat([tf.range(count, 2 * count), tf.range(count)], 0)
+    return tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(pairs, similarity, from_logits=True))
+
+
+def train_encoder(images, numbers, seed=0, verbose=True):
+    """The random network's encoder trained on images[numbers] by SimCLR for STEPS steps, seeded; one progress
+    line with the time left."""
+    import keras
+    import tensorflow as tf
+
+    from data import pipeline
+    from output import progress
+    from quality import random_network
+    network = random_network.encoder(images.shape[1], images.shape[3], seed)
+    head = keras.Sequential([keras.layers.Dense(PROJECTION, activation="relu"), keras.layers.Dense(PROJECTION)])
+    optimizer = keras.optimizers.Adam(1e-3)
+    crops = tf.random.Generator.from_seed(seed)
+
+    @tf.function
+    def step(batch):
+        with tf.GradientTape() as tape:
+            # L = NT-Xent(h(f(crop1(x))), h(f(crop2(x)))): pairs of one image close, other images apart
+            loss = contrastive_loss(head(network(random_crops(batch, crops), training=True)),
+                                    head(network(random_crops(batch, crops), training=True)))
+        weights = network.trainable_variables + head.trainable_variables
+        optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
+        return loss
+
+    order = np.random.default_rng(seed)
+    line = progress.Progress("learning the features of the data's images", STEPS * BATCH) if verbose else None
+    for number in range(STEPS):
+        chosen = np.sort(order.choice(len(numbers), min(BATCH, len(numbers)), replace=False))
+        step(tf.constant(pipeline.scale(images[numbers[chosen]])))
+        if line:
+            line.show((number + 1) * BATCH)
+    return network
+
+
 class PixelPCA:
     """Features as a PCA of the pictures downsampled to PIXEL_SIDE x PIXEL_SIDE, fitted on the reference images."""
 
@@ -65,27 +132,26 @@ class PixelPCA:
 
 
 def spaces(cfg, images, reference):
-    """name -> a function from scaled images to features: learnt, random weights, pixel PCA."""
-    import keras
-
+    """name -> a function from scaled images to features: the random network eval.features=auto scores a
+    loose folder with, the same network trained by SimCLR on the images outside the reference, a pixel PCA."""
     from data import pipeline
-    from quality import evaluators, self_supervised
-    learnt, _ = evaluators.for_self_supervised(cfg)
-    keras.utils.set_random_seed(0)
-    random_weights = self_supervised.encoder(images.shape[1], images.shape[3])
-    return {"learnt": learnt, "random weights": random_weights,
+    from quality import evaluators, references
+    shipped, _ = evaluators.for_random_network(cfg)
+    train_part, _, _ = references.split(len(images), cfg["data.dataset"])
+    learnt = train_encoder(images, np.sort(train_part[:20_000]))
+    return {"random weights (shipped)": shipped, "learnt (SimCLR)": learnt,
             "pixel PCA": PixelPCA(pipeline.scale(images[reference]))}
 
 
 def references_of(networks, images, reference, baseline):
     """name -> a metrics.Reference of each space, with its modes and real-vs-real scores."""
     from data import pipeline
-    from quality import metrics, self_supervised
+    from quality import metrics, random_network
     made = {}
     for name, network in networks.items():
         features = embedded(network, pipeline.scale(images[reference]))
         real = embedded(network, pipeline.scale(images[baseline]))
-        made[name] = metrics.measured_reference(features, (real, None), modes=self_supervised.modes_of(features))
+        made[name] = metrics.measured_reference(features, (real, None), modes=random_network.modes_of(features))
     return made
 
 
@@ -170,14 +236,14 @@ def drop(args):
     made = references_of(networks, images, reference, baseline)
     order = np.random.default_rng(0).permutation(len(names))
     print("| classes held out | " + " | ".join(f"{name}: recall / coverage / rarest mode" for name in networks)
-          + " | the warning (learnt) |\n|---|" + "---|" * (len(networks) + 1))
+          + " | the warning (random weights) |\n|---|" + "---|" * (len(networks) + 1))
     for k in range(5):
         kept = baseline[~np.isin(labels[baseline], order[:k])]
         cells, warning = [], ""
         for name, network in networks.items():
             found = metrics.scores(embedded(network, pipeline.scale(images[kept])), None, made[name])
             cells.append(f"{found['recall']:.3f} / {found['coverage']:.3f} / {found['min_mode_share']:.1%}")
-            if name == "learnt":
+            if name.startswith("random weights"):
                 row = {key: value for key, value in found.items() if key != "rarest_mode"}
                 said = log.mode_warnings([row] * log.PATIENCE, found["rarest_mode"])
                 warning = said[0][1].split(";")[1].split(":")[0].strip() if said else "none"

@@ -180,7 +180,7 @@ def folder_shape(path, files, cache, size_given, background):
 # Why a folder's classes are needed, and the way out if it has none: for a conditional run, or for a classifier.
 CONDITIONAL = ("with model.conditional each image's class is the subfolder it is in", "set model.conditional=false")
 CLASSIFIER = ("a classifier for the quality numbers learns each image's class from the subfolder it is in",
-              "score any images with eval.features=inception, or self_supervised (learnt from them, offline)")
+              "score any images with eval.features=inception, or random_network (offline)")
 
 
 def folder_classes(path, purpose=CONDITIONAL):

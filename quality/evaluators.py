@@ -1,11 +1,11 @@
 """Which network scores a run's images, and against which real images (metrics.py does the scoring).
 
 eval.features chooses: classifier, the data's own classifier (made first with eval.classifier=auto;
-classifier.py) or one eval.classifier names; self_supervised, features learnt from the data's own images
-without labels (self_supervised.py); inception, InceptionV3's pool features, comparable with published FIDs,
+classifier.py) or one eval.classifier names; random_network, the features of a network with random weights,
+for images without labels (random_network.py); inception, InceptionV3's pool features, comparable with published FIDs,
 scoring any images against the run's own training images, their features computed once and kept in
 inception-NAME_reference.npz; auto (the default), the classifier where the data has labels, else the
-self-supervised features. references.py says where each is kept.
+random network's features. references.py says where each is kept.
 """
 
 import hashlib
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from data import folder_cache, pipeline, sources
-from quality import classifier, metrics, self_supervised
+from quality import classifier, metrics, random_network
 from quality.references import (check_count, chosen, classifier_paths, directory, load_classifier, load_reference,
                                 name, save_reference, sha256)
 from settings.schema import ConfigError
@@ -153,7 +153,7 @@ def find_classifier(cfg):
 
 def features_for(cfg):
     """What eval.features means for this data: auto is the classifier where the data has labels (or
-    eval.classifier names one), else the self-supervised features."""
+    eval.classifier names one), else a random network's features."""
     if cfg["eval.features"] != "auto":
         return cfg["eval.features"]
     if chosen(cfg) or cfg["data.dataset"] != "folder":
@@ -162,24 +162,24 @@ def features_for(cfg):
         sources.class_names(cfg, folder_cache.CLASSIFIER)
         return "classifier"
     except ConfigError:  # loose images, or a single class
-        return "self_supervised"
+        return "random_network"
 
 
-def for_self_supervised(cfg):
-    """The data's self-supervised feature network and Reference, learnt first if missing (eval.classifier=auto),
+def for_random_network(cfg):
+    """The data's random feature network and Reference, made first if missing (eval.classifier=auto),
     or Unavailable (existing, and none made yet; or too few images)."""
-    network, reference = self_supervised.load(cfg)
+    network, reference = random_network.load(cfg)
     if network is None and cfg["eval.classifier"] == "existing":
         command = " ".join(["python train_classifier.py"] + [f"{key}={cfg[key]}" for key in (
             "data.dataset", "data.path", "data.image_size", "data.channels", "eval.evaluator_dir", "eval.features")
             if cfg[key]])
-        raise Unavailable(f"no self-supervised features for {name(cfg)} in {directory(cfg)}; make them with: {command}")
+        raise Unavailable(f"no random network for {name(cfg)} in {directory(cfg)}; make them with: {command}")
     if network is None:
         try:
-            self_supervised.make(cfg)
+            random_network.make(cfg)
         except ConfigError as e:
             raise Unavailable(str(e)) from None
-        network, reference = self_supervised.load(cfg)
+        network, reference = random_network.load(cfg)
     return network, reference
 
 
@@ -193,8 +193,8 @@ def for_run(cfg, real_images, run_classes=()):
         features = features_for(cfg)
         if features == "inception":
             return metrics.Evaluator(*for_inception(cfg, real_images), cfg["eval.num_samples"], batch=INCEPTION_BATCH)
-        if features == "self_supervised":
-            return metrics.Evaluator(*for_self_supervised(cfg), cfg["eval.num_samples"])
+        if features == "random_network":
+            return metrics.Evaluator(*for_random_network(cfg), cfg["eval.num_samples"])
         network, reference, order = for_classifier(cfg, run_classes)
         return metrics.Evaluator(network, reference, cfg["eval.num_samples"], class_order=order)
     except Unavailable as e:

@@ -9,8 +9,8 @@ EVALUATION_SHARE = 0.1  # with Inception, evaluations take at most this share of
 
 
 def evaluation_interval(features, num_samples, image_count):
-    """eval.every's default: every epoch with a small network's features, the classifier's or the self-supervised
-    ones (scoring costs ~5% of a 10,000-digit epoch); with Inception (bench/quality_cost.py), the fewest epochs
+    """eval.every's default: every epoch with a small network's features, the classifier's or the random
+    network's (scoring costs ~5% of a 10,000-digit epoch); with Inception (bench/quality_cost.py), the fewest epochs
     between evaluations that keep them within EVALUATION_SHARE of the training: 9 for 60,000 images, 50 for
     10,000 (and the last epoch is always scored)."""
     if features != "inception":  # a small network's features: about as cheap as the classifier's

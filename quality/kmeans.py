@@ -1,6 +1,6 @@
 """k-means on feature rows (Lloyd's iterations from k-means++ seeds), with every cluster kept in use: what
 self-conditioning clusters the training images with (training/clusters.py) and what finds the modes of real
-images that stand in for classes where the data has none (quality/self_supervised.py)."""
+images that stand in for classes where the data has none (quality/random_network.py)."""
 
 import numpy as np
 

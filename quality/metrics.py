@@ -20,7 +20,7 @@ classifier trained on the data's classes (the committed one for MNIST digits, ev
   1.0 means all classes equally often; the smallest class share shows one the generator has stopped drawing.
 - Classifier score (a classifier only): the Inception Score idea, exp(E KL(p(y|x) || p(y))), from 1 (one
   blurry class) to the number of classes (each drawn unmistakably).
-- Mode coverage (features learnt without labels, self_supervised.py): the same as class coverage for the
+- Mode coverage (features without labels, random_network.py): the same as class coverage for the
   modes of the real images (k-means clusters of their features) that stand in for classes: mode_entropy, and
   min_mode_share, the share of samples in the mode the generator draws least.
 - Label accuracy (conditional runs): the share of generated images the classifier reads as the class they
@@ -224,7 +224,7 @@ class Reference:
 
     def __init__(self, features, real_scores, labels=None, class_names=None, modes=None):
         self.features, self.real_scores, self.labels, self.class_names = features, real_scores, labels, class_names
-        self.modes = modes  # without a classifier: the centroids of the real images' modes (self_supervised.py)
+        self.modes = modes  # without a classifier: the centroids of the real images' modes (random_network.py)
         # how many classes (or modes) the samples' shares are among: metrics.png draws a fair share as 1
         self.kinds = len(class_names) if class_names else 0 if modes is None else len(modes)
         self.mode_shares = None if modes is None else mode_shares(features, modes)  # each mode's share of them
@@ -250,9 +250,10 @@ def scores(features, probabilities, reference, asked=None):
              **density_coverage(features, reference.features, reference.density_radii)}
     if probabilities is None and reference.modes is not None:
         shares = mode_shares(features, reference.modes)
-        rarest = int(shares.argmin())  # not a column: named in a warning, with its share of the real images
+        # not a column: the mode drawn least against its share of the real images, named in a warning
+        rarest = int((shares / np.maximum(reference.mode_shares, 1e-12)).argmin())
         return {**found, "mode_entropy": class_entropy(shares), "min_mode_share": float(shares.min()),
-                "rarest_mode": (rarest, float(reference.mode_shares[rarest]))}
+                "rarest_mode": (rarest, float(reference.mode_shares[rarest]), float(shares[rarest]))}
     if probabilities is None:
         return found
     shares = class_shares(probabilities)

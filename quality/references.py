@@ -5,8 +5,9 @@ NAME_classifier.keras, a small classifier trained on the data's classes (classif
 train_classifier.py), and NAME_reference.npz, the features and classes of real images it never saw (the
 reference), the numbers of other unseen real images (real vs real), its held-out accuracy and its class names,
 with the classifier's sha256: the two are made together and used only together. With
-eval.features=self_supervised, NAME_self_supervised.keras and NAME_self_supervised_reference.npz, the same for
-features learnt without labels (self_supervised.py), with the real images' modes. NAME says which data they
+eval.features=random_network, NAME_random_network.keras and NAME_random_network_reference.npz, the same for
+a network with random weights that scores images without labels (random_network.py), with the real images'
+modes. NAME says which data they
 are for: `mnist` for 28x28 greyscale MNIST digits (the committed one), else the dataset, for a folder its name
 and a fingerprint of its files, and the image shape.
 

@@ -30,6 +30,9 @@ LOW_ENTROPY = 0.8         # class (or mode) entropy below this: a few classes do
 # the first epochs' noise, which falls into one mode, stays quiet.
 LOOKS_REAL = 0.2
 RARE_CLASS = 0.01         # a class in fewer than 1% of samples has all but disappeared
+# A mode of the real images drawn at less than this share of its real share has mostly gone (its neighbours,
+# not the data's classes, are what a mode holds: a dropped kind of image thins several of them).
+THIN_MODE = 0.25
 WRONG_LABEL = 0.5         # a conditional generator's class read as another one this often or more is drawn wrongly
 
 
@@ -71,19 +74,22 @@ def balance_warnings(rows):
 
 
 def mode_warnings(rows, rarest_mode):
-    """Mode collapse without labels: for PATIENCE evaluations the samples fall into few of the real images' modes,
-    or one mode has all but gone (`rarest_mode`: its number and its share of the real images, latest)."""
+    """Mode collapse without labels: for PATIENCE evaluations the samples fall into few of the real images'
+    modes, or the latest `rarest_mode` (its number, its share of the real images and of the samples: the mode
+    drawn least for its size) is drawn at under THIN_MODE of its real share."""
     scored = [row for row in rows if row["mode_entropy"] is not None][-PATIENCE:]
+    number, real_share, drawn = rarest_mode
+    thin = drawn < THIN_MODE * real_share
     if len(scored) < PATIENCE or not all(row["precision"] >= LOOKS_REAL and (
-            row["mode_entropy"] < LOW_ENTROPY or row["min_mode_share"] < RARE_CLASS) for row in scored):
+            row["mode_entropy"] < LOW_ENTROPY or row["min_mode_share"] < RARE_CLASS or thin) for row in scored):
         return []
-    (number, real_share), last = rarest_mode, scored[-1]
+    last = scored[-1]
     return [("mode_collapse", f"mode coverage is poor for {PATIENCE} evaluations: entropy {last['mode_entropy']:.2f} "
                               f"(1.0 = all modes equally often); mode {number} of the real images (a k-means cluster "
-                              f"of their features, {real_share:.0%} of them) is drawn in {last['min_mode_share']:.1%} "
-                              f"of samples: the generator has dropped some kinds of the data's images (mode "
-                              f"collapse). Try train.generator_beta1=0.5 and train.discriminator_beta1=0.5, or "
-                              f"configs/clusters.yaml (README: Is it learning?)")]
+                              f"of their features, {real_share:.0%} of them) is drawn in {drawn:.1%} of samples: "
+                              f"the generator has dropped some kinds of the data's images (mode collapse). Try "
+                              f"train.generator_beta1=0.5 and train.discriminator_beta1=0.5, or configs/clusters.yaml "
+                              f"(README: Is it learning?)")]
 
 
 HPARAMS_TAGS = "_hparams_/"  # what TensorBoard's hparams plugin writes

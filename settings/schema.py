@@ -234,11 +234,11 @@ SETTINGS = {
                                    "same numbers on the same machine, also on a GPU, at some cost in speed"),
     "train.seed": Setting(0, integer(0, optional=True), "random seed; empty = a new one, recorded in the run's "
                           "found.yaml", optional=True),
-    "eval.features": Setting("auto", text(("auto", "classifier", "self_supervised", "inception")),
+    "eval.features": Setting("auto", text(("auto", "classifier", "random_network", "inception")),
                              "what the quality numbers measure with: auto (the classifier where the data has "
-                             "labels, else self_supervised) | classifier (a small one trained on the data's "
-                             "classes: Frechet and kernel distance, class coverage) | self_supervised (features "
-                             "learnt from the data's own images without labels, once: the same distances, and "
+                             "labels, else random_network) | classifier (a small one trained on the data's "
+                             "classes: Frechet and kernel distance, class coverage) | random_network (the features "
+                             "of a network with random weights, any images, no labels: the same distances, and "
                              "coverage of the real images' modes) | inception (InceptionV3's features, any images: "
                              "FID and KID comparable with published ones)"),
     "eval.classifier": Setting("auto", evaluator_choice(), "auto: train the data's classifier before the first "

@@ -102,7 +102,7 @@ def load_training_data(run):
                                                            len(real_images))
     if run["train.seed"] is None:
         found["train.seed"] = random.SystemRandom().randrange(2**31)  # recorded, so the run can be repeated
-    if run["eval.features"] == "auto":  # the classifier where the data has labels, else features learnt from it
+    if run["eval.features"] == "auto":  # the classifier where the data has labels, else a random network's
         from quality import evaluators
         found["eval.features"] = evaluators.features_for(run.finding(found))
     run = run.finding(found)

@@ -1,4 +1,4 @@
-"""Quality numbers for a loose folder: features learnt from its own images, and the modes that stand in for classes."""
+"""Quality numbers for a loose folder: a random network's features, and the modes that stand in for classes."""
 
 import csv
 
@@ -9,7 +9,7 @@ import yaml
 
 import compare
 from data import sources
-from quality import metrics, self_supervised
+from quality import metrics, random_network
 from record import log
 from conftest import TINY, run_train
 
@@ -18,11 +18,11 @@ def test_dropped_modes_lower_recall_coverage_and_the_rarest_share_and_the_warnin
     """Four well-separated kinds of real image, found as four modes: samples from all four score like real ones;
     samples with one kind gone lose a quarter of recall and coverage, their rarest mode's share is 0, and the
     warning names the mode."""
-    monkeypatch.setattr(self_supervised, "MODES", 4)
+    monkeypatch.setattr(random_network, "MODES", 4)
     rng = np.random.default_rng(0)
     centres = np.eye(4, 8) * 10
     real = centres[rng.integers(4, size=400)] + rng.normal(size=(400, 8))
-    reference = metrics.measured_reference(real[:200], (real[200:], None), modes=self_supervised.modes_of(real[:200]))
+    reference = metrics.measured_reference(real[:200], (real[200:], None), modes=random_network.modes_of(real[:200]))
     whole = metrics.scores(real[200:], None, reference)
     assert whole["min_mode_share"] > 0.15 and whole["mode_entropy"] > 0.98
     kept = real[200:][np.argmin(((real[200:, None] - centres[None]) ** 2).sum(-1), axis=1) != 2]  # kind 2 dropped
@@ -32,8 +32,8 @@ def test_dropped_modes_lower_recall_coverage_and_the_rarest_share_and_the_warnin
     rows = [{**{name: None for name in ("mode_entropy", "min_mode_share", "precision")},
              **{key: value for key, value in dropped.items() if key != "rarest_mode"}} for _ in range(3)]
     [(kind, message)] = log.mode_warnings(rows, dropped["rarest_mode"])
-    number, real_share = dropped["rarest_mode"]
-    assert kind == "mode_collapse" and f"mode {number} of the real images" in message
+    number, real_share, drawn = dropped["rarest_mode"]
+    assert kind == "mode_collapse" and f"mode {number} of the real images" in message and drawn == 0
     assert f"{real_share:.0%} of them) is drawn in 0.0% of samples" in message
     assert log.mode_warnings(rows[:2], dropped["rarest_mode"]) == []  # two evaluations are not yet a pattern
 
@@ -48,26 +48,25 @@ def loose_digits(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_a_loose_folder_is_scored_every_epoch_by_features_learnt_from_it_and_compare_ranks_its_runs(
-        tmp_path, loose_digits, monkeypatch):
-    monkeypatch.setattr(self_supervised, "STEPS", 5)  # the path, not the quality: a few steps
+def test_a_loose_folder_is_scored_every_epoch_by_a_random_networks_features_and_compare_ranks_its_runs(
+        tmp_path, loose_digits):
     evaluator_dir = tmp_path / "evaluators"
     common = [*TINY, "data.dataset=folder", f"data.path={loose_digits}", "train.epochs=2", "eval.num_samples=100",
               f"eval.evaluator_dir={evaluator_dir}", f"output.dir={tmp_path / 'runs'}"]
     first = run_train(*common, "output.run_name=a")
     assert first.returncode == 0, first.stderr[-2000:]
-    assert "no quality numbers" not in first.stderr and "learning features of folder-" in first.stdout
+    assert "no quality numbers" not in first.stderr and "making the features that score folder-" in first.stdout
     run = tmp_path / "runs" / "a"
-    assert yaml.safe_load((run / "found.yaml").read_text())["eval"]["features"] == "self_supervised"
+    assert yaml.safe_load((run / "found.yaml").read_text())["eval"]["features"] == "random_network"
     with open(run / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert all(row[name] != "" for row in rows for name in ("frechet_distance", "precision", "coverage",
                                                              "mode_entropy", "min_mode_share"))
     assert all(row["class_entropy"] == "" for row in rows)  # modes are not classes
     assert (run / "generator_best.keras").is_file()
-    assert len(list(evaluator_dir.glob("*_self_supervised.keras"))) == 1
+    assert len(list(evaluator_dir.glob("*_random_network.keras"))) == 1
     second = run_train(*common, "output.run_name=b", "train.generator_lr=3e-4")
-    assert second.returncode == 0 and "learning features" not in second.stdout  # learnt once, kept
+    assert second.returncode == 0 and "making the features" not in second.stdout  # made once, kept
     compare.main([str(tmp_path / "runs"), "--csv", str(tmp_path / "table.csv")])
     with open(tmp_path / "table.csv", newline="") as f:
         table = list(csv.DictReader(f))
@@ -77,13 +76,18 @@ def test_a_loose_folder_is_scored_every_epoch_by_features_learnt_from_it_and_com
 
 
 @pytest.mark.slow
-def test_train_classifier_learns_a_loose_folders_features_ahead_of_a_run_once(tmp_path, loose_digits, monkeypatch):
+def test_train_classifier_makes_a_loose_folders_features_ahead_of_a_run_once_and_the_same_each_time(tmp_path,
+                                                                                                   loose_digits):
+    import keras
     from conftest import run_program
-    monkeypatch.setattr(self_supervised, "STEPS", 3)
     settings = ["data.dataset=folder", f"data.path={loose_digits}", f"eval.evaluator_dir={tmp_path}"]
     made = run_program("train_classifier", *settings)
     assert made.returncode == 0, made.stderr[-2000:]
-    assert "learnt the features in" in made.stdout and "real vs the reference: frechet_distance" in made.stdout
-    [network] = tmp_path.glob("folder-*-28x28x1_self_supervised.keras")
+    assert "made them in" in made.stdout and "real vs the reference: frechet_distance" in made.stdout
+    [network] = tmp_path.glob("folder-*-28x28x1_random_network.keras")
+    first = keras.models.load_model(network).get_weights()
     again = run_program("train_classifier", *settings)
-    assert again.returncode == 0 and "exist already" in again.stdout and "learning features" not in again.stdout
+    assert again.returncode == 0 and "exist already" in again.stdout and "making the features" not in again.stdout
+    assert run_program("train_classifier", *settings, "--replace").returncode == 0
+    replaced = keras.models.load_model(network).get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(first, replaced))  # the seed makes the same network each time
