@@ -7,7 +7,7 @@ One row per run: only the settings that differ between the runs (read from each 
 the defaults filling what a file leaves out), the epochs done, the epochs' time, the best Fréchet distance
 and its epoch, the last one, the other numbers of its last scored epoch that record/columns.py marks for it
 (precision, recall, density, coverage, the rarest class, the classifier score; the label accuracy for
-conditional runs), the number of warnings, and whether the run finished. Runs scored differently (another
+conditional runs; the rarest mode for runs scored by a random network), the number of warnings, and whether the run finished. Runs scored differently (another
 evaluator, another image size, another number of samples) are not ranked against each other: each such group
 gets a table of its own. --out draws the distance (and the classifier score) against epochs and against the
 epochs' time, one line per run; --csv writes the table.

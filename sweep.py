@@ -162,11 +162,14 @@ def check_same_run(run_dir, cfg):
     """A run already in the sweep's folder must be the one this sweep would start: the same value of every
     setting, given on the command line, in --config or left to config.yaml (the folder's name shows only the swept
     ones; train.epochs may grow)."""
-    saved = config.load(base=config.saved_parts(run_dir)[0])  # as its user set them, not what it found out
+    user, found = config.saved_parts(run_dir)
+    saved = config.load(base=user)  # as its user set them, not what it found out
+    chosen = found.get("eval.features", "classifier")  # what auto chose (a run made before auto: a classifier)
     for key in cfg:
         # mnist without internet trains on the bundled sample: a run folder made before found.yaml says so here
         if key != "train.epochs" and not key.startswith("output.") and cfg[key] != saved[key] \
-                and (cfg[key], saved[key]) != ("mnist", "mnist_sample"):
+                and (cfg[key], saved[key]) != ("mnist", "mnist_sample") \
+                and not (key == "eval.features" and cfg[key] == "auto" and saved[key] == chosen):
             raise ConfigError(f"{run_dir} exists with {key}={as_written(saved[key])}, where this sweep sets "
                               f"{key}={as_written(cfg[key])}; give the sweep another --name, or delete {run_dir}")
 

@@ -64,6 +64,9 @@ def foreseen(run):
     if run["eval.every"] is None and (count or run["eval.features"] != "inception"):
         count = min(count, run["data.limit"] or count) if count else None
         known["eval.every"] = interval.evaluation_interval(run["eval.features"], run["eval.num_samples"], count)
+    if run["eval.features"] == "auto" and (run["data.dataset"] != "folder" or run["eval.classifier"] not in (
+            "auto", "existing")):  # a folder's labels are only known once it is read
+        known["eval.features"] = "classifier"
     return known
 
 
@@ -83,8 +86,10 @@ def dry_run(run):
     for key, value in run.items():
         if key in run.found:
             note = "  # found out by the run"
-        elif value is None and key in known:
+        elif key in known and value is None:
             value, note = known[key], "  # empty: the run will find this"
+        elif key in known:
+            note = f"  # the run will choose {as_written(known[key])}"
         elif value is None:
             note = f"  # empty: {schema.SETTINGS[key].help.split(';')[0]}"
         else:

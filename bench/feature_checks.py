@@ -235,14 +235,14 @@ def drop(args):
     networks = spaces(cfg, images, reference)
     made = references_of(networks, images, reference, baseline)
     order = np.random.default_rng(0).permutation(len(names))
-    print("| classes held out | " + " | ".join(f"{name}: recall / coverage / rarest mode" for name in networks)
+    print("| classes held out | " + " | ".join(f"{name}: recall / coverage / rarest mode's drawn / real share" for name in networks)
           + " | the warning (random weights) |\n|---|" + "---|" * (len(networks) + 1))
     for k in range(5):
         kept = baseline[~np.isin(labels[baseline], order[:k])]
         cells, warning = [], ""
         for name, network in networks.items():
             found = metrics.scores(embedded(network, pipeline.scale(images[kept])), None, made[name])
-            cells.append(f"{found['recall']:.3f} / {found['coverage']:.3f} / {found['min_mode_share']:.1%}")
+            cells.append(f"{found['recall']:.3f} / {found['coverage']:.3f} / {found['min_mode_ratio']:.2f}")
             if name.startswith("random weights"):
                 row = {key: value for key, value in found.items() if key != "rarest_mode"}
                 said = log.mode_warnings([row] * log.PATIENCE, found["rarest_mode"])

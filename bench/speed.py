@@ -47,7 +47,7 @@ def tutorial_step(tf):
 
 
 def project_step(tf, keras, policy="float32", jit_compile=False, concatenated=False, recipe=None):
-    """This project's step (gan.py) on the default models (or a recipe's models, moving average and R1
+    """This project's step (training/gan.py) on the default models (or a recipe's models, moving average and R1
     penalty), as train.py builds it."""
     from settings import config
     from training import gan

@@ -1,5 +1,5 @@
-"""A run folder's files, named once: train.py writes them, and generate.py, compare.py and sweep.py read them.
-README's "Output files" says what each holds."""
+"""A run folder's files, named once: the training loop writes them (training/loop.py, training/epoch_files.py),
+and generate.py, compare.py and sweep.py read them. README's "What a run writes" says what each holds."""
 
 from pathlib import Path
 

@@ -15,6 +15,8 @@ from settings import schema
 
 TRAINING_IMAGES = 180_000  # images shown in training (30 epochs of MNIST's 6,000), 3 to 30 epochs
 TRAINING_SAMPLE = 60_000   # a classifier learns from at most this many of the labelled images: enough, in bounded time
+
+
 def make_classifier(image_size=28, channels=1, num_classes=10):
     """Conv blocks down to at most 8 pixels, then a 64-unit feature layer: the features are where the
     distances are taken. For 28x28 digits, two blocks: the committed MNIST classifier."""

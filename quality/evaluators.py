@@ -26,8 +26,6 @@ INCEPTION_SIZE = 299  # InceptionV3's input side: images are resized to it, as F
 INCEPTION_BATCH = 50  # images per pass through InceptionV3, whose activations at 299x299 are large
 
 
-INCEPTION_SIZE = 299  # InceptionV3's input side: images are resized to it, as FID's reference code does
-INCEPTION_BATCH = 50  # images per pass through InceptionV3, whose activations at 299x299 are large
 class Unavailable(Exception):
     """No evaluator for the run's data: said in one line, and the run goes on without the quality numbers."""
 
@@ -186,7 +184,7 @@ def for_random_network(cfg):
 def for_run(cfg, real_images, run_classes=()):
     """The run's metrics.Evaluator (a conditional run's label numbers read by class name: `run_classes`), or
     None after one line saying why there is none: the balance diagnostics go on without it. A ConfigError
-    (settings that cannot be scored) is the caller's: train.py stops before making the run's folder."""
+    (settings that cannot be scored) is the caller's: the training loop stops before making the run's folder."""
     if cfg["eval.every"] == 0:
         return None
     try:

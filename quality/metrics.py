@@ -1,5 +1,6 @@
-"""How good are the generated images? Numbers from the features of a network that knows real ones: a small
-classifier trained on the data's classes (the committed one for MNIST digits, evaluator/), or InceptionV3.
+"""How good are the generated images? Numbers from the features of a network: a small classifier trained on the
+data's classes (the committed one for MNIST digits, evaluator/), InceptionV3, or for pictures without labels
+the same small network with random weights (random_network.py).
 
 - Fréchet distance: how far the generated images' features are from real images' features (the FID idea;
   with an MNIST classifier instead of Inception, as TF-GAN does for MNIST). 0 is perfect; two samples of
@@ -22,7 +23,8 @@ classifier trained on the data's classes (the committed one for MNIST digits, ev
   blurry class) to the number of classes (each drawn unmistakably).
 - Mode coverage (features without labels, random_network.py): the same as class coverage for the
   modes of the real images (k-means clusters of their features) that stand in for classes: mode_entropy, and
-  min_mode_share, the share of samples in the mode the generator draws least.
+  min_mode_ratio, the share of samples in the mode the generator draws least for its size, over that mode's
+  share of the real images (1 = as often as in the data, 0 = dropped).
 - Label accuracy (conditional runs): the share of generated images the classifier reads as the class they
   were asked to be; the worst class's share shows one the generator confuses. The classes asked for are
   those of the real reference images, so the generated set has the real one's mix of classes and the
@@ -68,8 +70,8 @@ SCORES = {
     "min_label_accuracy": dict(),
     "mode_entropy": dict(line=".2f", panel="coverage", label="mode entropy (feature clusters, not classes)",
                          style="d-"),
-    "min_mode_share": dict(line=".1%", panel="coverage", label="rarest mode's share x {classes} (1 = fair)",
-                           style="x-", classes_power=1, compare=".1%", compare_name="rarest mode"),
+    "min_mode_ratio": dict(line=".2f", panel="coverage", label="rarest mode, drawn / real share (1 = fair)",
+                           style="x-", compare=".2f", compare_name="rarest mode"),
 }
 
 
@@ -225,8 +227,6 @@ class Reference:
     def __init__(self, features, real_scores, labels=None, class_names=None, modes=None):
         self.features, self.real_scores, self.labels, self.class_names = features, real_scores, labels, class_names
         self.modes = modes  # without a classifier: the centroids of the real images' modes (random_network.py)
-        # how many classes (or modes) the samples' shares are among: metrics.png draws a fair share as 1
-        self.kinds = len(class_names) if class_names else 0 if modes is None else len(modes)
         self.mode_shares = None if modes is None else mode_shares(features, modes)  # each mode's share of them
         self.statistics = statistics(features)
         # the real images' balls, for every precision (k = 3) and density (k = 5) measured
@@ -250,9 +250,9 @@ def scores(features, probabilities, reference, asked=None):
              **density_coverage(features, reference.features, reference.density_radii)}
     if probabilities is None and reference.modes is not None:
         shares = mode_shares(features, reference.modes)
-        # not a column: the mode drawn least against its share of the real images, named in a warning
-        rarest = int((shares / np.maximum(reference.mode_shares, 1e-12)).argmin())
-        return {**found, "mode_entropy": class_entropy(shares), "min_mode_share": float(shares.min()),
+        ratios = shares / np.maximum(reference.mode_shares, 1e-12)
+        rarest = int(ratios.argmin())  # named in a warning with its shares (not a column)
+        return {**found, "mode_entropy": class_entropy(shares), "min_mode_ratio": float(ratios[rarest]),
                 "rarest_mode": (rarest, float(reference.mode_shares[rarest]), float(shares[rarest]))}
     if probabilities is None:
         return found

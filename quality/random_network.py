@@ -13,7 +13,7 @@ features have unit variance per dimension on average, which keeps the distances 
 Modes: k-means (quality/kmeans.py) on the real reference images' features finds MODES groups; each generated
 image belongs to the nearest. Their entropy and the rarest one's share say what class entropy says with labels:
 whether the generator draws every kind of image in the data, or has dropped some (mode collapse). They are
-clusters of features, not the data's classes, and named so (mode_entropy, min_mode_share; NDB, Richardson &
+clusters of features, not the data's classes, and named so (mode_entropy, min_mode_ratio; NDB, Richardson &
 Weiss 2018, compares generated and real images' shares of such bins).
 
 The trade-off: random features see what convolutions of a picture see, not what a person knows of it: within a
@@ -27,7 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from data import pipeline, sources
+from output import atomic
 from quality import kmeans, metrics
+from quality.classifier import make_classifier
 from quality.references import FEATURE_LAYER, check_count, directory, load_reference, name, save_reference, sha256, split
 
 SEED = 0             # the weights' seed: the same network for the same image shape
@@ -38,8 +40,6 @@ MODE_SEEDINGS = 10   # k-means runs from as many k-means++ seedings; the tightes
 def encoder(image_size, channels, seed=SEED):
     """The evaluator classifier's network up to its 64 features, with random weights from `seed`."""
     import keras
-
-    from quality.classifier import make_classifier
     keras.utils.set_random_seed(seed)
     classifier = make_classifier(image_size, channels, num_classes=2)
     return keras.Model(classifier.inputs[0], classifier.get_layer(FEATURE_LAYER).output, name="encoder")
@@ -99,7 +99,7 @@ def load(cfg):
 def make(cfg, replace=False):
     """The data's feature network and its reference, saved (unless made before and not `replace`): held-out
     images as the classifier's (references.split), so the reference is the same real images either way."""
-    from output import atomic
+    import keras
     started = time.perf_counter()
     images, _, _ = sources.load_images({**cfg, "data.limit": None}, same_listing=True)
     cfg = {**cfg, "data.image_size": images.shape[1], "data.channels": images.shape[3]}  # the shape names them
@@ -110,12 +110,16 @@ def make(cfg, replace=False):
         return
     check_count(cfg, len(images), "images", "a feature network")
     _, baseline, reference_part = split(len(images), cfg["data.dataset"])
-    print(f"making the features that score {name(cfg)} without labels: a network with random weights, the "
-          f"{len(reference_part)} real images it compares with and their modes (once, kept in "
-          f"{network_path.parent})", flush=True)
-    network = scaled(encoder(images.shape[1], images.shape[3]), pipeline.ScaledView(images, reference_part))
-    network_path.parent.mkdir(parents=True, exist_ok=True)
-    atomic.write(network_path, network.save)
+    if network_path.is_file() and not replace:  # its reference missing or stale: the network stays, as it scored
+        print(f"{network_path} exists; its reference ({reference_path.name}) is missing or stale: computing it")
+        network = keras.models.load_model(network_path, compile=False, safe_mode=True)
+    else:
+        print(f"making the features that score {name(cfg)} without labels: a network with random weights, the "
+              f"{len(reference_part)} real images it compares with and their modes (once, kept in "
+              f"{network_path.parent})", flush=True)
+        network = scaled(encoder(images.shape[1], images.shape[3]), pipeline.ScaledView(images, reference_part))
+        network_path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write(network_path, network.save)
     reference = make_reference(network, images, reference_part, baseline)
     save_reference(reference_path, sha256(network_path), reference)
     print(f"made them in {time.perf_counter() - started:.0f} s; real vs the reference: " + ", ".join(

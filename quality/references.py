@@ -7,9 +7,8 @@ reference), the numbers of other unseen real images (real vs real), its held-out
 with the classifier's sha256: the two are made together and used only together. With
 eval.features=random_network, NAME_random_network.keras and NAME_random_network_reference.npz, the same for
 a network with random weights that scores images without labels (random_network.py), with the real images'
-modes. NAME says which data they
-are for: `mnist` for 28x28 greyscale MNIST digits (the committed one), else the dataset, for a folder its name
-and a fingerprint of its files, and the image shape.
+modes. NAME says which data they are for: `mnist` for 28x28 greyscale MNIST digits (the committed one), else
+the dataset, for a folder its name and a fingerprint of its files, and the image shape.
 
 The trade-off: a folder's fingerprint is its list of files and their sizes, read in milliseconds, not their
 contents: a picture edited in place to the same number of bytes keeps the evaluator made before.
@@ -34,6 +33,8 @@ FEATURE_LAYER = "features"
 HELD_OUT = 0.4  # of the labelled images, the share the classifier never sees: half reference, half baseline
 HELD_OUT_MAX = 4000  # ... at most: 2,000 real images each are plenty for the numbers
 MIN_IMAGES = 250  # fewer, and the held-out halves (50 images) say little
+
+
 def directory(cfg):
     return Path(os.path.expanduser(cfg["eval.evaluator_dir"])) if cfg["eval.evaluator_dir"] else DEFAULT_DIR
 

@@ -18,7 +18,7 @@ class Column:
     line: str = ""           # its format in the epoch line ("" : not printed there)
     line_name: str = ""      # its name there, if not `name`
     panel: str = ""          # metrics.png's panel that draws it: "losses", "balance", "distance" or "coverage"
-    label: str = ""          # its legend there; {classes} is the scoring classifier's number of classes (or modes)
+    label: str = ""          # its legend there; {classes} is the scoring classifier's number of classes
     style: str = "o-"        # its marker and line there
     right_axis: bool = False  # drawn on the panel's second axis (a scale of its own)
     classes_power: int = 0   # drawn times classes ** this (1 = fair for a share of each class)

@@ -75,15 +75,13 @@ def balance_warnings(rows):
 
 def mode_warnings(rows, rarest_mode):
     """Mode collapse without labels: for PATIENCE evaluations the samples fall into few of the real images'
-    modes, or the latest `rarest_mode` (its number, its share of the real images and of the samples: the mode
-    drawn least for its size) is drawn at under THIN_MODE of its real share."""
+    modes, or the mode drawn least for its size is drawn at under THIN_MODE of its share of the real images;
+    `rarest_mode` names the latest's (its number, its share of the real images and of the samples)."""
     scored = [row for row in rows if row["mode_entropy"] is not None][-PATIENCE:]
-    number, real_share, drawn = rarest_mode
-    thin = drawn < THIN_MODE * real_share
     if len(scored) < PATIENCE or not all(row["precision"] >= LOOKS_REAL and (
-            row["mode_entropy"] < LOW_ENTROPY or row["min_mode_share"] < RARE_CLASS or thin) for row in scored):
+            row["mode_entropy"] < LOW_ENTROPY or row["min_mode_ratio"] < THIN_MODE) for row in scored):
         return []
-    last = scored[-1]
+    (number, real_share, drawn), last = rarest_mode, scored[-1]
     return [("mode_collapse", f"mode coverage is poor for {PATIENCE} evaluations: entropy {last['mode_entropy']:.2f} "
                               f"(1.0 = all modes equally often); mode {number} of the real images (a k-means cluster "
                               f"of their features, {real_share:.0%} of them) is drawn in {drawn:.1%} of samples: "
@@ -168,7 +166,7 @@ class RunLog:
 
     def add(self, row):
         """Record one epoch in metrics.csv (and warnings.log); returns the warnings it raised for the first
-        time. write_tensorboard and plot then show it (epoch_files.py runs them in background threads)."""
+        time. write_tensorboard and plot then show it (training/epoch_files.py runs them in background threads)."""
         worst_label, rarest_mode = row.get("worst_label"), row.get("rarest_mode")  # not columns: named in warnings
         row = {column: row.get(column) for column in NAMES}
         self.rows.append(row)

@@ -1,6 +1,6 @@
 """One run's settings as one read-only object: what its user set, what the run found out for the settings left
 to it, where it writes, and when resuming the settings it ran with. Built once by settings/resume.py from the
-command line, extended once by the training loop with what the data shows (settings.finding), and saved in the
+command line, extended once by the training loop with what the data shows (RunSettings.finding), and saved in the
 run folder as config.yaml and found.yaml, which a resume reads back."""
 
 import types

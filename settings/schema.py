@@ -217,8 +217,9 @@ SETTINGS = {
     "train.ema_decay": Setting(0.0, number(0.0, 1.0, low_inclusive=True), "sample, score and save an exponential "
                                "moving average of the generator's weights with this decay, like 0.999; 0 = off"),
     "train.lr_decay": Setting(0.0, number(0.0, 1.0, low_inclusive=True), "both learning rates fall linearly from "
-                              "their values at epoch 1 by this share at the last epoch (like 0.9: to a tenth), each "
-                              "epoch's rate set as it starts; 0 = constant"),
+                              "their values at epoch 1 by this share at the last epoch, train.epochs (like 0.9: to a "
+                              "tenth; a resume with more epochs stretches the line), each epoch's rate set as it "
+                              "starts; 0 = constant"),
     "train.r1_weight": Setting(0.0, number(0.0, low_inclusive=True), "gamma of the R1 penalty: the discriminator "
                                "also minimises gamma/2 * mean ||grad D(x)||^2 over real images, like 1.0; 0 = off"),
     "train.mixed_precision": Setting("none", text(("none", "mixed_float16", "mixed_bfloat16")),
@@ -241,9 +242,10 @@ SETTINGS = {
                              "of a network with random weights, any images, no labels: the same distances, and "
                              "coverage of the real images' modes) | inception (InceptionV3's features, any images: "
                              "FID and KID comparable with published ones)"),
-    "eval.classifier": Setting("auto", evaluator_choice(), "auto: train the data's classifier before the first "
-                               "epoch if there is none yet (labelled data only; once, then kept) | existing: only use "
-                               "one made before by train_classifier.py | NAME: the evaluator NAME in "
+    "eval.classifier": Setting("auto", evaluator_choice(), "auto: make the data's evaluator before the first "
+                               "epoch if there is none yet (its classifier, or a loose folder's random network; once, "
+                               "then kept) | existing: only use one made before by train_classifier.py | NAME: the "
+                               "evaluator NAME in "
                                "eval.evaluator_dir, for data of its kind without labels (mnist: the committed one, "
                                "for any 28x28 greyscale digits)"),
     "eval.evaluator_dir": Setting(None, text(optional=True), "where classifiers and reference statistics are "
@@ -253,7 +255,7 @@ SETTINGS = {
                                       "(Keras' no-top .h5); empty = ImageNet weights downloaded once by Keras",
                                       optional=True),
     "eval.every": Setting(None, integer(0, optional=True), "score image quality every N epochs (and after the "
-                          "last); 0 = never; empty = 1 with the classifier; with inception, as seldom as keeps it to "
+                          "last); 0 = never; empty = 1 with the classifier or the random network; with inception, as seldom as keeps it to "
                           "10% of the training time (9 for 60,000 images)", optional=True),
     "eval.num_samples": Setting(2000, integer(100), "generated images scored each time (with inception, as many "
                                 "of the training images are the reference)"),

@@ -217,7 +217,7 @@ def test_inception_refuses_in_one_line_a_reference_too_small_for_its_neighbours(
 
 
 def test_a_data_limit_too_small_for_inceptions_reference_is_refused_before_tensorflow(tmp_path):
-    assert schema.INCEPTION_MIN_IMAGES == 2 * metrics.MIN_REFERENCE  # config.py imports no numpy: said twice
+    assert schema.INCEPTION_MIN_IMAGES == 2 * metrics.MIN_REFERENCE  # settings/schema.py imports no numpy: said twice
     weights = tmp_path / "never_read.h5"  # no download: refused before the weights are read
     weights.write_bytes(b"")
     result = run_train("data.dataset=mnist_sample", "data.limit=11", "eval.features=inception", "train.epochs=1",

@@ -24,13 +24,12 @@ def test_dropped_modes_lower_recall_coverage_and_the_rarest_share_and_the_warnin
     real = centres[rng.integers(4, size=400)] + rng.normal(size=(400, 8))
     reference = metrics.measured_reference(real[:200], (real[200:], None), modes=random_network.modes_of(real[:200]))
     whole = metrics.scores(real[200:], None, reference)
-    assert whole["min_mode_share"] > 0.15 and whole["mode_entropy"] > 0.98
+    assert whole["min_mode_ratio"] > 0.6 and whole["mode_entropy"] > 0.98
     kept = real[200:][np.argmin(((real[200:, None] - centres[None]) ** 2).sum(-1), axis=1) != 2]  # kind 2 dropped
     dropped = metrics.scores(kept, None, reference)
-    assert dropped["min_mode_share"] == 0 and dropped["recall"] < whole["recall"] - 0.15
+    assert dropped["min_mode_ratio"] == 0 and dropped["recall"] < whole["recall"] - 0.15
     assert dropped["coverage"] < whole["coverage"] - 0.15
-    rows = [{**{name: None for name in ("mode_entropy", "min_mode_share", "precision")},
-             **{key: value for key, value in dropped.items() if key != "rarest_mode"}} for _ in range(3)]
+    rows = [{key: value for key, value in dropped.items() if key != "rarest_mode"} for _ in range(3)]
     [(kind, message)] = log.mode_warnings(rows, dropped["rarest_mode"])
     number, real_share, drawn = dropped["rarest_mode"]
     assert kind == "mode_collapse" and f"mode {number} of the real images" in message and drawn == 0
@@ -61,7 +60,7 @@ def test_a_loose_folder_is_scored_every_epoch_by_a_random_networks_features_and_
     with open(run / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert all(row[name] != "" for row in rows for name in ("frechet_distance", "precision", "coverage",
-                                                             "mode_entropy", "min_mode_share"))
+                                                             "mode_entropy", "min_mode_ratio"))
     assert all(row["class_entropy"] == "" for row in rows)  # modes are not classes
     assert (run / "generator_best.keras").is_file()
     assert len(list(evaluator_dir.glob("*_random_network.keras"))) == 1

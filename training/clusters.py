@@ -35,7 +35,7 @@ def names(count):
 def match(centroids, old_centroids):
     """The permutation p that renumbers new cluster j as old cluster p[j], minimising the summed squared
     distance between matched centroids (the Hungarian algorithm)."""
-    from scipy.optimize import linear_sum_assignment  # here: scoring imports this module, not scipy
+    from scipy.optimize import linear_sum_assignment  # here: generate.py imports this module, not scipy
     new, old = linear_sum_assignment(distances.squared_distances(centroids, old_centroids))
     permutation = np.empty(len(centroids), int)
     permutation[new] = old

@@ -48,7 +48,7 @@ class EpochRecord:
         self.evaluator = evaluator
         self.log = log.RunLog(run_dir, training.epoch, class_names=class_names,
                               real_scores=evaluator.reference.real_scores if evaluator else {},
-                              classes=evaluator.reference.kinds if evaluator else 0)
+                              classes=len(evaluator.reference.class_names or []) if evaluator else 0)
         self.log.write_hparams(cfg)
         background = cfg["output.write_in_background"]
         self.files = concurrent.futures.ThreadPoolExecutor(1, "epoch-files") if background else None
@@ -61,6 +61,7 @@ class EpochRecord:
         earlier_frames = [run_files.epoch_grid(run_dir, i) for i in range(1, training.epoch + 1)]
         pictures = images.read_pngs(path for path in earlier_frames if path.exists())
         self.gif = images.ProgressGif(pictures)
+        weights = None  # the restored sampler's, when its epoch is the best and generator_best.keras is written again
         if self.log.rows and pictures:
             last = self.log.rows[-1]
             best = last["frechet_distance"] is not None and last["frechet_distance"] <= self.log.best_frechet
@@ -68,19 +69,18 @@ class EpochRecord:
             self.pending_files = self.start(self.files, self.write_files, last, pictures[-1], weights,
                                             training.cluster_shares(), False)
             self.replot()
-        if self.log.rows:
-            self.drop_stale_best(training)
+        self.drop_stale_best(rewritten=weights is not None)
 
-    def drop_stale_best(self, training):
+    def drop_stale_best(self, rewritten):
         """A resumed run's generator_best.keras must hold the best of the epochs its record kept. Resumed from an
         older checkpoint (output.checkpoint_every > 1, or a deleted newest one), the file may hold an epoch whose
         row was dropped: no generator of the best kept epoch is left to write, so it goes, and the next epoch
-        to score better than the kept rows writes it again. (A file saved without its epoch stays.)"""
+        to score better than the kept rows writes it again (`rewritten`: the resume is writing the best kept epoch's
+        generator already). A file saved without its epoch stays."""
         path = self.run_dir / run_files.BEST_GENERATOR
         held = generator_files.saved_epoch(path) if path.is_file() else None
         scored = [row for row in self.log.rows if row["frechet_distance"] is not None]
         best = min(scored, key=lambda row: row["frechet_distance"])["epoch"] if scored else None
-        rewritten = best == training.epoch and not training.step  # by the resume's own writer, above
         if held is None or held == best or rewritten:
             return
         path.unlink()
