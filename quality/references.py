@@ -23,6 +23,7 @@ import numpy as np
 from data import folder_cache
 from output import atomic
 from quality import metrics
+from settings import schema
 from settings.schema import ConfigError
 
 
@@ -48,7 +49,8 @@ def fingerprint(path):
 
 def name(cfg):
     """The name of the run's data and image shape (data.image_size and data.channels filled in): `mnist`, or
-    like `fashion_mnist-28x28x1`, `folder-pictures-3f09a1c2b4d5-64x64x3`."""
+    like `fashion_mnist-28x28x1`, `folder-pictures-3f09a1c2b4d5-64x64x3`. A folder decoded onto another
+    data.background than white (its transparent pixels show it) adds it: `folder-...-on-000000-64x64x3`."""
     dataset, size, channels = cfg["data.dataset"], cfg["data.image_size"], cfg["data.channels"]
     if dataset in ("mnist", "mnist_sample"):
         if (size, channels) == (28, 1):
@@ -57,6 +59,8 @@ def name(cfg):
     elif dataset == "folder":
         path = Path(os.path.expanduser(cfg["data.path"])).resolve()
         dataset = f"folder-{path.name}-{fingerprint(path)}"
+        if cfg["data.background"] != "white":
+            dataset += "-on-" + "".join(f"{c:02x}" for c in schema.rgb(cfg["data.background"]))
     return f"{dataset}-{size}x{size}x{channels}"
 
 

@@ -311,3 +311,14 @@ def test_a_folder_is_listed_once_at_start_up_and_its_name_and_classes_describe_t
     assert len(listed) == 1  # the classes, the evaluator's name and its files used the listing loaded
     digit_folder(pictures, 1, start=30)  # loading it again lists it again: the name follows the new picture
     assert len(sources.load_images(cfg)[0]) == 31 and references.fingerprint(pictures) != fresh
+
+
+def test_a_folder_decoded_onto_another_background_has_an_evaluator_of_its_own(tmp_path):
+    pictures = digit_folder(tmp_path / "pictures", 3)
+    named = {background: references.name(config.load(overrides=[
+        "data.dataset=folder", f"data.path={pictures}", f"data.background={background}", "data.image_size=28",
+        "data.channels=1"])) for background in ("white", "black", "#808080")}
+    fingerprint = references.fingerprint(pictures)
+    assert named == {"white": f"folder-pictures-{fingerprint}-28x28x1",  # the default keeps its name
+                     "black": f"folder-pictures-{fingerprint}-on-000000-28x28x1",
+                     "#808080": f"folder-pictures-{fingerprint}-on-808080-28x28x1"}
