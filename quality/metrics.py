@@ -71,7 +71,7 @@ SCORES = {
     "mode_entropy": dict(line=".2f", panel="coverage", label="mode entropy (feature clusters, not classes)",
                          style="d-"),
     "min_mode_ratio": dict(line=".2f", panel="coverage", label="rarest mode, drawn / real share (1 = fair)",
-                           style="x-", compare=".2f", compare_name="rarest mode"),
+                           style="x-", compare=".2f", compare_name="rarest mode", compare_if_any=True),
 }
 
 
