@@ -149,14 +149,10 @@ def references_of(networks, images, reference, baseline):
     from quality import metrics, random_network
     made = {}
     for name, network in networks.items():
-        features = embedded(network, pipeline.scale(images[reference]))
-        real = embedded(network, pipeline.scale(images[baseline]))
+        features = metrics.embed(network, pipeline.scale(images[reference]))[0]
+        real = metrics.embed(network, pipeline.scale(images[baseline]))[0]
         made[name] = metrics.measured_reference(features, (real, None), modes=random_network.modes_of(features))
     return made
-
-
-def embedded(network, scaled, batch=500):
-    return np.concatenate([np.asarray(network(scaled[i:i + batch], training=False)) for i in range(0, len(scaled), batch)])
 
 
 def spearman(a, b):
@@ -205,8 +201,8 @@ def damage(args):
         cells = []
         for name, network in networks.items():
             rng = np.random.default_rng(0)
-            distances = [metrics.frechet_distance(embedded(network, pipeline.scale(
-                clean if level == 0 else hurt(clean, level, rng))), made[name].statistics) for level in range(5)]
+            distances = [metrics.frechet_distance(metrics.embed(network, pipeline.scale(
+                clean if level == 0 else hurt(clean, level, rng)))[0], made[name].statistics) for level in range(5)]
             cells.append(f"{' / '.join(f'{d:.3g}' for d in distances)} ({spearman(range(5), distances):.2f})")
         print(f"| {kind} | 0-4 | " + " | ".join(cells) + " |", flush=True)
 
@@ -241,7 +237,7 @@ def drop(args):
         kept = baseline[~np.isin(labels[baseline], order[:k])]
         cells, warning = [], ""
         for name, network in networks.items():
-            found = metrics.scores(embedded(network, pipeline.scale(images[kept])), None, made[name])
+            found = metrics.scores(metrics.embed(network, pipeline.scale(images[kept]))[0], None, made[name])
             cells.append(f"{found['recall']:.3f} / {found['coverage']:.3f} / {found['min_mode_ratio']:.2f}")
             if name.startswith("random weights"):
                 row = {key: value for key, value in found.items() if key != "rarest_mode"}
@@ -307,7 +303,7 @@ def rank(args):
             generator, epoch, shares = checkpoint_generator(run_dir, prefix)
             samples = samples_of(generator, shares)
             truth = metrics.frechet_distance(metrics.embed(judge, samples)[0], judged.statistics)
-            distances = {name: metrics.frechet_distance(embedded(network, samples), made[name].statistics)
+            distances = {name: metrics.frechet_distance(metrics.embed(network, samples)[0], made[name].statistics)
                          for name, network in networks.items()}
             points.append((run_dir.name, epoch, truth, distances))
             print(f"{run_dir.name} epoch {epoch}: judge {truth:.2f}, " + ", ".join(

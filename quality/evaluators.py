@@ -143,10 +143,14 @@ def find_classifier(cfg):
             raise Unavailable(str(e)) from None
         network, reference = load_classifier(cfg)
     if network is None:
-        command = " ".join(["python train_classifier.py"] + [f"{key}={cfg[key]}" for key in (
-            "data.dataset", "data.path", "data.image_size", "data.channels", "eval.evaluator_dir") if cfg[key]])
-        raise Unavailable(f"no classifier for {name(cfg)} in {directory(cfg)}; make one with: {command}")
+        raise Unavailable(f"no classifier for {name(cfg)} in {directory(cfg)}; make one with: {maker(cfg)}")
     return network, reference
+
+
+def maker(cfg, *more):
+    """The train_classifier.py command that makes the evaluator of the data `cfg` describes (with `more` keys)."""
+    return " ".join(["python train_classifier.py"] + [f"{key}={cfg[key]}" for key in (
+        "data.dataset", "data.path", "data.image_size", "data.channels", "eval.evaluator_dir", *more) if cfg[key]])
 
 
 def features_for(cfg):
@@ -168,10 +172,8 @@ def for_random_network(cfg):
     or Unavailable (existing, and none made yet; or too few images)."""
     network, reference = random_network.load(cfg)
     if network is None and cfg["eval.classifier"] == "existing":
-        command = " ".join(["python train_classifier.py"] + [f"{key}={cfg[key]}" for key in (
-            "data.dataset", "data.path", "data.image_size", "data.channels", "eval.evaluator_dir", "eval.features")
-            if cfg[key]])
-        raise Unavailable(f"no random network for {name(cfg)} in {directory(cfg)}; make them with: {command}")
+        raise Unavailable(f"no random network for {name(cfg)} in {directory(cfg)}; make them with: "
+                          f"{maker(cfg, 'eval.features')}")
     if network is None:
         try:
             random_network.make(cfg)

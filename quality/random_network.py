@@ -8,7 +8,8 @@ Random convolutional features are a strong baseline for comparing generators (Na
 without labels by SimCLR's contrastive loss or a PCA of the pixels, and rise with every level of damage to real
 images (bench/feature_checks.py; docs/quality.md). They need no training: made in seconds for any folder, and
 blind to nothing a training would have taught them to ignore. Their scale is set so the real reference images'
-features have unit variance per dimension on average, which keeps the distances readable (about 1 to 100).
+features have unit variance per dimension on average, which keeps the distances readable (real images
+against real ones about 0.4; a first epoch's noise a few hundred).
 
 Modes: k-means (quality/kmeans.py) on the real reference images' features finds MODES groups; each generated
 image belongs to the nearest. Their entropy and the rarest one's share say what class entropy says with labels:

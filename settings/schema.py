@@ -245,9 +245,8 @@ SETTINGS = {
     "eval.classifier": Setting("auto", evaluator_choice(), "auto: make the data's evaluator before the first "
                                "epoch if there is none yet (its classifier, or a loose folder's random network; once, "
                                "then kept) | existing: only use one made before by train_classifier.py | NAME: the "
-                               "evaluator NAME in "
-                               "eval.evaluator_dir, for data of its kind without labels (mnist: the committed one, "
-                               "for any 28x28 greyscale digits)"),
+                               "evaluator NAME in eval.evaluator_dir, for data of its kind without labels (mnist: "
+                               "the committed one, for any 28x28 greyscale digits)"),
     "eval.evaluator_dir": Setting(None, text(optional=True), "where classifiers and reference statistics are "
                                   "kept; empty = evaluator/ beside train.py (the committed MNIST one is there)",
                                   optional=True),
