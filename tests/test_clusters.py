@@ -49,6 +49,43 @@ def test_matching_undoes_a_renumbering_and_a_large_set_is_clustered_from_a_sampl
     assert clusters.agreement(found, 5, labels)[0] == pytest.approx(1.0)
 
 
+def test_clusters_in_the_principal_axes_agree_with_all_dimensions_as_well_as_a_reseeded_kmeans():
+    """On 3,000 digits' pixels (784 numbers each) in REDUCED axes, over three seeds: the clusters match plain k-means
+    on all 784 as closely (NMI) as plain k-means matches itself from other seeds, and find the digits as well
+    (in 32 axes they would not: 0.66 against 0.74)."""
+    pixels = sources.load_sample()[:3000].reshape(3000, -1).astype(np.float32) / 255
+    digits = sources.load_sample_labels()[:3000]
+    reduced_vs_full, full_vs_reseeded, digits_found = [], [], []
+    for seed in range(3):
+        found = clusters.cluster(lambda numbers: pixels[numbers], len(pixels), 10, seed=[seed, 1])
+        full, reseeded = (kmeans.kmeans(pixels, kmeans.seed_centroids(pixels, 10, np.random.default_rng([seed, k])))[1]
+                          for k in (1, 2))
+        reduced_vs_full.append(clusters.agreement(found, 10, full)[0])
+        full_vs_reseeded.append(clusters.agreement(reseeded, 10, full)[0])
+        digits_found.append(clusters.agreement(found, 10, digits)[0] - clusters.agreement(full, 10, digits)[0])
+    assert np.mean(reduced_vs_full) >= np.mean(full_vs_reseeded) - 0.05
+    assert np.mean(digits_found) >= -0.02
+
+
+def test_the_discriminators_nearest_centroid_pass_agrees_with_numpy(tmp_path):
+    """The assignment of the images outside k-means's sample, computed where the discriminator runs, gives the
+    numbers NumPy gives from the features."""
+    import tensorflow as tf
+    from settings import config
+    from training import state
+    training = state.TrainingState(config.load(overrides=["model.clusters=5"]), tf.distribute.get_strategy(),
+                                   clusters.names(5), tmp_path, image_count=300)
+    images = np.random.default_rng(0).integers(0, 256, (300, 28, 28, 1), dtype=np.uint8)
+    features_of = training.features_of(images, batch=64)
+    rng = np.random.default_rng(1)
+    reduction = kmeans.principal_axes(features_of(np.arange(100)), 8, rng)
+    centroids = rng.normal(size=(5, 8)).astype(np.float32) * 3
+    numbers = np.arange(100, 300)
+    found = training.nearest_of(images, batch=64)(numbers, reduction, centroids)
+    expected = clusters.nearest_in_numpy(features_of)(numbers, reduction, centroids)
+    assert found.dtype == np.int32 and (found == expected).mean() >= 0.99 and len(np.unique(expected)) > 1
+
+
 def test_an_empty_cluster_takes_the_farthest_point_and_identical_features_leave_none_empty():
     points = np.array([[0.0], [0.1], [0.2], [10.0]], np.float32)
     centroids, found = kmeans.kmeans(points, np.array([[0.1], [50.0], [100.0]], np.float32))

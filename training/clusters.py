@@ -9,9 +9,11 @@ images are clustered again, starting from the old clusters' means in the new fea
 cluster takes the number of the old one it lies nearest (Hungarian matching), so a cluster keeps its
 family. Samples draw the clusters in proportion to their sizes, so the mix of the data is kept.
 
-The trade-off: k-means runs on at most SAMPLE images' features (a 64x64 colour image has 16,384 of them,
-64 KB); the rest are assigned to the nearest centroid batch by batch, so memory stays bounded for any
-number of images, while the centroids come from a sample.
+The trade-offs: k-means runs on at most SAMPLE images' features (a 64x64 colour image has 16,384 of them,
+64 KB), in their REDUCED principal axes (kmeans.principal_axes): the rest are assigned to the nearest centroid
+batch by batch, so memory stays bounded for any number of images and each Lloyd iteration costs a hundredth,
+while the centroids come from a sample and from most of the features' variance, not all of it
+(docs/clusters.md measures how much the clusters move for it).
 """
 
 import csv
@@ -21,10 +23,11 @@ import numpy as np
 
 from output import atomic
 from quality import distances
-from quality.kmeans import kmeans, means, seed_centroids
+from quality.kmeans import kmeans, means, principal_axes, reduce, seed_centroids
 
 
 SAMPLE = 10_000     # images whose features k-means runs on
+REDUCED = 128       # the principal axes of their features it runs in (K - 1 suffice in theory; 50 clusters here)
 
 
 def names(count):
@@ -42,8 +45,18 @@ def match(centroids, old_centroids):
     return permutation
 
 
-def cluster(features_of, count, k, seed, previous=None):
-    """Cluster numbers (int32, (count,)) for images 0..count-1; `features_of(numbers)` gives their features.
+def nearest_in_numpy(features_of):
+    """nearest_of for `cluster` from features_of alone: the features of the images, reduced, then their nearest
+    centroid's number."""
+    def nearest_of(numbers, reduction, centroids):
+        return distances.squared_distances(reduce(features_of(numbers), reduction), centroids).argmin(1)
+    return nearest_of
+
+
+def cluster(features_of, count, k, seed, previous=None, nearest_of=None):
+    """Cluster numbers (int32, (count,)) for images 0..count-1; `features_of(numbers)` gives their features, and
+    `nearest_of(numbers, reduction, centroids)` the nearest centroid to their reduced ones (the training state
+    computes it where the discriminator runs; by default nearest_in_numpy).
 
     The first clustering starts from k-means++; a later one (`previous`: the current cluster numbers) from
     the old clusters' means in the new features, and is then matched to them, so numbers keep their family.
@@ -51,6 +64,8 @@ def cluster(features_of, count, k, seed, previous=None):
     rng = np.random.default_rng(seed)
     sample = np.arange(count) if count <= SAMPLE else np.sort(rng.choice(count, SAMPLE, replace=False))
     points = features_of(sample)
+    reduction = principal_axes(points, REDUCED, rng)
+    points = reduce(points, reduction)
     if previous is None:
         start = seed_centroids(points, k, rng)
     else:  # the old clusters' means; k-means++ (K passes over the features) only for one with none in the sample
@@ -67,9 +82,10 @@ def cluster(features_of, count, k, seed, previous=None):
     assignments = np.empty(count, np.int32)
     assignments[sample] = found
     rest = np.setdiff1d(np.arange(count), sample)  # their features not computed yet
+    nearest_of = nearest_of or nearest_in_numpy(features_of)
     for first in range(0, len(rest), SAMPLE):
         numbers = rest[first:first + SAMPLE]
-        assignments[numbers] = distances.squared_distances(features_of(numbers), centroids).argmin(1)
+        assignments[numbers] = nearest_of(numbers, reduction, centroids)
     return assignments
 
 
