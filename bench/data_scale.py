@@ -5,6 +5,7 @@
   python bench/data_scale.py --sizes 6000 60000 600000 --scratch /big/disk   # 600,000 needs ~10 GB of disk
   python bench/data_scale.py --pipeline-only          # only the pipeline's and the step's images/s
   python bench/data_scale.py --scoring --sizes 60000  # peak memory with the quality numbers on, against off
+  python bench/data_scale.py --loose --sizes 30000 300000   # the recipe for unlabelled pictures: its clustering
 
 For each size, train.py runs twice (`data.image_size=64 eval.every=0`): a first run, which decodes the folder into
 its cache, and a re-run, which opens the cache. Each is stopped with Ctrl-C a few seconds after its "training on"
@@ -13,11 +14,17 @@ which counts the pages of any file the process maps, too), and with --scoring al
 alone (RssAnon in /proc/PID/status, polled: what the process allocates, without the file pages it maps). Then the pipeline alone (pipeline.epoch_batches over the
 largest cache, no training) against the tutorial's step at 64x64 (the step train.py builds for that size).
 The folders are kept in --scratch for the next call (their JPEGs take a few minutes to write at 600,000).
+
+With --loose: folders of N loose PNGs (the bundled digits linked N / 10,000 times, bench/digit_folder.py), trained
+with configs/clusters.yaml at 32x32 as a user would, scored (the folder's random-network evaluator made on the
+first run, in --scratch): a first run and a re-run each, to the first training step (the first progress line, after
+the epoch's clustering), with the clustering's seconds and its split as train.py prints it, and the peak memory.
 """
 
 import argparse
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
@@ -75,25 +83,32 @@ def anonymous_peak(pid, peak):
         time.sleep(0.1)
 
 
-def start_up(path, scratch, name, scoring=False):
+def start_up(path, scratch, name, scoring=False, loose=False):
     """Seconds from the process start to train.py's "training on" line, the process's peak memory (MB), the
-    decoding's images/s, and the peak of its anonymous memory (MB).
+    decoding's images/s, the peak of its anonymous memory (MB), and the clustering line's numbers (or None).
     `scoring`: with the quality numbers on (the default eval.every), from an evaluator folder of its own, so the
-    data's classifier is trained first (eval.classifier=auto), as on a user's first run of a labelled folder."""
-    quality = [f"eval.evaluator_dir={scratch / 'evaluators' / name}"] if scoring else ["eval.every=0"]
-    command = [sys.executable, str(ROOT / "train.py"), "data.dataset=folder", f"data.path={path}",
-               "data.image_size=64", *quality, "train.steps_per_call=1", f"output.dir={scratch / 'runs'}",
-               f"output.run_name={name}"]
+    data's classifier is trained first (eval.classifier=auto), as on a user's first run of a labelled folder.
+    `loose`: configs/clusters.yaml at 32x32, scored with an evaluator folder shared by the runs of the folder,
+    timed to the first progress line instead (the first step, after the clustering)."""
+    evaluators = scratch / "evaluators" / (path.name if loose else name)
+    quality = [f"eval.evaluator_dir={evaluators}"] if scoring or loose else ["eval.every=0"]
+    recipe = ["--config", str(ROOT / "configs" / "clusters.yaml"), "data.image_size=32"] if loose else [
+        "data.image_size=64", "train.steps_per_call=1"]
+    command = [sys.executable, str(ROOT / "train.py"), *recipe, "data.dataset=folder", f"data.path={path}",
+               *quality, f"output.dir={scratch / 'runs'}", f"output.run_name={name}"]
+    until = "training epoch 1/" if loose else "training on"
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     anonymous = [0]
     poller = threading.Thread(target=anonymous_peak, args=(process.pid, anonymous), daemon=True)
     poller.start()
-    seconds, lines, decoding = None, [], None
+    seconds, lines, decoding, clustering = None, [], None, None
     for line in process.stdout:
         lines.append(line)
         decoding = re.search(r"images of .* in ([\d.]+) s \(([\d,]+) images/s\)", line) or decoding
-        if seconds is None and line.startswith("training on"):
+        clustering = re.search(r"clusters for epoch 1 in ([\d.]+) s \(the discriminator's features ([\d.]+) s, "
+                               r"k-means ([\d.]+) s", line) or clustering
+        if seconds is None and line.startswith(until):
             seconds = time.perf_counter() - started
             time.sleep(5)  # the first steps: the pipeline is reading batches
             process.send_signal(signal.SIGINT)
@@ -101,7 +116,35 @@ def start_up(path, scratch, name, scoring=False):
     _, status, usage = os.wait4(process.pid, 0)
     if seconds is None:
         sys.exit(f"train.py did not start training:\n{''.join(lines[-5:])}")
-    return seconds, usage.ru_maxrss / 1024, decoding and decoding.group(2), anonymous[0] / 1024
+    return (seconds, usage.ru_maxrss / 1024, decoding and decoding.group(2), anonymous[0] / 1024,
+            clustering and [float(x) for x in clustering.groups()])
+
+
+def loose_folder(scratch, count):
+    """`count` loose PNGs (a multiple of 10,000): the bundled digits, each under count / 10,000 names."""
+    path = scratch / f"loose-{count}"
+    if not (path / ".complete").is_file():
+        from digit_folder import write_digit_folder
+        print(f"linking {count} PNGs in {path}", flush=True)
+        write_digit_folder(path, loose=True, repeat=count // 10_000)
+        (path / ".complete").write_text(str(count))
+    return path
+
+
+def loose_start_up(scratch, sizes):
+    """The recipe for unlabelled pictures on loose folders: a first run and a re-run each (see the docstring)."""
+    print("| images | first run: to the first step | re-run: to the first step | its clustering (features + k-means)"
+          " | peak memory (of it anonymous) |")
+    print("|---|--:|--:|--:|--:|")
+    for count in sizes:
+        path = loose_folder(scratch, count)
+        stamp = time.strftime("%H%M%S")
+        for made in (path / ".dcgan_cache", scratch / "evaluators" / path.name):  # a first run makes them again
+            shutil.rmtree(made, ignore_errors=True)
+        first = start_up(path, scratch, f"loose-first-{count}-{stamp}", loose=True)
+        again = start_up(path, scratch, f"loose-again-{count}-{stamp}", loose=True)
+        print(f"| {count:,} | {first[0]:.1f} s | {again[0]:.1f} s | {again[4][0]:.1f} s ({again[4][1]:.1f} + "
+              f"{again[4][2]:.1f}) | {again[1]:,.0f} MB ({again[3]:,.0f} MB) |", flush=True)
 
 
 def pipeline_rate(path, seconds=20):
@@ -139,11 +182,16 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[6000, 60000])
     parser.add_argument("--scratch", type=Path, default=Path("/tmp/dcgan-data-scale"))
     parser.add_argument("--pipeline-only", action="store_true")
+    parser.add_argument("--loose", action="store_true",
+                        help="loose PNG folders trained with configs/clusters.yaml: start-up with its clustering")
     parser.add_argument("--scoring", action="store_true",
                         help="only the re-run with eval.every=0 against one with scoring on (its classifier trained "
                              "first), alternated")
     args = parser.parse_args()
     args.scratch.mkdir(parents=True, exist_ok=True)
+    if args.loose:
+        loose_start_up(args.scratch, args.sizes)
+        return
     if args.scoring:
         print("| images | eval.every=0: to training | peak memory | of it anonymous | scoring on: to training "
               "| peak memory | of it anonymous |")

@@ -203,8 +203,12 @@ class TrainingState:
         """features_of(numbers) for clusters.cluster: the discriminator's features of `images`[numbers], the
         layer its logit (and a projection's class embedding) is computed from."""
         def features(numbers):
-            return np.concatenate([self.feature_pass(pipeline.scale(images[numbers[i:i + batch]])).numpy()
-                                   for i in range(0, len(numbers), batch)])
+            found = None
+            for first in range(0, len(numbers), batch):  # into one array: a list of parts, joined, would hold two
+                part = self.feature_pass(pipeline.scale(images[numbers[first:first + batch]])).numpy()
+                found = np.empty((len(numbers), part.shape[1]), np.float32) if found is None else found
+                found[first:first + len(part)] = part
+            return found
         return features
 
     def nearest_of(self, images, batch=500):
