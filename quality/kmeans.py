@@ -27,7 +27,9 @@ def principal_axes(points, count, rng):
 
 
 def reduce(points, reduction):
-    """`points` (N, D) in the principal axes of `reduction` = (mean, axes): (N, count)."""
+    """`points` (N, D) in the principal axes of `reduction` = (mean, axes): (N, count); None: as they are."""
+    if reduction is None:
+        return points
     mean, axes = reduction
     return points @ axes.T - mean @ axes.T
 

@@ -193,6 +193,9 @@ SETTINGS = {
     "model.clusters": Setting(0, integer(0), "self-conditioning for images without labels: K clusters found by "
                               "k-means on the discriminator's features are the conditional models' classes (labels "
                               "are never read); 0 = off, else at least 2"),
+    "model.cluster_axes": Setting(128, integer(0), "with model.clusters: k-means runs in this many principal axes "
+                                  "of the discriminator's features (faster, nearly the same clusters); 0 = in all of "
+                                  "them"),
     "train.epochs": Setting(50, integer(1), "passes over the training images"),
     "train.batch_size": Setting(256, integer(1), "images per training step"),
     "train.generator_lr": Setting(1e-4, number(0.0), "Adam learning rate of the generator"),

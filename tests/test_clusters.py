@@ -10,6 +10,7 @@ import pytest
 from quality import kmeans
 from training import clusters
 from data import folder_cache, sources
+from settings import schema
 from conftest import TINY, run_program, run_train
 
 CLUSTER_RUN = [*TINY, "data.dataset=mnist_sample", "data.limit=256", "model.clusters=4", "train.batch_size=64",
@@ -50,14 +51,15 @@ def test_matching_undoes_a_renumbering_and_a_large_set_is_clustered_from_a_sampl
 
 
 def test_clusters_in_the_principal_axes_agree_with_all_dimensions_as_well_as_a_reseeded_kmeans():
-    """On 3,000 digits' pixels (784 numbers each) in REDUCED axes, over three seeds: the clusters match plain k-means
+    """On 3,000 digits' pixels (784 numbers each) in model.cluster_axes's default 128 axes, over three seeds: the clusters match plain k-means
     on all 784 as closely (NMI) as plain k-means matches itself from other seeds, and find the digits as well
     (in 32 axes they would not: 0.66 against 0.74)."""
     pixels = sources.load_sample()[:3000].reshape(3000, -1).astype(np.float32) / 255
     digits = sources.load_sample_labels()[:3000]
     reduced_vs_full, full_vs_reseeded, digits_found = [], [], []
     for seed in range(3):
-        found = clusters.cluster(lambda numbers: pixels[numbers], len(pixels), 10, seed=[seed, 1])
+        found = clusters.cluster(lambda numbers: pixels[numbers], len(pixels), 10, seed=[seed, 1],
+                                 axes=schema.SETTINGS["model.cluster_axes"].default)
         full, reseeded = (kmeans.kmeans(pixels, kmeans.seed_centroids(pixels, 10, np.random.default_rng([seed, k])))[1]
                           for k in (1, 2))
         reduced_vs_full.append(clusters.agreement(found, 10, full)[0])
@@ -84,6 +86,9 @@ def test_the_discriminators_nearest_centroid_pass_agrees_with_numpy(tmp_path):
     found = training.nearest_of(images, batch=64)(numbers, reduction, centroids)
     expected = clusters.nearest_in_numpy(features_of)(numbers, reduction, centroids)
     assert found.dtype == np.int32 and (found == expected).mean() >= 0.99 and len(np.unique(expected)) > 1
+    in_all = features_of(np.arange(5)) + rng.normal(size=(5, 6272)).astype(np.float32)  # model.cluster_axes=0
+    found = training.nearest_of(images, batch=64)(numbers, None, in_all)
+    assert (found == clusters.nearest_in_numpy(features_of)(numbers, None, in_all)).mean() >= 0.99
 
 
 def test_an_empty_cluster_takes_the_farthest_point_and_identical_features_leave_none_empty():

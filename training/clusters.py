@@ -10,7 +10,7 @@ cluster takes the number of the old one it lies nearest (Hungarian matching), so
 family. Samples draw the clusters in proportion to their sizes, so the mix of the data is kept.
 
 The trade-offs: k-means runs on at most SAMPLE images' features (a 64x64 colour image has 16,384 of them,
-64 KB), in their REDUCED principal axes (kmeans.principal_axes): the rest are assigned to the nearest centroid
+64 KB), in model.cluster_axes principal axes of them (kmeans.principal_axes): the rest are assigned to the nearest centroid
 batch by batch, so memory stays bounded for any number of images and each Lloyd iteration costs a hundredth,
 while the centroids come from a sample and from most of the features' variance, not all of it
 (docs/clusters.md measures how much the clusters move for it).
@@ -27,7 +27,6 @@ from quality.kmeans import kmeans, means, principal_axes, reduce, seed_centroids
 
 
 SAMPLE = 10_000     # images whose features k-means runs on
-REDUCED = 128       # the principal axes of their features it runs in (K - 1 suffice in theory; 50 clusters here)
 
 
 def names(count):
@@ -53,10 +52,11 @@ def nearest_in_numpy(features_of):
     return nearest_of
 
 
-def cluster(features_of, count, k, seed, previous=None, nearest_of=None):
+def cluster(features_of, count, k, seed, previous=None, nearest_of=None, axes=0):
     """Cluster numbers (int32, (count,)) for images 0..count-1; `features_of(numbers)` gives their features, and
     `nearest_of(numbers, reduction, centroids)` the nearest centroid to their reduced ones (the training state
-    computes it where the discriminator runs; by default nearest_in_numpy).
+    computes it where the discriminator runs; by default nearest_in_numpy). k-means runs in the features' `axes`
+    principal axes (0: in all their dimensions, `reduction` None).
 
     The first clustering starts from k-means++; a later one (`previous`: the current cluster numbers) from
     the old clusters' means in the new features, and is then matched to them, so numbers keep their family.
@@ -64,7 +64,7 @@ def cluster(features_of, count, k, seed, previous=None, nearest_of=None):
     rng = np.random.default_rng(seed)
     sample = np.arange(count) if count <= SAMPLE else np.sort(rng.choice(count, SAMPLE, replace=False))
     points = features_of(sample)
-    reduction = principal_axes(points, REDUCED, rng)
+    reduction = principal_axes(points, axes, rng) if axes else None
     points = reduce(points, reduction)
     if previous is None:
         start = seed_centroids(points, k, rng)

@@ -84,8 +84,9 @@ class TrainingState:
             self.feature_pass = tf.function(lambda pixels: network(pixels, training=False))
 
             @tf.function
-            def nearest_pass(pixels, mean, axes, centroids):
-                reduced = (network(pixels, training=False) - mean) @ tf.transpose(axes)
+            def nearest_pass(pixels, centroids, mean=None, axes=None):
+                reduced = network(pixels, training=False)
+                reduced = reduced if axes is None else (reduced - mean) @ tf.transpose(axes)
                 # argmin_k ||r - c_k||^2 = argmin_k ||c_k||^2 - 2 r.c_k  (||r||^2 is the same for every k)
                 return tf.argmin(tf.reduce_sum(centroids ** 2, 1) - 2 * reduced @ tf.transpose(centroids), axis=1,
                                  output_type=tf.int32)
@@ -216,7 +217,7 @@ class TrainingState:
         features of `images`[numbers], found where the discriminator runs, so that one number per image leaves
         it instead of its features (8,192 floats at 32x32)."""
         def nearest(numbers, reduction, centroids):
-            constants = [tf.constant(x, tf.float32) for x in (*reduction, centroids)]
+            constants = [tf.constant(x, tf.float32) for x in (centroids, *(reduction or ()))]
             return np.concatenate([self.nearest_pass(pipeline.scale(images[numbers[i:i + batch]]), *constants).numpy()
                                    for i in range(0, len(numbers), batch)])
         return nearest
