@@ -26,14 +26,6 @@ def principal_axes(points, count, rng):
     return mean, axes[:count]
 
 
-def reduce(points, reduction):
-    """`points` (N, D) in the principal axes of `reduction` = (mean, axes): (N, count); None: as they are."""
-    if reduction is None:
-        return points
-    mean, axes = reduction
-    return points @ axes.T - mean @ axes.T
-
-
 def seed_centroids(points, count, rng):
     """k-means++ (Arthur & Vassilvitskii 2007): each next centroid a point drawn with probability proportional
     to its squared distance from the nearest centroid so far, so the first guesses are spread out."""

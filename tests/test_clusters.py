@@ -17,6 +17,18 @@ CLUSTER_RUN = [*TINY, "data.dataset=mnist_sample", "data.limit=256", "model.clus
                "model.dropout=0", "eval.every=0"]
 
 
+def in_memory(features, read=None):
+    """features_of for clusters.cluster from features held in memory (each call's numbers added to `read`)."""
+    def features_of(numbers, reduction=None):
+        if read is not None:
+            read.append(numbers)
+        if reduction is None:
+            return features[numbers]
+        mean, axes = reduction
+        return (features[numbers] - mean) @ axes.T
+    return features_of
+
+
 def blobs(seed, count=1200, k=5, dimensions=16):
     """Points around k far-apart centres, and each point's centre."""
     rng = np.random.default_rng(seed)
@@ -27,13 +39,13 @@ def blobs(seed, count=1200, k=5, dimensions=16):
 
 def test_kmeans_finds_known_clusters_and_reclustering_keeps_their_numbers():
     points, labels = blobs(0)
-    found = clusters.cluster(lambda numbers: points[numbers], len(points), 5, seed=[0, 1])
+    found = clusters.cluster(in_memory(points), len(points), 5, seed=[0, 1])
     nmi, purity, top = clusters.agreement(found, 5, labels)
     assert nmi == pytest.approx(1.0) and np.allclose(purity, 1.0) and sorted(top) == [0, 1, 2, 3, 4]
     # The features move a little (the discriminator learns); the old numbers, shuffled, are what is kept.
     moved = points + 1.0 + np.random.default_rng(1).normal(size=points.shape).astype(np.float32) * 0.3
     previous = np.array([3, 0, 4, 1, 2])[found]
-    again = clusters.cluster(lambda numbers: moved[numbers], len(points), 5, seed=[0, 2], previous=previous)
+    again = clusters.cluster(in_memory(moved), len(points), 5, seed=[0, 2], previous=previous)
     np.testing.assert_array_equal(again, previous)
 
 
@@ -43,10 +55,16 @@ def test_matching_undoes_a_renumbering_and_a_large_set_is_clustered_from_a_sampl
     points, labels = blobs(2, count=3000)
     monkeypatch.setattr(clusters, "SAMPLE", 500)
     read = []
-    found = clusters.cluster(lambda numbers: read.append(numbers) or points[numbers], len(points), 5, seed=[0, 1])
+    found = clusters.cluster(in_memory(points, read), len(points), 5, seed=[0, 1])
     # k-means on 500; the other 2,500 assigned in parts of at most 500; no image's features computed twice
     assert len(read[0]) == 500 and max(map(len, read)) <= 500
     assert sorted(np.concatenate(read).tolist()) == list(range(3000))
+    assert clusters.agreement(found, 5, labels)[0] == pytest.approx(1.0)
+    # In 8 principal axes of the 16 dimensions, fitted to 200 of the sample: those 200 are read twice.
+    monkeypatch.setattr(clusters, "AXES_FIT", 200)
+    read = []
+    found = clusters.cluster(in_memory(points, read), len(points), 5, seed=[0, 1], axes=8)
+    assert len(read[0]) == 200 and len(read[1]) == 500 and set(read[0]) <= set(read[1])
     assert clusters.agreement(found, 5, labels)[0] == pytest.approx(1.0)
 
 
@@ -58,7 +76,7 @@ def test_clusters_in_the_principal_axes_agree_with_all_dimensions_as_well_as_a_r
     digits = sources.load_sample_labels()[:3000]
     reduced_vs_full, full_vs_reseeded, digits_found = [], [], []
     for seed in range(3):
-        found = clusters.cluster(lambda numbers: pixels[numbers], len(pixels), 10, seed=[seed, 1],
+        found = clusters.cluster(in_memory(pixels), len(pixels), 10, seed=[seed, 1],
                                  axes=schema.SETTINGS["model.cluster_axes"].default)
         full, reseeded = (kmeans.kmeans(pixels, kmeans.seed_centroids(pixels, 10, np.random.default_rng([seed, k])))[1]
                           for k in (1, 2))
@@ -69,9 +87,9 @@ def test_clusters_in_the_principal_axes_agree_with_all_dimensions_as_well_as_a_r
     assert np.mean(digits_found) >= -0.02
 
 
-def test_the_discriminators_nearest_centroid_pass_agrees_with_numpy(tmp_path):
-    """The assignment of the images outside k-means's sample, computed where the discriminator runs, gives the
-    numbers NumPy gives from the features."""
+def test_the_discriminators_pass_reduces_its_features_as_numpy_does(tmp_path):
+    """The images' coordinates in the principal axes, computed where the discriminator runs, are their features'
+    in NumPy; without axes, the features themselves."""
     import tensorflow as tf
     from settings import config
     from training import state
@@ -79,16 +97,12 @@ def test_the_discriminators_nearest_centroid_pass_agrees_with_numpy(tmp_path):
                                    clusters.names(5), tmp_path, image_count=300)
     images = np.random.default_rng(0).integers(0, 256, (300, 28, 28, 1), dtype=np.uint8)
     features_of = training.features_of(images, batch=64)
-    rng = np.random.default_rng(1)
-    reduction = kmeans.principal_axes(features_of(np.arange(100)), 8, rng)
-    centroids = rng.normal(size=(5, 8)).astype(np.float32) * 3
-    numbers = np.arange(100, 300)
-    found = training.nearest_of(images, batch=64)(numbers, reduction, centroids)
-    expected = clusters.nearest_in_numpy(features_of)(numbers, reduction, centroids)
-    assert found.dtype == np.int32 and (found == expected).mean() >= 0.99 and len(np.unique(expected)) > 1
-    in_all = features_of(np.arange(5)) + rng.normal(size=(5, 6272)).astype(np.float32)  # model.cluster_axes=0
-    found = training.nearest_of(images, batch=64)(numbers, None, in_all)
-    assert (found == clusters.nearest_in_numpy(features_of)(numbers, None, in_all)).mean() >= 0.99
+    features = features_of(np.arange(300))
+    assert features.shape == (300, 6272)  # 7 x 7 x 128: the layer the logit reads
+    mean, axes = kmeans.principal_axes(features[:100], 8, np.random.default_rng(1))
+    reduced = features_of(np.arange(100, 300), (mean, axes))
+    np.testing.assert_allclose(reduced, (features[100:] - mean) @ axes.T, rtol=1e-4, atol=1e-4)
+    assert reduced.shape == (200, 8) and reduced.std() > 0
 
 
 def test_an_empty_cluster_takes_the_farthest_point_and_identical_features_leave_none_empty():
@@ -96,7 +110,7 @@ def test_an_empty_cluster_takes_the_farthest_point_and_identical_features_leave_
     centroids, found = kmeans.kmeans(points, np.array([[0.1], [50.0], [100.0]], np.float32))
     assert sorted(np.bincount(found, minlength=3)) == [1, 1, 2]
     same = np.ones((30, 2), np.float32)  # features that all tie
-    found = clusters.cluster(lambda numbers: same[numbers], 30, 4, seed=[0, 1])
+    found = clusters.cluster(in_memory(same), 30, 4, seed=[0, 1])
     assert np.bincount(found, minlength=4).min() >= 1
 
 

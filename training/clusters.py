@@ -10,10 +10,10 @@ cluster takes the number of the old one it lies nearest (Hungarian matching), so
 family. Samples draw the clusters in proportion to their sizes, so the mix of the data is kept.
 
 The trade-offs: k-means runs on at most SAMPLE images' features (a 64x64 colour image has 16,384 of them,
-64 KB), in model.cluster_axes principal axes of them (kmeans.principal_axes): the rest are assigned to the nearest centroid
-batch by batch, so memory stays bounded for any number of images and each Lloyd iteration costs a hundredth,
-while the centroids come from a sample and from most of the features' variance, not all of it
-(docs/clusters.md measures how much the clusters move for it).
+64 KB), in model.cluster_axes principal axes of them (kmeans.principal_axes, fitted to AXES_FIT of them): the
+rest are assigned to the nearest centroid batch by batch, so memory stays bounded for any number of images and
+each Lloyd iteration costs a hundredth, while the centroids come from a sample and from most of the features'
+variance, not all of it (docs/clusters.md measures how much the clusters move for it).
 """
 
 import csv
@@ -23,10 +23,11 @@ import numpy as np
 
 from output import atomic
 from quality import distances
-from quality.kmeans import kmeans, means, principal_axes, reduce, seed_centroids
+from quality.kmeans import kmeans, means, principal_axes, seed_centroids
 
 
 SAMPLE = 10_000     # images whose features k-means runs on
+AXES_FIT = 2_000    # of them, those whose features the principal axes are fitted to (16 per axis at 128)
 
 
 def names(count):
@@ -44,28 +45,22 @@ def match(centroids, old_centroids):
     return permutation
 
 
-def nearest_in_numpy(features_of):
-    """nearest_of for `cluster` from features_of alone: the features of the images, reduced, then their nearest
-    centroid's number."""
-    def nearest_of(numbers, reduction, centroids):
-        return distances.squared_distances(reduce(features_of(numbers), reduction), centroids).argmin(1)
-    return nearest_of
-
-
-def cluster(features_of, count, k, seed, previous=None, nearest_of=None, axes=0):
-    """Cluster numbers (int32, (count,)) for images 0..count-1; `features_of(numbers)` gives their features, and
-    `nearest_of(numbers, reduction, centroids)` the nearest centroid to their reduced ones (the training state
-    computes it where the discriminator runs; by default nearest_in_numpy). k-means runs in the features' `axes`
-    principal axes (0: in all their dimensions, `reduction` None).
+def cluster(features_of, count, k, seed, previous=None, axes=0):
+    """Cluster numbers (int32, (count,)) for images 0..count-1. `features_of(numbers, reduction=None)` gives their
+    features, or with `reduction` (mean, axes) their coordinates in those axes (the training state computes them
+    where the discriminator runs). k-means runs in the features' `axes` principal axes, fitted on AXES_FIT of the
+    sample's images (0: in all their dimensions).
 
     The first clustering starts from k-means++; a later one (`previous`: the current cluster numbers) from
     the old clusters' means in the new features, and is then matched to them, so numbers keep their family.
     """
     rng = np.random.default_rng(seed)
     sample = np.arange(count) if count <= SAMPLE else np.sort(rng.choice(count, SAMPLE, replace=False))
-    points = features_of(sample)
-    reduction = principal_axes(points, axes, rng) if axes else None
-    points = reduce(points, reduction)
+    reduction = None
+    if axes:  # their features are computed twice: AXES_FIT images' more passes, against 8,192 floats an image kept
+        fit = sample if len(sample) <= AXES_FIT else np.sort(rng.choice(sample, AXES_FIT, replace=False))
+        reduction = principal_axes(features_of(fit), axes, rng)
+    points = features_of(sample, reduction)
     if previous is None:
         start = seed_centroids(points, k, rng)
     else:  # the old clusters' means; k-means++ (K passes over the features) only for one with none in the sample
@@ -82,10 +77,9 @@ def cluster(features_of, count, k, seed, previous=None, nearest_of=None, axes=0)
     assignments = np.empty(count, np.int32)
     assignments[sample] = found
     rest = np.setdiff1d(np.arange(count), sample)  # their features not computed yet
-    nearest_of = nearest_of or nearest_in_numpy(features_of)
     for first in range(0, len(rest), SAMPLE):
         numbers = rest[first:first + SAMPLE]
-        assignments[numbers] = nearest_of(numbers, reduction, centroids)
+        assignments[numbers] = distances.squared_distances(features_of(numbers, reduction), centroids).argmin(1)
     return assignments
 
 

@@ -30,8 +30,7 @@ def cluster_images(training, images, number, cfg, known, run_dir, strategy):
             return found
         return timed_pass
     found = clusters.cluster(timed(training.features_of(images)), len(images), cfg["model.clusters"],
-                             [cfg["train.seed"], number], previous, nearest_of=timed(training.nearest_of(images)),
-                             axes=cfg["model.cluster_axes"])
+                             [cfg["train.seed"], number], previous, axes=cfg["model.cluster_axes"])
     found = distribute.as_replica_zero_has_it(strategy, found)  # every worker trains on the chief's clusters
     training.cluster_numbers.assign(found)
     seconds = time.perf_counter() - started

@@ -81,16 +81,12 @@ class TrainingState:
             # the features the images are clustered by: D's flattened features, the layer its logit reads
             flatten = next(layer for layer in self.discriminator.layers if isinstance(layer, keras.layers.Flatten))
             network = keras.Model(self.discriminator.inputs[0], flatten.output)
-            self.feature_pass = tf.function(lambda pixels: network(pixels, training=False))
 
             @tf.function
-            def nearest_pass(pixels, centroids, mean=None, axes=None):
-                reduced = network(pixels, training=False)
-                reduced = reduced if axes is None else (reduced - mean) @ tf.transpose(axes)
-                # argmin_k ||r - c_k||^2 = argmin_k ||c_k||^2 - 2 r.c_k  (||r||^2 is the same for every k)
-                return tf.argmin(tf.reduce_sum(centroids ** 2, 1) - 2 * reduced @ tf.transpose(centroids), axis=1,
-                                 output_type=tf.int32)
-            self.nearest_pass = nearest_pass
+            def feature_pass(pixels, mean=None, axes=None):  # (N, 8,192) at 32x32, or (N, axes) reduced
+                features = network(pixels, training=False)
+                return features if axes is None else (features - mean) @ tf.transpose(axes)
+            self.feature_pass = feature_pass
 
     def build_checkpoint(self, cfg, strategy, checkpoint_dir):
         """What a checkpoint holds, and its manager."""
@@ -201,26 +197,18 @@ class TrainingState:
         return np.bincount(self.cluster_numbers.numpy(), minlength=len(self.class_names)) / self.cluster_numbers.shape[0]
 
     def features_of(self, images, batch=500):
-        """features_of(numbers) for clusters.cluster: the discriminator's features of `images`[numbers], the
-        layer its logit (and a projection's class embedding) is computed from."""
-        def features(numbers):
+        """features_of(numbers, reduction=None) for clusters.cluster: the discriminator's features of
+        `images`[numbers], the layer its logit (and a projection's class embedding) is computed from; with
+        `reduction` (mean, axes), reduced to those axes where the discriminator runs, so that only they leave it."""
+        def features(numbers, reduction=None):
+            constants = [tf.constant(x, tf.float32) for x in reduction or ()]
             found = None
             for first in range(0, len(numbers), batch):  # into one array: a list of parts, joined, would hold two
-                part = self.feature_pass(pipeline.scale(images[numbers[first:first + batch]])).numpy()
+                part = self.feature_pass(pipeline.scale(images[numbers[first:first + batch]]), *constants).numpy()
                 found = np.empty((len(numbers), part.shape[1]), np.float32) if found is None else found
                 found[first:first + len(part)] = part
             return found
         return features
-
-    def nearest_of(self, images, batch=500):
-        """nearest_of(numbers, reduction, centroids) for clusters.cluster: the nearest centroid to the reduced
-        features of `images`[numbers], found where the discriminator runs, so that one number per image leaves
-        it instead of its features (8,192 floats at 32x32)."""
-        def nearest(numbers, reduction, centroids):
-            constants = [tf.constant(x, tf.float32) for x in (centroids, *(reduction or ()))]
-            return np.concatenate([self.nearest_pass(pipeline.scale(images[numbers[i:i + batch]]), *constants).numpy()
-                                   for i in range(0, len(numbers), batch)])
-        return nearest
 
     def end_epoch(self, number):
         """The epoch is over: the next one starts at its first step with its statistics at zero."""
