@@ -6,6 +6,7 @@
   python bench/data_scale.py --pipeline-only          # only the pipeline's and the step's images/s
   python bench/data_scale.py --scoring --sizes 60000  # peak memory with the quality numbers on, against off
   python bench/data_scale.py --loose --sizes 30000 300000   # the recipe for unlabelled pictures: its clustering
+  python bench/data_scale.py --loose --sizes 30000 300000 --set model.cluster_axes=0   # k-means in all dimensions
 
 For each size, train.py runs twice (`data.image_size=64 eval.every=0`): a first run, which decodes the folder into
 its cache, and a re-run, which opens the cache. Each is stopped with Ctrl-C a few seconds after its "training on"
@@ -83,19 +84,19 @@ def anonymous_peak(pid, peak):
         time.sleep(0.1)
 
 
-def start_up(path, scratch, name, scoring=False, loose=False):
+def start_up(path, scratch, name, scoring=False, loose=False, settings=()):
     """Seconds from the process start to train.py's "training on" line, the process's peak memory (MB), the
     decoding's images/s, the peak of its anonymous memory (MB), and the clustering line's numbers (or None).
     `scoring`: with the quality numbers on (the default eval.every), from an evaluator folder of its own, so the
     data's classifier is trained first (eval.classifier=auto), as on a user's first run of a labelled folder.
     `loose`: configs/clusters.yaml at 32x32, scored with an evaluator folder shared by the runs of the folder,
-    timed to the first progress line instead (the first step, after the clustering)."""
+    timed to the first progress line instead (the first step, after the clustering). `settings`: more KEY=VALUE."""
     evaluators = scratch / "evaluators" / (path.name if loose else name)
     quality = [f"eval.evaluator_dir={evaluators}"] if scoring or loose else ["eval.every=0"]
     recipe = ["--config", str(ROOT / "configs" / "clusters.yaml"), "data.image_size=32"] if loose else [
         "data.image_size=64", "train.steps_per_call=1"]
     command = [sys.executable, str(ROOT / "train.py"), *recipe, "data.dataset=folder", f"data.path={path}",
-               *quality, f"output.dir={scratch / 'runs'}", f"output.run_name={name}"]
+               *quality, *settings, f"output.dir={scratch / 'runs'}", f"output.run_name={name}"]
     until = "training epoch 1/" if loose else "training on"
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -131,7 +132,7 @@ def loose_folder(scratch, count):
     return path
 
 
-def loose_start_up(scratch, sizes):
+def loose_start_up(scratch, sizes, settings):
     """The recipe for unlabelled pictures on loose folders: a first run and a re-run each (see the docstring)."""
     print("| images | first run: to the first step | re-run: to the first step | its clustering (features + k-means)"
           " | peak memory (of it anonymous) |")
@@ -141,8 +142,8 @@ def loose_start_up(scratch, sizes):
         stamp = time.strftime("%H%M%S")
         for made in (path / ".dcgan_cache", scratch / "evaluators" / path.name):  # a first run makes them again
             shutil.rmtree(made, ignore_errors=True)
-        first = start_up(path, scratch, f"loose-first-{count}-{stamp}", loose=True)
-        again = start_up(path, scratch, f"loose-again-{count}-{stamp}", loose=True)
+        first = start_up(path, scratch, f"loose-first-{count}-{stamp}", loose=True, settings=settings)
+        again = start_up(path, scratch, f"loose-again-{count}-{stamp}", loose=True, settings=settings)
         print(f"| {count:,} | {first[0]:.1f} s | {again[0]:.1f} s | {again[4][0]:.1f} s ({again[4][1]:.1f} + "
               f"{again[4][2]:.1f}) | {again[1]:,.0f} MB ({again[3]:,.0f} MB) |", flush=True)
 
@@ -184,13 +185,15 @@ def main():
     parser.add_argument("--pipeline-only", action="store_true")
     parser.add_argument("--loose", action="store_true",
                         help="loose PNG folders trained with configs/clusters.yaml: start-up with its clustering")
+    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="with --loose: settings added to train.py's command (e.g. model.cluster_axes=0)")
     parser.add_argument("--scoring", action="store_true",
                         help="only the re-run with eval.every=0 against one with scoring on (its classifier trained "
                              "first), alternated")
     args = parser.parse_args()
     args.scratch.mkdir(parents=True, exist_ok=True)
     if args.loose:
-        loose_start_up(args.scratch, args.sizes)
+        loose_start_up(args.scratch, args.sizes, args.set)
         return
     if args.scoring:
         print("| images | eval.every=0: to training | peak memory | of it anonymous | scoring on: to training "
