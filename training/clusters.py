@@ -57,7 +57,7 @@ def cluster(features_of, count, k, seed, previous=None, axes=0):
     rng = np.random.default_rng(seed)
     sample = np.arange(count) if count <= SAMPLE else np.sort(rng.choice(count, SAMPLE, replace=False))
     reduction = None
-    if axes:  # their features are computed twice: AXES_FIT images' more passes, against 8,192 floats an image kept
+    if axes:  # fitted to AXES_FIT images' whole features, which pass again below: only they are held whole
         fit = sample if len(sample) <= AXES_FIT else np.sort(rng.choice(sample, AXES_FIT, replace=False))
         reduction = principal_axes(features_of(fit), axes, rng)
     points = features_of(sample, reduction)

@@ -20,17 +20,15 @@ def cluster_images(training, images, number, cfg, known, run_dir, strategy):
         return None
     started = time.perf_counter()
     previous = training.cluster_numbers.numpy() if number > 1 else None
-    feature_seconds = []
+    features_of, feature_seconds = training.features_of(images), []
 
-    def timed(passes):  # what the discriminator's passes take of the time, against k-means's
-        def timed_pass(*args):
-            begun = time.perf_counter()
-            found = passes(*args)
-            feature_seconds.append(time.perf_counter() - begun)
-            return found
-        return timed_pass
-    found = clusters.cluster(timed(training.features_of(images)), len(images), cfg["model.clusters"],
-                             [cfg["train.seed"], number], previous, axes=cfg["model.cluster_axes"])
+    def timed_features_of(*numbers_and_reduction):  # what the discriminator's passes take, against k-means
+        begun = time.perf_counter()
+        features = features_of(*numbers_and_reduction)
+        feature_seconds.append(time.perf_counter() - begun)
+        return features
+    found = clusters.cluster(timed_features_of, len(images), cfg["model.clusters"], [cfg["train.seed"], number],
+                             previous, axes=cfg["model.cluster_axes"])
     found = distribute.as_replica_zero_has_it(strategy, found)  # every worker trains on the chief's clusters
     training.cluster_numbers.assign(found)
     seconds = time.perf_counter() - started
