@@ -6,7 +6,7 @@
   python bench/data_scale.py --pipeline-only          # only the pipeline's and the step's images/s
   python bench/data_scale.py --scoring --sizes 60000  # peak memory with the quality numbers on, against off
   python bench/data_scale.py --loose --sizes 30000 300000   # the recipe for unlabelled pictures: its clustering
-  python bench/data_scale.py --loose --sizes 30000 300000 --set model.cluster_axes=0   # k-means in all dimensions
+  python bench/data_scale.py --loose --sizes 30000 300000 --set train.cluster_axes=0   # k-means in all dimensions
 
 For each size, train.py runs twice (`data.image_size=64 eval.every=0`): a first run, which decodes the folder into
 its cache, and a re-run, which opens the cache. Each is stopped with Ctrl-C a few seconds after its "training on"
@@ -186,7 +186,7 @@ def main():
     parser.add_argument("--loose", action="store_true",
                         help="loose PNG folders trained with configs/clusters.yaml: start-up with its clustering")
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
-                        help="with --loose: settings added to train.py's command (e.g. model.cluster_axes=0)")
+                        help="with --loose: settings added to train.py's command (e.g. train.cluster_axes=0)")
     parser.add_argument("--scoring", action="store_true",
                         help="only the re-run with eval.every=0 against one with scoring on (its classifier trained "
                              "first), alternated")

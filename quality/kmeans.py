@@ -12,13 +12,13 @@ ITERATIONS = 100    # Lloyd iterations at most: they stop on their own when no i
 
 def principal_axes(points, count, rng):
     """(mean, axes): the mean of `points` (N, D) and their `count` principal axes (count, D), by a randomised SVD
-    (Halko et al. 2011: the points projected on count + 10 random directions, then an exact SVD in those); with
-    D <= count, all D axes as they are. k-means's relaxed solution lies in the top K - 1 principal directions (Ding
+    (Halko et al. 2011: the points projected on count + 10 random directions, then an exact SVD in those); None
+    with D <= count: the points are in few enough dimensions as they are. k-means's relaxed solution lies in the top K - 1 principal directions (Ding
     & He 2004), so K clusters are found in far fewer than D dimensions at a fraction of the cost. The centring is
     folded into the products ((x - m) A = x A - m A), so no centred copy of the points is made."""
-    mean = points.mean(0)
     if points.shape[1] <= count:
-        return mean, np.eye(points.shape[1], dtype=points.dtype)
+        return None
+    mean = points.mean(0)
     directions = rng.standard_normal((points.shape[1], count + 10)).astype(points.dtype)
     basis, _ = np.linalg.qr(points @ directions - mean @ directions)
     # basis^T (X - 1 m^T) = basis^T X - (basis^T 1) m^T

@@ -33,6 +33,8 @@ def resumed_run(run_dir, overrides):
         raise ConfigError(f"{run_dir} is not a run directory (it has no config.yaml); "
                           f"pass the outputs/RUN directory of an earlier run")
     saved_user, found = config.saved_parts(run_dir)
+    # A run folder written without train.cluster_axes clustered in all the features' dimensions: it goes on so.
+    saved_user.setdefault("train.cluster_axes", 0)
     saved = config.load(base={**saved_user, **found})
     saved_user = config.load(base=saved_user)
     user = config.load(base=saved_user, overrides=overrides)

@@ -193,9 +193,6 @@ SETTINGS = {
     "model.clusters": Setting(0, integer(0), "self-conditioning for images without labels: K clusters found by "
                               "k-means on the discriminator's features are the conditional models' classes (labels "
                               "are never read); 0 = off, else at least 2"),
-    "model.cluster_axes": Setting(128, integer(0), "with model.clusters: k-means runs in this many principal axes "
-                                  "of the discriminator's features (faster, nearly the same clusters); 0 = in all of "
-                                  "them"),
     "train.epochs": Setting(50, integer(1), "passes over the training images"),
     "train.batch_size": Setting(256, integer(1), "images per training step"),
     "train.generator_lr": Setting(1e-4, number(0.0), "Adam learning rate of the generator"),
@@ -211,6 +208,9 @@ SETTINGS = {
     "train.recluster_every": Setting(5, integer(0), "with model.clusters: cluster the images again with the "
                                      "discriminator's newer features every N epochs (each cluster keeps its number); "
                                      "0 = only before the first epoch"),
+    "train.cluster_axes": Setting(128, integer(0), "with model.clusters: k-means runs in this many principal axes "
+                                  "of the discriminator's features, at least K - 1 (faster, nearly the same "
+                                  "clusters); 0 = in all of them"),
     "train.discriminator_steps": Setting(1, integer(1), "discriminator updates per generator update"),
     "train.steps_per_call": Setting(16, integer(1), "training steps per call into TensorFlow: fewer round trips "
                                     "through Python (on a GPU they can take longer than a step); Ctrl-C and the "

@@ -164,3 +164,14 @@ def test_dry_run_prints_the_settings_a_run_would_use_without_tensorflow_or_writi
     assert "  eval.every=1  # empty: the run will find this" in lines
     assert len([line for line in lines if "=" in line]) == len(schema.SETTINGS)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_run_folder_without_cluster_axes_resumes_with_k_means_in_all_dimensions(tmp_path):
+    """A run folder whose config.yaml has no train.cluster_axes clustered in all dimensions: a resume goes on so,
+    unless the command line asks otherwise (a train.* setting, which the checkpoint does not depend on)."""
+    from settings import resume
+    saved = dict(config.load(overrides=["model.clusters=4"]))
+    del saved["train.cluster_axes"]
+    config.dump(saved, tmp_path / "config.yaml")
+    assert resume.resumed_run(tmp_path, [])["train.cluster_axes"] == 0
+    assert resume.resumed_run(tmp_path, ["train.cluster_axes=16"])["train.cluster_axes"] == 16

@@ -10,10 +10,11 @@ cluster takes the number of the old one it lies nearest (Hungarian matching), so
 family. Samples draw the clusters in proportion to their sizes, so the mix of the data is kept.
 
 The trade-offs: k-means runs on at most SAMPLE images' features (a 64x64 colour image has 16,384 of them,
-64 KB), in model.cluster_axes principal axes of them (kmeans.principal_axes, fitted to AXES_FIT of them): the
-rest are assigned to the nearest centroid batch by batch, so memory stays bounded for any number of images and
-each Lloyd iteration costs a hundredth, while the centroids come from a sample and from most of the features'
-variance, not all of it (docs/clusters.md measures how much the clusters move for it).
+64 KB), and in train.cluster_axes principal axes of them (kmeans.principal_axes, fitted to AXES_FIT of them),
+where a Lloyd iteration costs 1/64 of one in all 8,192 dimensions of a 32x32 image's features. The rest are
+assigned to the nearest centroid batch by batch, so memory stays bounded for any number of images, while the
+centroids come from a sample and from most of the features' variance, not all of it (docs/data.md measures
+how much the clusters move for it).
 """
 
 import csv
@@ -48,8 +49,8 @@ def match(centroids, old_centroids):
 def cluster(features_of, count, k, seed, previous=None, axes=0):
     """Cluster numbers (int32, (count,)) for images 0..count-1. `features_of(numbers, reduction=None)` gives their
     features, or with `reduction` (mean, axes) their coordinates in those axes (the training state computes them
-    where the discriminator runs). k-means runs in the features' `axes` principal axes, fitted on AXES_FIT of the
-    sample's images (0: in all their dimensions).
+    where the discriminator runs). k-means runs in the features' `axes` principal axes, at least k - 1 (k centroids
+    span k - 1 of them), fitted on AXES_FIT of the sample's images (0: in all their dimensions).
 
     The first clustering starts from k-means++; a later one (`previous`: the current cluster numbers) from
     the old clusters' means in the new features, and is then matched to them, so numbers keep their family.
@@ -59,7 +60,7 @@ def cluster(features_of, count, k, seed, previous=None, axes=0):
     reduction = None
     if axes:  # fitted to AXES_FIT images' whole features, which pass again below: only they are held whole
         fit = sample if len(sample) <= AXES_FIT else np.sort(rng.choice(sample, AXES_FIT, replace=False))
-        reduction = principal_axes(features_of(fit), axes, rng)
+        reduction = principal_axes(features_of(fit), max(axes, k - 1), rng)
     points = features_of(sample, reduction)
     if previous is None:
         start = seed_centroids(points, k, rng)

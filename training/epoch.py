@@ -28,7 +28,7 @@ def cluster_images(training, images, number, cfg, known, run_dir, strategy):
         feature_seconds.append(time.perf_counter() - begun)
         return features
     found = clusters.cluster(timed_features_of, len(images), cfg["model.clusters"], [cfg["train.seed"], number],
-                             previous, axes=cfg["model.cluster_axes"])
+                             previous, axes=cfg["train.cluster_axes"])
     found = distribute.as_replica_zero_has_it(strategy, found)  # every worker trains on the chief's clusters
     training.cluster_numbers.assign(found)
     seconds = time.perf_counter() - started

@@ -84,7 +84,7 @@ class TrainingState:
 
             @tf.function
             def feature_pass(pixels, mean=None, axes=None):  # (N, 8,192) at 32x32, or (N, axes) reduced
-                features = network(pixels, training=False)
+                features = tf.cast(network(pixels, training=False), tf.float32)  # 16 bits with mixed precision
                 return features if axes is None else (features - mean) @ tf.transpose(axes)
             self.feature_pass = feature_pass
 
