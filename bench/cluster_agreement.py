@@ -37,7 +37,8 @@ def main():
     labels = sources.known_classes(run)[0]  # None: the images have no classes
     features_of, k = training.features_of(images), run["model.clusters"]
     default_axes = schema.SETTINGS["train.cluster_axes"].default
-    print("| clustering | seconds | NMI with all dimensions, seed 0 |" + (" NMI with the classes |" if labels is not None else ""))
+    print("| clustering | seconds | NMI with all dimensions, seed 0 |"
+          + (" NMI with the classes |" if labels is not None else ""))
     print("|---|--:|--:|" + ("--:|" if labels is not None else ""))
     first = None
     for axes, seed in [(0, 0), (0, 1), (default_axes, 0), (default_axes, 1), (default_axes, 2)]:

@@ -13,9 +13,10 @@ ITERATIONS = 100    # Lloyd iterations at most: they stop on their own when no i
 def principal_axes(points, count, rng):
     """(mean, axes): the mean of `points` (N, D) and their `count` principal axes (count, D), by a randomised SVD
     (Halko et al. 2011: the points projected on count + 10 random directions, then an exact SVD in those); None
-    with D <= count: the points are in few enough dimensions as they are. k-means's relaxed solution lies in the top K - 1 principal directions (Ding
-    & He 2004), so K clusters are found in far fewer than D dimensions at a fraction of the cost. The centring is
-    folded into the products ((x - m) A = x A - m A), so no centred copy of the points is made."""
+    with D <= count: the points are in few enough dimensions as they are. k-means's relaxed solution lies in the
+    top K - 1 principal directions (Ding & He 2004), so K clusters are found in far fewer than D dimensions at a
+    fraction of the cost. The centring is folded into the products ((x - m) A = x A - m A), so no centred copy of
+    the points is made."""
     if points.shape[1] <= count:
         return None
     mean = points.mean(0)

@@ -117,8 +117,9 @@ def test_the_discriminators_pass_reduces_its_features_as_numpy_does(tmp_path, pr
     from settings import config
     from training import state
     try:
-        training = state.TrainingState(config.load(overrides=["model.clusters=5", f"train.mixed_precision={precision}"]),
-                                       tf.distribute.get_strategy(), clusters.names(5), tmp_path, image_count=300)
+        settings = config.load(overrides=["model.clusters=5", f"train.mixed_precision={precision}"])
+        training = state.TrainingState(settings, tf.distribute.get_strategy(), clusters.names(5), tmp_path,
+                                       image_count=300)
     finally:
         keras.mixed_precision.set_global_policy("float32")  # the next test's layers as they would be
     images = np.random.default_rng(0).integers(0, 256, (300, 28, 28, 1), dtype=np.uint8)
