@@ -5,15 +5,16 @@ same network trained without labels by SimCLR (below), and a 64-component PCA of
 
   python bench/feature_checks.py damage DIR            # real images damaged at 4 levels: the distance must rise
   python bench/feature_checks.py drop DIR              # real images of k of the judge's classes held out
-  python bench/feature_checks.py rank DIR RUN [RUN ...] --judge JUDGE   # runs' epochs ranked as a judge ranks them
+  python bench/feature_checks.py rank DIR RUN [RUN ...] --judge JUDGE [--samples N] [--network-seeds 1,2]
 
 DIR is the loose folder (its random network made once, as a run would; eval.evaluator_dir as train.py's). For
 `drop` and `rank`, JUDGE is a classifier that knows the data's classes: `mnist` (the committed one: DIR must hold
 the bundled digits as bench/digit_folder.py --loose writes them) or the labelled copy of DIR (bench/openmoji.py's
 OUT/groups, its classifier made by train_classifier.py). `rank` scores every checkpoint a run kept (train.py
-output.checkpoints_to_keep=N with eval.every=0 keeps N epochs) on 2,000 samples in each space and with the judge,
-and reports Spearman's rank correlation of each space's Fréchet distance with the judge's, over all (run, epoch)
-points and within each run. The tables of docs/quality.md come from here.
+output.checkpoints_to_keep=N with eval.every=0 keeps N epochs) on N samples (2,000) in each space and with the
+judge, and reports Spearman's rank correlation of each space's Fréchet distance with the judge's, over all (run,
+epoch) points and within each run; and the judge's own on N other samples, the most sampling noise lets any
+space reach. The tables of docs/quality.md come from here.
 """
 
 import argparse
@@ -27,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-SAMPLES = 2000
+SAMPLES = 2000          # generated images scored per checkpoint, as train.py's eval.num_samples
+JUDGE_AGAIN = "the judge, other samples"
 PIXEL_SIDE, PIXEL_COMPONENTS = 16, 64
 
 
@@ -131,16 +133,21 @@ class PixelPCA:
         return (self.downsampled(scaled_images) - self.mean) @ self.axes
 
 
-def spaces(cfg, images, reference):
+def spaces(cfg, images, reference, network_seeds=()):
     """name -> a function from scaled images to features: the random network eval.features=auto scores a
-    loose folder with, the same network trained by SimCLR on the images outside the reference, a pixel PCA."""
+    loose folder with, the same network trained by SimCLR on the images outside the reference, a pixel PCA;
+    and the same random network from each of `network_seeds` (how much the shipped seed's luck counts)."""
     from data import pipeline
-    from quality import evaluators, references
+    from quality import evaluators, random_network, references
     shipped, _ = evaluators.for_random_network(cfg)
     train_part, _, _ = references.split(len(images), cfg["data.dataset"])
     learnt = train_encoder(images, np.sort(train_part[:20_000]))
-    return {"random weights (shipped)": shipped, "learnt (SimCLR)": learnt,
+    made = {"random weights (shipped)": shipped, "learnt (SimCLR)": learnt,
             "pixel PCA": PixelPCA(pipeline.scale(images[reference]))}
+    for seed in network_seeds:
+        made[f"random weights, seed {seed}"] = random_network.scaled(
+            random_network.encoder(images.shape[1], images.shape[3], seed=seed), pipeline.scale(images[reference]))
+    return made
 
 
 def references_of(networks, images, reference, baseline):
@@ -268,14 +275,16 @@ def checkpoint_generator(run_dir, prefix):
     return generator, epoch, shares
 
 
-def samples_of(generator, shares):
+def samples_of(generator, shares, count, seed):
+    """`count` samples of the generator from noise seeded by `seed` (a self-conditioned one: its clusters in
+    proportion to their shares)."""
     from training import clusters
-    noise = np.random.default_rng(1).standard_normal((SAMPLES, generator.inputs[0].shape[-1])).astype("float32")
+    noise = np.random.default_rng(seed).standard_normal((count, generator.inputs[0].shape[-1])).astype("float32")
     if shares is None:
-        return np.concatenate([generator(noise[i:i + 500], training=False).numpy() for i in range(0, SAMPLES, 500)])
-    classes = np.eye(len(shares), dtype="float32")[clusters.proportional(shares, SAMPLES)]
+        return np.concatenate([generator(noise[i:i + 500], training=False).numpy() for i in range(0, count, 500)])
+    classes = np.eye(len(shares), dtype="float32")[clusters.proportional(shares, count)]
     return np.concatenate([generator([noise[i:i + 500], classes[i:i + 500]], training=False).numpy()
-                           for i in range(0, SAMPLES, 500)])
+                           for i in range(0, count, 500)])
 
 
 def judge_of(args, cfg):
@@ -293,7 +302,7 @@ def rank(args):
 
     from quality import metrics
     cfg, images, reference, baseline = real_parts(folder_settings(args.dir, args.overrides))
-    networks = spaces(cfg, images, reference)
+    networks = spaces(cfg, images, reference, args.network_seeds)
     made = references_of(networks, images, reference, baseline)
     judge, judged = judge_of(args, cfg)
     points = []  # (run, epoch, judge's distance, {space: distance})
@@ -301,21 +310,25 @@ def rank(args):
         state = tf.train.get_checkpoint_state(run_dir / "checkpoints")
         for prefix in state.all_model_checkpoint_paths:
             generator, epoch, shares = checkpoint_generator(run_dir, prefix)
-            samples = samples_of(generator, shares)
+            samples = samples_of(generator, shares, args.samples, seed=1)
             truth = metrics.frechet_distance(metrics.embed(judge, samples)[0], judged.statistics)
             distances = {name: metrics.frechet_distance(metrics.embed(network, samples)[0], made[name].statistics)
                          for name, network in networks.items()}
+            # The judge itself on as many other samples: how far sampling noise alone lets any space agree with it.
+            other = samples_of(generator, shares, args.samples, seed=2)
+            distances[JUDGE_AGAIN] = metrics.frechet_distance(metrics.embed(judge, other)[0], judged.statistics)
             points.append((run_dir.name, epoch, truth, distances))
             print(f"{run_dir.name} epoch {epoch}: judge {truth:.2f}, " + ", ".join(
                 f"{name} {value:.4g}" for name, value in distances.items()), flush=True)
-    print("\n| points | " + " | ".join(networks) + " |\n|---|" + "---|" * len(networks))
+    columns = [*networks, JUDGE_AGAIN]
+    print("\n| points | " + " | ".join(columns) + " |\n|---|" + "---|" * len(columns))
     groups = [("all", points)] + [(run, [p for p in points if p[0] == run]) for run in dict.fromkeys(p[0] for p in points)]
     for title, chosen in groups:
         judged_distances = [p[2] for p in chosen]
         halves = max(judged_distances) >= 2 * min(judged_distances)
         print(f"| {title} ({len(chosen)}; judge {max(judged_distances):.1f} -> {min(judged_distances):.1f}"
               f"{'' if halves or title == 'all' else ', does not halve'}) | " + " | ".join(
-                  f"{spearman(judged_distances, [p[3][name] for p in chosen]):.2f}" for name in networks) + " |")
+                  f"{spearman(judged_distances, [p[3][name] for p in chosen]):.2f}" for name in columns) + " |")
 
 
 if __name__ == "__main__":
@@ -324,6 +337,9 @@ if __name__ == "__main__":
     parser.add_argument("dir", type=Path, help="the loose folder")
     parser.add_argument("runs", nargs="*", type=Path, help="rank: the run directories")
     parser.add_argument("--judge", default="mnist", help="mnist, or the labelled copy of DIR (drop and rank)")
+    parser.add_argument("--network-seeds", type=lambda text: [int(seed) for seed in text.split(",")], default=[],
+                        help="rank: also the random network from these seeds (1,2,3,4), beside the shipped seed 0")
+    parser.add_argument("--samples", type=int, default=SAMPLES, help="rank: generated images scored per checkpoint")
     parser.add_argument("--set", dest="overrides", nargs="*", default=[], metavar="key=value",
                         help="settings as for train.py (data.image_size=32, eval.evaluator_dir=...)")
     args = parser.parse_args()

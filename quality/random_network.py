@@ -19,7 +19,7 @@ Weiss 2018, compares generated and real images' shares of such bins).
 
 The trade-off: random features see what convolutions of a picture see, not what a person knows of it: within a
 run whose images are already good they rank epochs less faithfully than a classifier of the data's classes,
-which labelled data gets instead (docs/quality.md).
+which labelled data gets instead, and how faithfully depends on the seed (docs/quality.md).
 """
 
 import time
