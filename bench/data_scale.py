@@ -3,6 +3,7 @@
 
   python bench/data_scale.py                          # 6,000 and 60,000 images: about 10 minutes
   python bench/data_scale.py --sizes 6000 60000 600000 --scratch /big/disk   # 600,000 needs ~10 GB of disk
+  python bench/data_scale.py --sizes 30000 300000 600000 --steps 100 --set train.batch_size=32   # to 100 steps
   python bench/data_scale.py --pipeline-only          # only the pipeline's and the step's images/s
   python bench/data_scale.py --scoring --sizes 60000  # peak memory with the quality numbers on, against off
   python bench/data_scale.py --loose --sizes 30000 300000   # the recipe for unlabelled pictures: its clustering
@@ -84,9 +85,11 @@ def anonymous_peak(pid, peak):
         time.sleep(0.1)
 
 
-def start_up(path, scratch, name, scoring=False, loose=False, settings=()):
+def start_up(path, scratch, name, scoring=False, loose=False, settings=(), steps=0):
     """Seconds from the process start to train.py's "training on" line, the process's peak memory (MB), the
     decoding's images/s, the peak of its anonymous memory (MB), and the clustering line's numbers (or None).
+    The process is stopped 5 s after that line, or with `steps` once its progress line counts that many batches
+    (of train.batch_size, which `settings` may set) — then the last number is the seconds to those steps.
     `scoring`: with the quality numbers on (the default eval.every), from an evaluator folder of its own, so the
     data's classifier is trained first (eval.classifier=auto), as on a user's first run of a labelled folder.
     `loose`: configs/clusters.yaml at 32x32, scored with an evaluator folder shared by the runs of the folder,
@@ -103,7 +106,9 @@ def start_up(path, scratch, name, scoring=False, loose=False, settings=()):
     anonymous = [0]
     poller = threading.Thread(target=anonymous_peak, args=(process.pid, anonymous), daemon=True)
     poller.start()
-    seconds, lines, decoding, clustering = None, [], None, None
+    batch = next((int(setting.split("=")[1]) for setting in settings if setting.startswith("train.batch_size=")),
+                 32 if loose else 256)  # else the recipe's
+    seconds, lines, decoding, clustering, stepped = None, [], None, None, None
     for line in process.stdout:
         lines.append(line)
         decoding = re.search(r"images of .* in ([\d.]+) s \(([\d,]+) images/s\)", line) or decoding
@@ -111,14 +116,19 @@ def start_up(path, scratch, name, scoring=False, loose=False, settings=()):
                                r"k-means ([\d.]+) s", line) or clustering
         if seconds is None and line.startswith(until):
             seconds = time.perf_counter() - started
-            time.sleep(5)  # the first steps: the pipeline is reading batches
+            if not steps:
+                time.sleep(5)  # the first steps: the pipeline is reading batches
+                process.send_signal(signal.SIGINT)
+        done = re.match(r"training epoch 1/\d+: ([\d,]+)/", line)
+        if steps and stepped is None and done and int(done.group(1).replace(",", "")) >= steps * batch:
+            stepped = time.perf_counter() - started
             process.send_signal(signal.SIGINT)
     poller.join()  # it stops at the zombie, before wait4 frees the pid for another process
     _, status, usage = os.wait4(process.pid, 0)
     if seconds is None:
         sys.exit(f"train.py did not start training:\n{''.join(lines[-5:])}")
     return (seconds, usage.ru_maxrss / 1024, decoding and decoding.group(2), anonymous[0] / 1024,
-            clustering and [float(x) for x in clustering.groups()])
+            clustering and [float(x) for x in clustering.groups()], stepped)
 
 
 def loose_folder(scratch, count):
@@ -159,6 +169,7 @@ def pipeline_rate(path, seconds=20):
     import models
     cfg = config.load(overrides=["data.dataset=folder", f"data.path={path}", "data.image_size=64"])
     images, labels, _ = sources.load_images(cfg)
+    cfg = {**cfg, "data.channels": images.shape[3]}  # the folder's own, which the models are built for
     batches = pipeline.epoch_batches(images, None, 256, seed=0, epoch=1, noise_dim=100)
     count, started = 0, time.perf_counter()
     for real, _ in batches:
@@ -186,7 +197,9 @@ def main():
     parser.add_argument("--loose", action="store_true",
                         help="loose PNG folders trained with configs/clusters.yaml: start-up with its clustering")
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
-                        help="with --loose: settings added to train.py's command (e.g. train.cluster_axes=0)")
+                        help="settings added to train.py's command (e.g. train.cluster_axes=0; not with --scoring)")
+    parser.add_argument("--steps", type=int, default=0,
+                        help="run each to this many training steps (instead of 5 s past its start) and time them")
     parser.add_argument("--scoring", action="store_true",
                         help="only the re-run with eval.every=0 against one with scoring on (its classifier trained "
                              "first), alternated")
@@ -209,15 +222,17 @@ def main():
                   f"| {on[3]:,.0f} MB |", flush=True)
         return
     if not args.pipeline_only:
-        print("| images | first run: to training | its decoding | peak memory | re-run: to training | peak memory |")
-        print("|---|---|---|---|---|---|")
+        reached = f" | to {args.steps} steps" if args.steps else ""
+        print(f"| images | first run: to training | its decoding{reached} | peak memory | re-run: to training{reached} "
+              f"| peak memory |\n|---|---|---|{'---|' * bool(args.steps)}---|---|{'---|' * bool(args.steps)}---|")
         for count in args.sizes:
             path = folder(args.scratch, count)
             stamp = time.strftime("%H%M%S")
-            first = start_up(path, args.scratch, f"first-{count}-{stamp}")
-            again = start_up(path, args.scratch, f"again-{count}-{stamp}")
-            print(f"| {count:,} | {first[0]:.1f} s | {first[2] or '-'} images/s | {first[1]:,.0f} MB | {again[0]:.1f} s "
-                  f"| {again[1]:,.0f} MB |", flush=True)
+            first = start_up(path, args.scratch, f"first-{count}-{stamp}", settings=args.set, steps=args.steps)
+            again = start_up(path, args.scratch, f"again-{count}-{stamp}", settings=args.set, steps=args.steps)
+            to_steps = [f" | {run[5]:.1f} s" if args.steps else "" for run in (first, again)]
+            print(f"| {count:,} | {first[0]:.1f} s | {first[2] or '-'} images/s{to_steps[0]} | {first[1]:,.0f} MB "
+                  f"| {again[0]:.1f} s{to_steps[1]} | {again[1]:,.0f} MB |", flush=True)
     read, step = pipeline_rate(folder(args.scratch, max(args.sizes)))
     print(f"pipeline alone: {read:,.0f} images/s; the tutorial's step at 64x64 consumes {step:,.0f} images/s "
           f"(ratio {read / step:.1f}x)")
