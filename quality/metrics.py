@@ -228,6 +228,7 @@ class Reference:
         self.features, self.real_scores, self.labels, self.class_names = features, real_scores, labels, class_names
         self.modes = modes  # without a classifier: the centroids of the real images' modes (random_network.py)
         self.mode_shares = None if modes is None else mode_shares(features, modes)  # each mode's share of them
+        self.modes_picture = None  # where a PNG shows each mode's real images, a row each (random_network.py)
         self.statistics = statistics(features)
         # the real images' balls, for every precision (k = 3) and density (k = 5) measured
         self.radii, self.density_radii = neighbour_radii_of(features, (NEIGHBOURS, DENSITY_NEIGHBOURS))
@@ -253,7 +254,8 @@ def scores(features, probabilities, reference, asked=None):
         ratios = shares / np.maximum(reference.mode_shares, 1e-12)
         rarest = int(ratios.argmin())  # named in a warning with its shares (not a column)
         return {**found, "mode_entropy": class_entropy(shares), "min_mode_ratio": float(ratios[rarest]),
-                "rarest_mode": (rarest, float(reference.mode_shares[rarest]), float(shares[rarest]))}
+                "rarest_mode": (rarest, float(reference.mode_shares[rarest]), float(shares[rarest]),
+                                reference.modes_picture)}
     if probabilities is None:
         return found
     shares = class_shares(probabilities)

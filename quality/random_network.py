@@ -12,7 +12,8 @@ features have unit variance per dimension on average, which keeps the distances 
 against real ones about 0.4; a first epoch's noise a few hundred).
 
 Modes: k-means (quality/kmeans.py) on the real reference images' features finds MODES groups; each generated
-image belongs to the nearest. Their entropy and the rarest one's share say what class entropy says with labels:
+image belongs to the nearest. A picture beside the reference shows each mode's real images, one row a mode, so
+a warning that names a mode shows what is missing. Their entropy and the rarest one's share say what class entropy says with labels:
 whether the generator draws every kind of image in the data, or has dropped some (mode collapse). They are
 clusters of features, not the data's classes, and named so (mode_entropy, min_mode_ratio; NDB, Richardson &
 Weiss 2018, compares generated and real images' shares of such bins).
@@ -36,6 +37,7 @@ from quality.references import FEATURE_LAYER, check_count, directory, load_refer
 SEED = 0             # the weights' seed: the same network for the same image shape
 MODES = 10           # k-means groups of real reference images: the classes where there are none
 MODE_SEEDINGS = 10   # k-means runs from as many k-means++ seedings; the tightest clusters are the modes
+EXAMPLES = 10        # real images a mode in the modes' picture, those nearest its centroid
 
 
 def encoder(image_size, channels, seed=SEED):
@@ -84,6 +86,26 @@ def paths(cfg):
     return Path(f"{stem}_random_network.keras"), Path(f"{stem}_random_network_reference.npz")
 
 
+def modes_picture_path(cfg):
+    """Where the picture of the reference's modes is, or would be saved."""
+    return Path(f"{directory(cfg) / name(cfg)}_random_network_modes.png")
+
+
+def save_modes_picture(path, images, reference_part, reference):
+    """One row per mode: its EXAMPLES real reference images nearest the mode's centroid (white where it has
+    fewer), row k for mode k."""
+    from record.images import grid, save_png
+    distances = ((reference.features[:, None, :] - reference.modes[None]) ** 2).sum(axis=2)  # (images, modes)
+    nearest = distances.argmin(axis=1)
+    tiles = np.full((len(reference.modes) * EXAMPLES, *images.shape[1:]), 255, np.uint8)
+    for mode in range(len(reference.modes)):
+        members = np.flatnonzero(nearest == mode)
+        chosen = members[np.argsort(distances[members, mode])][:EXAMPLES]
+        if len(chosen):
+            tiles[mode * EXAMPLES:mode * EXAMPLES + len(chosen)] = images[reference_part[chosen]]
+    save_png(grid(tiles, columns=EXAMPLES), path)
+
+
 def load(cfg):
     """The data's feature network and Reference, or (None, None) if they have not been made (or their two files
     do not belong together)."""
@@ -94,6 +116,8 @@ def load(cfg):
     reference = load_reference(reference_path, sha256(network_path))
     if reference is None:
         return None, None
+    picture = modes_picture_path(cfg)
+    reference.modes_picture = str(picture) if picture.is_file() else None  # a warning points to its row
     return keras.models.load_model(network_path, compile=False, safe_mode=True), reference
 
 
@@ -122,6 +146,9 @@ def make(cfg, replace=False):
         network_path.parent.mkdir(parents=True, exist_ok=True)
         atomic.write(network_path, network.save)
     reference = make_reference(network, images, reference_part, baseline)
+    save_modes_picture(modes_picture_path(cfg), images, reference_part, reference)
     save_reference(reference_path, sha256(network_path), reference)
     print(f"made them in {time.perf_counter() - started:.0f} s; real vs the reference: " + ", ".join(
         f"{score} {value:.3g}" for score, value in reference.real_scores.items()), flush=True)
+    print(f"the real images of each of its {len(reference.modes)} modes, a row each: {modes_picture_path(cfg)}",
+          flush=True)

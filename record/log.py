@@ -76,15 +76,18 @@ def balance_warnings(rows):
 def mode_warnings(rows, rarest_mode):
     """Mode collapse without labels: for PATIENCE evaluations the samples fall into few of the real images'
     modes, or the mode drawn least for its size is drawn at under THIN_MODE of its share of the real images;
-    `rarest_mode` names the latest's (its number, its share of the real images and of the samples)."""
+    `rarest_mode` names the latest's (its number, its share of the real images and of the samples, and the
+    picture of the modes' real images, or None)."""
     scored = [row for row in rows if row["mode_entropy"] is not None][-PATIENCE:]
     if len(scored) < PATIENCE or not all(row["precision"] >= LOOKS_REAL and (
             row["mode_entropy"] < LOW_ENTROPY or row["min_mode_ratio"] < THIN_MODE) for row in scored):
         return []
-    (number, real_share, drawn), last = rarest_mode, scored[-1]
+    (number, real_share, drawn, picture), last = rarest_mode, scored[-1]
+    shown = f" (row {number} of {picture} shows its real images)" if picture else ""
     return [("mode_collapse", f"mode coverage is poor for {PATIENCE} evaluations: entropy {last['mode_entropy']:.2f} "
                               f"(1.0 = all modes equally often); mode {number} of the real images (a k-means cluster "
-                              f"of their features, {real_share:.0%} of them) is drawn in {drawn:.1%} of samples: "
+                              f"of their features, {real_share:.0%} of them) is drawn in {drawn:.1%} of samples"
+                              f"{shown}: "
                               f"the generator has dropped some kinds of the data's images (mode collapse). Try "
                               f"train.generator_beta1=0.5 and train.discriminator_beta1=0.5, or configs/clusters.yaml "
                               f"(README: Is it learning?)")]

@@ -31,10 +31,32 @@ def test_dropped_modes_lower_recall_coverage_and_the_rarest_share_and_the_warnin
     assert dropped["coverage"] < whole["coverage"] - 0.15
     rows = [{key: value for key, value in dropped.items() if key != "rarest_mode"} for _ in range(3)]
     [(kind, message)] = log.mode_warnings(rows, dropped["rarest_mode"])
-    number, real_share, drawn = dropped["rarest_mode"]
+    number, real_share, drawn, picture = dropped["rarest_mode"]
     assert kind == "mode_collapse" and f"mode {number} of the real images" in message and drawn == 0
-    assert f"{real_share:.0%} of them) is drawn in 0.0% of samples" in message
+    assert f"{real_share:.0%} of them) is drawn in 0.0% of samples:" in message and picture is None
     assert log.mode_warnings(rows[:2], dropped["rarest_mode"]) == []  # two evaluations are not yet a pattern
+    reference.modes_picture = "evaluator/modes.png"  # as random_network.load sets it when the picture exists
+    [(_, message)] = log.mode_warnings(rows, metrics.scores(kept, None, reference)["rarest_mode"])
+    assert f"(row {number} of evaluator/modes.png shows its real images)" in message
+
+
+def test_the_modes_picture_shows_each_modes_own_real_images_a_row_each(tmp_path, monkeypatch):
+    """Three kinds of real image (flat grey levels, told apart by their features): row k of the picture holds
+    only images of mode k, the mode whose centroid is that kind's."""
+    monkeypatch.setattr(random_network, "MODES", 3)
+    rng = np.random.default_rng(0)
+    levels = np.array([0, 120, 240], np.uint8)
+    kinds = rng.integers(3, size=90)
+    images = np.broadcast_to(levels[kinds][:, None, None, None], (90, 4, 4, 1)).copy()
+    features = np.stack([levels[kinds].astype(np.float32), np.zeros(90, np.float32)], axis=1) + rng.normal(size=(90, 2))
+    reference = metrics.measured_reference(features, (features, None), modes=random_network.modes_of(features))
+    random_network.save_modes_picture(tmp_path / "modes.png", images, np.arange(90), reference)
+    picture = iio.imread(tmp_path / "modes.png")  # 4-pixel tiles and 1-pixel gaps, each pixel shown 3 times
+    assert picture.shape == (3 * (3 * 5 + 1), 3 * (random_network.EXAMPLES * 5 + 1))
+    for mode, centroid in enumerate(reference.modes):
+        row = picture[3 * (1 + 5 * mode):3 * (5 + 5 * mode)]
+        tiles = [row[:, 3 * (1 + 5 * column):3 * (5 + 5 * column)] for column in range(random_network.EXAMPLES)]
+        assert all(np.all(tile == levels[np.abs(levels - centroid[0]).argmin()]) for tile in tiles)
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +106,9 @@ def test_train_classifier_makes_a_loose_folders_features_ahead_of_a_run_once_and
     assert made.returncode == 0, made.stderr[-2000:]
     assert "made them in" in made.stdout and "real vs the reference: frechet_distance" in made.stdout
     [network] = tmp_path.glob("folder-*-28x28x1_random_network.keras")
+    [modes] = tmp_path.glob("folder-*-28x28x1_random_network_modes.png")
+    assert f"a row each: {modes}" in made.stdout  # 10 modes of 10 digits, 28 pixels and a gap each, x3
+    assert iio.imread(modes).shape == (3 * (random_network.MODES * 29 + 1), 3 * (random_network.EXAMPLES * 29 + 1))
     again = run_program("train_classifier", *settings)
     assert again.returncode == 0 and "exist already" in again.stdout and "making the features" not in again.stdout
     saved = keras.models.load_model(network).layers[0].get_weights()
