@@ -106,6 +106,17 @@ def save_modes_picture(path, images, reference_part, reference):
     save_png(grid(tiles, columns=EXAMPLES), path)
 
 
+def draw_modes(cfg):
+    """The modes' picture of an evaluator whose picture is missing (deleted, or made by a version that drew
+    none), from its saved reference: the network and the reference stay as they are."""
+    images, _, _ = sources.load_images({**cfg, "data.limit": None}, same_listing=True)
+    cfg = {**cfg, "data.image_size": images.shape[1], "data.channels": images.shape[3]}
+    _, reference = load(cfg)
+    save_modes_picture(modes_picture_path(cfg), images, split(len(images), cfg["data.dataset"])[2], reference)
+    print(f"drew the real images of each of its {len(reference.modes)} modes, a row each: "
+          f"{modes_picture_path(cfg)}", flush=True)
+
+
 def load(cfg):
     """The data's feature network and Reference, or (None, None) if they have not been made (or their two files
     do not belong together)."""
@@ -130,6 +141,8 @@ def make(cfg, replace=False):
     cfg = {**cfg, "data.image_size": images.shape[1], "data.channels": images.shape[3]}  # the shape names them
     network_path, reference_path = paths(cfg)
     if not replace and load(cfg)[0] is not None:
+        if not modes_picture_path(cfg).is_file():
+            draw_modes(cfg)
         print(f"{network_path} and its reference exist already: train.py uses them for this data. To make them "
               f"again: --replace (every later run's quality numbers change with them)")
         return

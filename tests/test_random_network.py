@@ -86,8 +86,12 @@ def test_a_loose_folder_is_scored_every_epoch_by_a_random_networks_features_and_
     assert all(row["class_entropy"] == "" for row in rows)  # modes are not classes
     assert (run / "generator_best.keras").is_file()
     assert len(list(evaluator_dir.glob("*_random_network.keras"))) == 1
+    [modes] = evaluator_dir.glob("*_random_network_modes.png")
+    drawn = modes.read_bytes()
+    modes.unlink()  # as an evaluator made without the picture: the next run draws it from the saved reference
     second = run_train(*common, "output.run_name=b", "train.generator_lr=3e-4", "train.epochs=1")
     assert second.returncode == 0 and "making the features" not in second.stdout  # made once, kept
+    assert "drew the real images of each of its" in second.stdout and modes.read_bytes() == drawn
     compare.main([str(tmp_path / "runs"), "--csv", str(tmp_path / "table.csv")])
     with open(tmp_path / "table.csv", newline="") as f:
         table = list(csv.DictReader(f))
@@ -109,8 +113,10 @@ def test_train_classifier_makes_a_loose_folders_features_ahead_of_a_run_once_and
     [modes] = tmp_path.glob("folder-*-28x28x1_random_network_modes.png")
     assert f"a row each: {modes}" in made.stdout  # 10 modes of 10 digits, 28 pixels and a gap each, x3
     assert iio.imread(modes).shape == (3 * (random_network.MODES * 29 + 1), 3 * (random_network.EXAMPLES * 29 + 1))
+    modes.unlink()  # made again without --replace, the network and reference kept
     again = run_program("train_classifier", *settings)
     assert again.returncode == 0 and "exist already" in again.stdout and "making the features" not in again.stdout
+    assert "drew the real images of each of its 10 modes" in again.stdout and modes.is_file()
     saved = keras.models.load_model(network).layers[0].get_weights()
     remade = random_network.encoder(28, 1).get_weights()  # the seed makes the same network every time
     assert len(saved) == len(remade) and all(np.array_equal(a, b) for a, b in zip(saved, remade))
