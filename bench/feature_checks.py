@@ -142,11 +142,11 @@ def spaces(cfg, images, reference, network_seeds=()):
     shipped, _ = evaluators.for_random_network(cfg)
     train_part, _, _ = references.split(len(images), cfg["data.dataset"])
     learnt = train_encoder(images, np.sort(train_part[:20_000]))
-    made = {"random weights (shipped)": shipped, "learnt (SimCLR)": learnt,
-            "pixel PCA": PixelPCA(pipeline.scale(images[reference]))}
+    real = pipeline.scale(images[reference])
+    made = {"random weights (shipped)": shipped, "learnt (SimCLR)": learnt, "pixel PCA": PixelPCA(real)}
     for seed in network_seeds:
         made[f"random weights, seed {seed}"] = random_network.scaled(
-            random_network.encoder(images.shape[1], images.shape[3], seed=seed), pipeline.scale(images[reference]))
+            random_network.encoder(images.shape[1], images.shape[3], seed=seed), real)
     return made
 
 

@@ -172,8 +172,7 @@ def for_random_network(cfg):
     or Unavailable (existing, and none made yet; or too few images)."""
     network, reference = random_network.load(cfg)
     if network is not None and reference.modes_picture is None:  # the picture a mode warning points to
-        random_network.draw_modes(cfg)
-        network, reference = random_network.load(cfg)
+        random_network.draw_modes(cfg, reference)
     if network is None and cfg["eval.classifier"] == "existing":
         raise Unavailable(f"no random network for {name(cfg)} in {directory(cfg)}; make them with: "
                           f"{maker(cfg, 'eval.features')}")

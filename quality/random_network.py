@@ -12,9 +12,10 @@ features have unit variance per dimension on average, which keeps the distances 
 against real ones about 0.4; a first epoch's noise a few hundred).
 
 Modes: k-means (quality/kmeans.py) on the real reference images' features finds MODES groups; each generated
-image belongs to the nearest. A picture beside the reference shows each mode's real images, one row a mode, so
-a warning that names a mode shows what is missing. Their entropy and the rarest one's share say what class entropy says with labels:
-whether the generator draws every kind of image in the data, or has dropped some (mode collapse). They are
+image belongs to the nearest. Their entropy and the rarest one's share say what class entropy says with labels:
+whether the generator draws every kind of image in the data, or has dropped some (mode collapse); a picture
+beside the reference shows each mode's real images, a row a mode, so a warning that names a mode shows what is
+missing. They are
 clusters of features, not the data's classes, and named so (mode_entropy, min_mode_ratio; NDB, Richardson &
 Weiss 2018, compares generated and real images' shares of such bins).
 
@@ -30,7 +31,7 @@ import numpy as np
 
 from data import pipeline, sources
 from output import atomic
-from quality import kmeans, metrics
+from quality import distances, kmeans, metrics
 from quality.classifier import make_classifier
 from quality.references import FEATURE_LAYER, check_count, directory, load_reference, name, save_reference, sha256, split
 
@@ -95,26 +96,28 @@ def save_modes_picture(path, images, reference_part, reference):
     """One row per mode: its EXAMPLES real reference images nearest the mode's centroid (white where it has
     fewer), row k for mode k."""
     from record.images import grid, save_png
-    distances = ((reference.features[:, None, :] - reference.modes[None]) ** 2).sum(axis=2)  # (images, modes)
-    nearest = distances.argmin(axis=1)
+    away = distances.squared_distances(np.asarray(reference.features, np.float32),
+                                       np.asarray(reference.modes, np.float32))  # (images, modes)
+    nearest = away.argmin(axis=1)
     tiles = np.full((len(reference.modes) * EXAMPLES, *images.shape[1:]), 255, np.uint8)
     for mode in range(len(reference.modes)):
         members = np.flatnonzero(nearest == mode)
-        chosen = members[np.argsort(distances[members, mode])][:EXAMPLES]
+        chosen = members[np.argsort(away[members, mode])][:EXAMPLES]
         if len(chosen):
             tiles[mode * EXAMPLES:mode * EXAMPLES + len(chosen)] = images[reference_part[chosen]]
     save_png(grid(tiles, columns=EXAMPLES), path)
 
 
-def draw_modes(cfg):
-    """The modes' picture of an evaluator whose picture is missing (deleted, or made by a version that drew
-    none), from its saved reference: the network and the reference stay as they are."""
-    images, _, _ = sources.load_images({**cfg, "data.limit": None}, same_listing=True)
-    cfg = {**cfg, "data.image_size": images.shape[1], "data.channels": images.shape[3]}
-    _, reference = load(cfg)
-    save_modes_picture(modes_picture_path(cfg), images, split(len(images), cfg["data.dataset"])[2], reference)
-    print(f"drew the real images of each of its {len(reference.modes)} modes, a row each: "
-          f"{modes_picture_path(cfg)}", flush=True)
+def draw_modes(cfg, reference, images=None):
+    """Save the picture of `reference`'s modes from the data's images (read here if not given) and say where:
+    when the evaluator is made, or later for one whose picture is missing (deleted, or made by a version that
+    drew none); the network and the reference stay as they are."""
+    if images is None:
+        images, _, _ = sources.load_images({**cfg, "data.limit": None}, same_listing=True)
+    path = modes_picture_path(cfg)
+    save_modes_picture(path, images, split(len(images), cfg["data.dataset"])[2], reference)
+    reference.modes_picture = str(path)
+    print(f"drew the real images of each of its {len(reference.modes)} modes, a row each: {path}", flush=True)
 
 
 def load(cfg):
@@ -140,9 +143,10 @@ def make(cfg, replace=False):
     images, _, _ = sources.load_images({**cfg, "data.limit": None}, same_listing=True)
     cfg = {**cfg, "data.image_size": images.shape[1], "data.channels": images.shape[3]}  # the shape names them
     network_path, reference_path = paths(cfg)
-    if not replace and load(cfg)[0] is not None:
-        if not modes_picture_path(cfg).is_file():
-            draw_modes(cfg)
+    existing = None if replace else load(cfg)[1]
+    if existing is not None:
+        if existing.modes_picture is None:
+            draw_modes(cfg, existing, images)
         print(f"{network_path} and its reference exist already: train.py uses them for this data. To make them "
               f"again: --replace (every later run's quality numbers change with them)")
         return
@@ -159,9 +163,7 @@ def make(cfg, replace=False):
         network_path.parent.mkdir(parents=True, exist_ok=True)
         atomic.write(network_path, network.save)
     reference = make_reference(network, images, reference_part, baseline)
-    save_modes_picture(modes_picture_path(cfg), images, reference_part, reference)
     save_reference(reference_path, sha256(network_path), reference)
     print(f"made them in {time.perf_counter() - started:.0f} s; real vs the reference: " + ", ".join(
         f"{score} {value:.3g}" for score, value in reference.real_scores.items()), flush=True)
-    print(f"the real images of each of its {len(reference.modes)} modes, a row each: {modes_picture_path(cfg)}",
-          flush=True)
+    draw_modes(cfg, reference, images)

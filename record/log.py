@@ -87,10 +87,9 @@ def mode_warnings(rows, rarest_mode):
     return [("mode_collapse", f"mode coverage is poor for {PATIENCE} evaluations: entropy {last['mode_entropy']:.2f} "
                               f"(1.0 = all modes equally often); mode {number} of the real images (a k-means cluster "
                               f"of their features, {real_share:.0%} of them) is drawn in {drawn:.1%} of samples"
-                              f"{shown}: "
-                              f"the generator has dropped some kinds of the data's images (mode collapse). Try "
-                              f"train.generator_beta1=0.5 and train.discriminator_beta1=0.5, or configs/clusters.yaml "
-                              f"(README: Is it learning?)")]
+                              f"{shown}: the generator has dropped some kinds of the data's images (mode collapse). "
+                              f"Try train.generator_beta1=0.5 and train.discriminator_beta1=0.5, or "
+                              f"configs/clusters.yaml (README: Is it learning?)")]
 
 
 HPARAMS_TAGS = "_hparams_/"  # what TensorBoard's hparams plugin writes
