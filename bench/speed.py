@@ -61,6 +61,7 @@ def project_step(tf, keras, policy="float32", jit_compile=False, concatenated=Fa
     if not concatenated:
         return gan.make_train_step(generator, discriminator, *optimizers, average_generator=average_generator,
                                    average_decay=cfg["train.ema_decay"], r1_weight=cfg["train.r1_weight"],
+                                   r2_weight=cfg["train.r2_weight"], relativistic=cfg["train.loss"] == "relativistic",
                                    jit_compile=jit_compile)
     noise = tf.random.Generator.from_seed(0)
 

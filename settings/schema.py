@@ -225,6 +225,11 @@ SETTINGS = {
                               "starts; 0 = constant"),
     "train.r1_weight": Setting(0.0, number(0.0, low_inclusive=True), "gamma of the R1 penalty: the discriminator "
                                "also minimises gamma/2 * mean ||grad D(x)||^2 over real images, like 1.0; 0 = off"),
+    "train.r2_weight": Setting(0.0, number(0.0, low_inclusive=True), "gamma of the R2 penalty: the same at the "
+                               "generated images (R3GAN uses R1 and R2 with one gamma); 0 = off"),
+    "train.loss": Setting("standard", text(("standard", "relativistic")), "standard: the tutorial's cross-entropy "
+                          "(real -> 1, generated -> 0) | relativistic: RpGAN's, D ranks each real image above a "
+                          "generated one (Huang et al. 2024; with R1 and R2 it finds more modes)"),
     "train.mixed_precision": Setting("none", text(("none", "mixed_float16", "mixed_bfloat16")),
                                      "compute in 16 bits, keep weights in 32: mixed_float16 for NVIDIA GPUs (with "
                                      "loss scaling), mixed_bfloat16 for TPUs and CPUs with bfloat16 (changes numerics)"),

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import keras
 import tensorflow as tf
 
@@ -146,26 +147,54 @@ def test_r1_slopes_below_float16s_smallest_number_survive_loss_scaling():
     np.testing.assert_allclose(scaled, [np.sum((first @ second) ** 2)] * 3, rtol=1e-2)
 
 
-def test_r1_weight_changes_the_discriminators_update_only():
-    """Same start, one step with and one without the penalty: only D's update differs, and the reported
-    disc_loss is the adversarial loss either way. SGD, because Adam's first step is the gradient's sign."""
+@pytest.mark.parametrize("penalty", ["r1_weight", "r2_weight"])
+def test_a_penalty_changes_the_discriminators_update_only(penalty):
+    """Same start, one step with and one without the penalty (R1 at real images, R2 at generated ones): only
+    D's update differs, and the reported disc_loss is the adversarial loss either way. SGD, because Adam's
+    first step is the gradient's sign."""
     batch = next(iter(pipeline.epoch_batches(sources.load_sample()[:16, ..., None], None, 16, seed=0, epoch=1,
                                              noise_dim=100)))
     generator = models.make_generator(widths=TINY_GENERATOR)
     discriminator = models.make_discriminator(TINY_DISCRIMINATOR, dropout=0.0)
     start = generator.get_weights(), discriminator.get_weights()
     results = []
-    for r1_weight in (0.0, 10.0):
+    for weight in (0.0, 10.0):
         generator.set_weights(start[0])
         discriminator.set_weights(start[1])
         step = gan.make_train_step(generator, discriminator, keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1),
-                                   r1_weight=r1_weight)
+                                   **{penalty: weight})
         stats = step(batch)
         results.append((float(stats["disc_loss"]), generator.get_weights(), discriminator.get_weights()))
     (loss_off, generator_off, discriminator_off), (loss_on, generator_on, discriminator_on) = results
     assert np.isclose(loss_on, loss_off, rtol=1e-6)
     assert same_weights(generator_off, generator_on)
     assert not all(np.allclose(a, b) for a, b in zip(discriminator_off, discriminator_on))
+
+
+def test_the_relativistic_losses_rank_each_real_image_against_its_pair_and_ignore_a_shared_shift():
+    real, fake = tf.constant([2.0, -1.0, 0.5]), tf.constant([1.0, 0.0, 3.0])
+    softplus = lambda x: np.log1p(np.exp(x))  # noqa: E731
+    np.testing.assert_allclose(gan.relativistic_discriminator_loss(real, fake), np.mean(softplus(fake - real)), rtol=1e-6)
+    np.testing.assert_allclose(gan.relativistic_generator_loss(real, fake), np.mean(softplus(real - fake)), rtol=1e-6)
+    # Only the pairs' differences count: D's logits may drift together without changing either loss.
+    np.testing.assert_allclose(gan.relativistic_discriminator_loss(real + 7, fake + 7),
+                               gan.relativistic_discriminator_loss(real, fake), rtol=1e-6)
+    assert not np.isclose(gan.discriminator_loss(real + 7, fake + 7), gan.discriminator_loss(real, fake))
+
+
+def test_a_relativistic_step_trains_both_networks_and_reports_the_pairs_verdicts():
+    generator, discriminator = models.make_generator(widths=TINY_GENERATOR), models.make_discriminator(TINY_DISCRIMINATOR)
+    before = [w.numpy().copy() for w in generator.trainable_weights + discriminator.trainable_weights]
+    step = gan.make_train_step(generator, discriminator, keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4),
+                               relativistic=True, r1_weight=1.0, r2_weight=1.0)
+    stats = step(blank(8))
+    after = generator.trainable_weights + discriminator.trainable_weights
+    unchanged = [a.path for b, a in zip(before, after) if np.array_equal(b, a.numpy())]
+    assert unchanged == [discriminator.trainable_weights[-1].path]  # D's last bias: it cancels in D(x) - D(G(z))
+    # D(x) is sigmoid(D(x) - D(G(z))) and D(G(z)) its complement; one pair's verdict is both accuracies.
+    np.testing.assert_allclose(stats["d_real"] + stats["d_fake"], 1.0, rtol=1e-6)
+    assert stats["real_accuracy"] == stats["fake_accuracy"]
+    assert np.isfinite(stats["gen_loss"]) and np.isfinite(stats["disc_loss"])
 
 
 def test_the_training_loop_takes_each_batch_once_and_chooses_per_step_as_one_call_per_step_would():

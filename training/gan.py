@@ -28,9 +28,20 @@ def generator_loss(fake_logits, batch_size=None):
     return mean(cross_entropy(tf.ones_like(fake_logits), fake_logits), batch_size)
 
 
+def relativistic_discriminator_loss(real_logits, fake_logits, real_label=1.0, batch_size=None):
+    # RpGAN (Huang et al. 2024), real image i paired with generated image i: D: minimise
+    # BCE(1, D(x) - D(G(z))) = softplus(D(G(z)) - D(x)); D is asked only to rank each real image above its pair.
+    return mean(cross_entropy(tf.fill(tf.shape(real_logits), real_label), real_logits - fake_logits), batch_size)
+
+
+def relativistic_generator_loss(real_logits, fake_logits, batch_size=None):
+    # G: minimise BCE(1, D(G(z)) - D(x)) = softplus(D(x) - D(G(z))): rank its image above the real one.
+    return mean(cross_entropy(tf.ones_like(fake_logits), fake_logits - real_logits), batch_size)
+
+
 def logits_and_slopes(discriminator, images, scale_loss=lambda logits: logits, classes=None):
     """D's logits for `images` (of `classes`, one-hot, for a conditional D), and each image's squared slope
-    ||d logit / d image||^2 (the R1 penalty's term).
+    ||d logit / d image||^2 (the R1 and R2 penalties' term).
 
     Called while the step's tapes record, so the slope's own gradient (a second derivative) reaches D's
     weights. The gradient of all the logits at once is each image's own slope, because one image's logit
@@ -50,9 +61,8 @@ def logits_and_slopes(discriminator, images, scale_loss=lambda logits: logits, c
 
 
 def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, real_label=1.0,
-                    augment=None, average_generator=None, average_decay=0.999, r1_weight=0.0, jit_compile=False,
-                    num_classes=0,
-                    strategy=None):
+                    augment=None, average_generator=None, average_decay=0.999, r1_weight=0.0, r2_weight=0.0,
+                    relativistic=False, jit_compile=False, num_classes=0, strategy=None):
     """A compiled step that trains on one batch (real images, the generator's noise) and reports the
     balance of the two networks, as means over the batch. With `num_classes` (a conditional GAN) the batch
     is (real images, their labels, noise), and the generator draws each real image's class: both halves
@@ -68,8 +78,11 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     `augment` (augment.py, drawing from the run's checkpointed tf.random.Generator) transforms
     every batch the discriminator sees; `average_generator`, if given, follows the generator's weights
     as an exponential moving average after each of its updates. `r1_weight` (gamma) adds the R1 penalty
-    to what the discriminator minimises; the reported disc_loss stays the adversarial loss alone, so it
-    reads the same with and without it. `jit_compile` compiles the step with
+    to what the discriminator minimises, `r2_weight` the same penalty at generated images (R2); the reported
+    disc_loss stays the adversarial loss alone, so it reads the same with and without them. `relativistic`
+    replaces the tutorial's two losses with RpGAN's pairwise ones (Huang et al. 2024); the balance is then
+    reported on the pairs' verdicts, D(x) as sigmoid(D(x) - D(G(z))) and D(G(z)) as its complement, since a
+    relativistic D's own logits drift freely. `jit_compile` compiles the step with
     XLA. Under mixed_float16 the optimizers are LossScaleOptimizers: scale_loss multiplies each loss
     before backpropagation (so small float16 gradients do not round to zero) and apply_gradients divides
     the gradients back; for any other optimizer both are no-ops.
@@ -98,16 +111,30 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
                                                              discriminator_optimizer.scale_loss, classes)
             else:
                 real_logits = discriminator(conditioned(augment(real_images)), training=True)
-            fake_logits = discriminator(conditioned(augment(fake_images)), training=True)
+            if r2_weight:
+                fake_logits, fake_slopes = logits_and_slopes(discriminator, augment(fake_images),
+                                                             discriminator_optimizer.scale_loss, classes)
+            else:
+                fake_logits = discriminator(conditioned(augment(fake_images)), training=True)
             # 3. Its loss: how far it is from calling real images real and generated ones fake.
-            disc_loss = discriminator_loss(real_logits, fake_logits, real_label, batch_size)
+            if relativistic:
+                disc_loss = relativistic_discriminator_loss(real_logits, fake_logits, real_label, batch_size)
+            else:
+                disc_loss = discriminator_loss(real_logits, fake_logits, real_label, batch_size)
             minimised_disc_loss = disc_loss
             if r1_weight:
                 # R1 (Mescheder et al. 2018): D also minimises gamma/2 * E ||grad_x D(x)||^2 over real x; a verdict
                 # kept flat at the real images stops D from overshooting around them, so the two settle together.
                 minimised_disc_loss += r1_weight / 2 * mean(real_slopes, batch_size)
+            if r2_weight:
+                # R2: gamma/2 * E ||grad_x D(x)||^2 over generated x, flat at G's images too (R3GAN uses both).
+                minimised_disc_loss += r2_weight / 2 * mean(fake_slopes, batch_size)
             # 4. The generator's loss: how often the discriminator saw through its images.
-            gen_loss = generator_loss(fake_logits, batch_size)
+            if relativistic:
+                gen_loss = relativistic_generator_loss(real_logits, fake_logits, batch_size)
+                real_logits, fake_logits = real_logits - fake_logits, fake_logits - real_logits  # the reported verdicts
+            else:
+                gen_loss = generator_loss(fake_logits, batch_size)
             # Scaled while the tapes still record (a no-op unless loss scaling is on).
             scaled_gen_loss = generator_optimizer.scale_loss(gen_loss)
             scaled_disc_loss = discriminator_optimizer.scale_loss(minimised_disc_loss)
@@ -127,7 +154,7 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
                 "d_real": mean(tf.sigmoid(real_logits), batch_size),   # mean D(x): 1 = sure it is real
                 "d_fake": mean(tf.sigmoid(fake_logits), batch_size),   # mean D(G(z)): 0 = sure it is fake
                 "real_accuracy": mean(tf.cast(real_logits > 0, tf.float32), batch_size),
-                "fake_accuracy": mean(tf.cast(fake_logits < 0, tf.float32), batch_size),
+                "fake_accuracy": mean(tf.cast(fake_logits < 0, tf.float32), batch_size),  # relativistic: = real
                 "gen_grad_norm": gradient_norm}
 
     @tf.function

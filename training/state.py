@@ -121,7 +121,8 @@ class TrainingState:
             self.generator, self.discriminator, self.generator_optimizer, self.discriminator_optimizer,
             real_label=1.0 - cfg["train.label_smoothing"], augment=augment.make_augment(cfg["train.augment"], self.noise),
             average_generator=self.average_generator, average_decay=cfg["train.ema_decay"],
-            r1_weight=cfg["train.r1_weight"], jit_compile=cfg["train.jit_compile"], strategy=strategy,
+            r1_weight=cfg["train.r1_weight"], r2_weight=cfg["train.r2_weight"],
+            relativistic=cfg["train.loss"] == "relativistic", jit_compile=cfg["train.jit_compile"], strategy=strategy,
             num_classes=len(self.class_names))
         self.draw = tf.function(self.draw_and_check)  # compiled: an eager Keras call costs ~20 ms more
         self.gradient_norm_every = 1 if strategy.num_replicas_in_sync == 1 else GRADIENT_NORM_EVERY
