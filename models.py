@@ -6,7 +6,7 @@ keep the same pattern with one more stride-2 stage per doubling (schema.upsampli
 """
 
 import keras
-from keras import layers
+from keras import layers, ops
 
 from settings import schema
 
@@ -60,8 +60,20 @@ def make_generator(noise_dim=100, widths=(256, 128, 64), kernel_size=5, image_si
     return keras.Model([noise, classes], x, name="generator")
 
 
+class MinibatchStddev(layers.Layer):
+    """(batch, h, w, c) -> (batch, h, w, c + 1): one more feature map, the same for every image, holding how
+    much the batch's features vary (each feature's standard deviation over the batch, averaged; Karras et al.
+    2018). A generator that draws one picture for every noise makes it small, so D can see the collapse and
+    push G apart. The trade-off: an image's logit now depends a little on the rest of its batch (the
+    R1/R2 slope then includes that share, as in StyleGAN), and on several devices each one's part of it."""
+
+    def call(self, x):
+        spread = ops.mean(ops.sqrt(ops.var(x, axis=0) + 1e-8))
+        return ops.concatenate([x, ops.ones_like(x[..., :1]) * spread], axis=-1)
+
+
 def make_discriminator(widths=(64, 128), kernel_size=5, dropout=0.3, image_size=28, channels=1, num_classes=0,
-                       conditioning="projection"):
+                       conditioning="projection", minibatch_std=False):
     """Image (image_size, image_size, channels) -> one logit: positive means "real", negative "generated";
     with `num_classes`, a second input, the class (one-hot), and the logit says "a real image of this class".
 
@@ -70,12 +82,15 @@ def make_discriminator(widths=(64, 128), kernel_size=5, dropout=0.3, image_size=
     class to the image (keras.io's conditional GAN), so the first convolution sees it; `projection` (Miyato &
     Koyama 2018) adds the inner product of a learned class embedding with the image's features to the logit,
     which asks D the question per class at the end and costs one embedding, however many classes.
+    `minibatch_std` adds MinibatchStddev's feature map before the logit.
     """
     stack = []
     for width in extend(widths, schema.upsampling_stages(image_size), 2):
         stack += [layers.Conv2D(width, kernel_size, strides=2, padding="same"),  # (14, 14, 64), (7, 7, 128)
                   layers.LeakyReLU(),
                   layers.Dropout(dropout)]
+    if minibatch_std:
+        stack.append(MinibatchStddev())                                          # (7, 7, 129)
     stack.append(layers.Flatten())                                               # (6272,)
     # (1,); float32 under mixed precision: the loss needs its range
     verdict = layers.Dense(1, dtype="float32")
@@ -106,5 +121,6 @@ def from_config(cfg, synchronized=False, class_names=()):
     generator = make_generator(cfg["model.noise_dim"], cfg["model.generator_widths"], cfg["model.kernel_size"],
                                size, channels, synchronized, num_classes)
     discriminator = make_discriminator(cfg["model.discriminator_widths"], cfg["model.kernel_size"],
-                                       cfg["model.dropout"], size, channels, num_classes, cfg["model.conditioning"])
+                                       cfg["model.dropout"], size, channels, num_classes, cfg["model.conditioning"],
+                                       cfg["model.minibatch_std"])
     return generator, discriminator

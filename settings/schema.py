@@ -187,6 +187,9 @@ SETTINGS = {
     "model.dropout": Setting(0.3, number(0.0, 1.0, low_inclusive=True), "discriminator dropout rate"),
     "model.conditional": Setting(False, boolean(), "learn p(image | class) from the dataset's labels (a folder's: "
                                  "its subfolders), so generate.py --label can ask for a class"),
+    "model.minibatch_std": Setting(False, boolean(), "the discriminator also sees how much its batch's "
+                                   "features vary (one more feature map, Karras et al. 2018): against a generator "
+                                   "that draws too few kinds of picture"),
     "model.conditioning": Setting("projection", text(("projection", "planes")), "how the discriminator sees the "
                                   "class when model.conditional: projection (class embedding . features added to "
                                   "the logit) | planes (one-hot planes joined to the image)"),

@@ -42,3 +42,17 @@ def test_32x32_starts_at_8x8():
     generator, _ = models.from_config(config.load(overrides=["data.dataset=cifar10"]))
     assert generator.get_layer(index=3).output.shape == (None, 8, 8, 256)  # after the Reshape
     assert generator.output_shape == (None, 32, 32, 3)
+
+
+def test_the_minibatch_spread_lets_the_discriminator_tell_a_varied_batch_from_a_collapsed_one():
+    images = np.random.default_rng(0).uniform(-1, 1, (4, 28, 28, 1)).astype("float32")
+    collapsed = np.repeat(images[:1], 4, axis=0)
+    spread = models.MinibatchStddev()
+    assert np.all(np.asarray(spread(collapsed))[..., -1] < 1e-3)
+    assert np.all(np.asarray(spread(images))[..., -1] > 0.1)
+    with_spread = models.make_discriminator(dropout=0.0, minibatch_std=True)
+    assert with_spread.count_params() == 212_865 + 7 * 7  # one more feature map for the logit to read
+    # The first image's logit depends on its batch-mates with the spread, and not without it.
+    assert not np.isclose(with_spread(images)[0, 0], with_spread(collapsed)[0, 0])
+    without = models.make_discriminator(dropout=0.0)
+    np.testing.assert_allclose(without(images)[0, 0], without(collapsed)[0, 0], rtol=1e-5)
