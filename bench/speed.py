@@ -46,13 +46,13 @@ def tutorial_step(tf):
                                     tf.keras.optimizers.Adam(1e-4), BATCH)
 
 
-def project_step(tf, keras, policy="float32", jit_compile=False, concatenated=False, recipe=None):
-    """This project's step (training/gan.py) on the default models (or a recipe's models, moving average and R1
-    penalty), as train.py builds it."""
+def project_step(tf, keras, policy="float32", jit_compile=False, concatenated=False, recipe=None, overrides=()):
+    """This project's step (training/gan.py) on the default models (or a recipe's models, moving average, loss
+    and penalties, with `overrides` as on train.py's command line), as train.py builds it."""
     from settings import config
     from training import gan
     import models
-    cfg = config.load(recipe)
+    cfg = config.load(recipe, overrides)
     keras.mixed_precision.set_global_policy(policy)  # layers take the policy in force when they are made
     generator, discriminator = models.from_config(cfg)
     keras.mixed_precision.set_global_policy("float32")
@@ -119,6 +119,12 @@ def throughput(repeats, steps_per_repeat):
         "+ mixed_bfloat16 (other numerics)": (project_step(tf, keras, policy="mixed_bfloat16"), real, BATCH),
         f"configs/fast.yaml's step (batch {fast_batch})": (
             project_step(tf, keras, recipe=ROOT / "configs" / "fast.yaml"), batch(fast_batch), fast_batch),
+        "  + train.loss=relativistic train.r2_weight=1": (
+            project_step(tf, keras, recipe=ROOT / "configs" / "fast.yaml",
+                         overrides=["train.loss=relativistic", "train.r2_weight=1"]), batch(fast_batch), fast_batch),
+        "  + model.minibatch_std=true": (
+            project_step(tf, keras, recipe=ROOT / "configs" / "fast.yaml", overrides=["model.minibatch_std=true"]),
+            batch(fast_batch), fast_batch),
     }
     rates = {name: [] for name in candidates}
     for round_ in range(repeats + 1):  # round 0 warms up: tracing, XLA compilation, oneDNN kernel choice
