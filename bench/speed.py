@@ -122,6 +122,9 @@ def throughput(repeats, steps_per_repeat):
         "  + train.loss=relativistic train.r2_weight=1": (
             project_step(tf, keras, recipe=ROOT / "configs" / "fast.yaml",
                          overrides=["train.loss=relativistic", "train.r2_weight=1"]), batch(fast_batch), fast_batch),
+        "  + mixed_bfloat16 (other numerics)": (
+            project_step(tf, keras, policy="mixed_bfloat16", recipe=ROOT / "configs" / "fast.yaml"),
+            batch(fast_batch), fast_batch),
         "  + model.minibatch_std=true": (
             project_step(tf, keras, recipe=ROOT / "configs" / "fast.yaml", overrides=["model.minibatch_std=true"]),
             batch(fast_batch), fast_batch),
