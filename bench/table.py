@@ -1,6 +1,7 @@
 """The quality numbers of finished runs at chosen epochs, as the Markdown table rows docs/ shows.
 
-  python bench/table.py outputs/RUN1 outputs/RUN2 ... [--epochs 5,10,20,50] [--span 20-50] [--time] [--clustering]
+  python bench/table.py outputs/RUN1 outputs/RUN2 ... [--epochs 5,10,20,50] [--span 20-50] [--time] [--distance 6.5]
+                        [--clustering]
 
 Each cell is Fréchet distance / classifier score / rarest class's share, then the label accuracy for
 conditional runs or, for self-conditioned ones (model.clusters), the NMI of their clusters with the data's
@@ -8,8 +9,8 @@ classes; read from the run's metrics.csv. --span adds each number's lowest and h
 a span: whether a run holds its numbers or drifts ("–" unless the run scored every epoch of it). --time
 adds the time its epochs took (their `seconds`, summed; start-up and checkpoint writing not included) until
 the classifier score first reached 9.0, which says something only for a run that had the machine to
-itself. --clustering adds the share of the epochs' time spent clustering (`cluster_seconds`), up to the
-last epoch asked for.
+itself; --distance D the same until the Fréchet distance first fell to D or less. --clustering adds the
+share of the epochs' time spent clustering (`cluster_seconds`), up to the last epoch asked for.
 """
 
 import argparse
@@ -48,11 +49,11 @@ def clustering_share(rows, last):
     return f"{clustering:.0f} s of {total:.0f} s ({clustering / total:.1%})"
 
 
-def seconds_to_score(rows):
+def seconds_until(rows, reached):
     elapsed = 0.0
     for row in rows:
         elapsed += float(row["seconds"])
-        if row["classifier_score"] and float(row["classifier_score"]) >= SCORE:
+        if row["frechet_distance"] and reached(row):
             return f"{elapsed / 60:.1f} min (epoch {row['epoch']})"
     return "not reached"
 
@@ -63,6 +64,7 @@ def main():
     parser.add_argument("--epochs", default="10,20,30,40,50", help="comma-separated epochs (default 10,20,30,40,50)")
     parser.add_argument("--span", metavar="FIRST-LAST", help="add the lowest-highest of each number over these epochs")
     parser.add_argument("--time", action="store_true", help=f"add the epochs' time until classifier score {SCORE}")
+    parser.add_argument("--distance", type=float, metavar="D", help="add the epochs' time until Frechet distance <= D")
     parser.add_argument("--clustering", action="store_true", help="add the share of the epochs' time spent clustering")
     args = parser.parse_args()
     epochs = [int(epoch) for epoch in args.epochs.split(",")]
@@ -74,15 +76,19 @@ def main():
         span = [int(first), int(last)]
     print("| run | " + " | ".join(f"epoch {epoch}" for epoch in epochs)
           + (f" | epochs {span[0]}–{span[1]}, lowest–highest" if span else "")
-          + (f" | score {SCORE} after" if args.time else "") + (" | clustering" if args.clustering else "") + " |")
-    print("|---" * (len(epochs) + 1 + bool(span) + args.time + args.clustering) + "|")
+          + (f" | score {SCORE} after" if args.time else "")
+          + (f" | distance {args.distance} after" if args.distance else "")
+          + (" | clustering" if args.clustering else "") + " |")
+    print("|---" * (len(epochs) + 1 + bool(span) + args.time + bool(args.distance) + args.clustering) + "|")
     for run in args.runs:
         with open(run / "metrics.csv", newline="") as f:
             rows = list(csv.DictReader(f))
         by_epoch = {int(row["epoch"]): row for row in rows}
         print(f"| {run.name} | " + " | ".join(cell(by_epoch.get(epoch)) for epoch in epochs)
               + (f" | {span_cell(rows, *span)}" if span else "")
-              + (f" | {seconds_to_score(rows)}" if args.time else "")
+              + (f" | {seconds_until(rows, lambda row: float(row['classifier_score'] or 0) >= SCORE)}" if args.time else "")
+              + (f" | {seconds_until(rows, lambda row: float(row['frechet_distance']) <= args.distance)}"
+                 if args.distance else "")
               + (f" | {clustering_share(rows, max(epochs + (span or [])))}" if args.clustering else "") + " |")
 
 
