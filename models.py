@@ -73,7 +73,7 @@ class MinibatchStddev(layers.Layer):
 
 
 def make_discriminator(widths=(64, 128), kernel_size=5, dropout=0.3, image_size=28, channels=1, num_classes=0,
-                       conditioning="projection", minibatch_std=False):
+                       conditioning="projection", minibatch_std=False, spectral_norm=False):
     """Image (image_size, image_size, channels) -> one logit: positive means "real", negative "generated";
     with `num_classes`, a second input, the class (one-hot), and the logit says "a real image of this class".
 
@@ -82,12 +82,16 @@ def make_discriminator(widths=(64, 128), kernel_size=5, dropout=0.3, image_size=
     class to the image (keras.io's conditional GAN), so the first convolution sees it; `projection` (Miyato &
     Koyama 2018) adds the inner product of a learned class embedding with the image's features to the logit,
     which asks D the question per class at the end and costs one embedding, however many classes.
-    `minibatch_std` adds MinibatchStddev's feature map before the logit.
+    `minibatch_std` adds MinibatchStddev's feature map before the logit. `spectral_norm` wraps each
+    convolution in Keras' SpectralNormalization (Miyato et al. 2018): every training call divides its kernel, in
+    place, by its largest singular value (one power iteration), so no layer can stretch its input; the logit's
+    dense layer stays plain, keeping its float32 output under mixed precision.
     """
     stack = []
     for width in extend(widths, schema.upsampling_stages(image_size), 2):
-        stack += [layers.Conv2D(width, kernel_size, strides=2, padding="same"),  # (14, 14, 64), (7, 7, 128)
-                  layers.LeakyReLU(),
+        convolution = layers.Conv2D(width, kernel_size, strides=2, padding="same")
+        stack += [layers.SpectralNormalization(convolution) if spectral_norm else convolution,
+                  layers.LeakyReLU(),                                            # (14, 14, 64), (7, 7, 128)
                   layers.Dropout(dropout)]
     if minibatch_std:
         stack.append(MinibatchStddev())                                          # (7, 7, 129)
@@ -122,5 +126,5 @@ def from_config(cfg, synchronized=False, class_names=()):
                                size, channels, synchronized, num_classes)
     discriminator = make_discriminator(cfg["model.discriminator_widths"], cfg["model.kernel_size"],
                                        cfg["model.dropout"], size, channels, num_classes, cfg["model.conditioning"],
-                                       cfg["model.minibatch_std"])
+                                       cfg["model.minibatch_std"], cfg["model.spectral_norm"])
     return generator, discriminator

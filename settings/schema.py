@@ -190,6 +190,9 @@ SETTINGS = {
     "model.minibatch_std": Setting(False, boolean(), "the discriminator also sees how much its batch's "
                                    "features vary (one more feature map, Karras et al. 2018): against a generator "
                                    "that draws too few kinds of picture"),
+    "model.spectral_norm": Setting(False, boolean(), "the discriminator's convolutions are spectrally "
+                                   "normalised (Miyato et al. 2018): each keeps its largest singular value at 1, "
+                                   "one device only"),
     "model.conditioning": Setting("projection", text(("projection", "planes")), "how the discriminator sees the "
                                   "class when model.conditional: projection (class embedding . features added to "
                                   "the logit) | planes (one-hot planes joined to the image)"),

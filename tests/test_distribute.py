@@ -105,6 +105,10 @@ def test_xla_is_refused_on_several_devices_and_allowed_on_one():
     with pytest.raises(ConfigError, match="train.jit_compile cannot be combined with training on 2 devices"):
         distribute.check_replicas(cfg, replicas=2)  # XLA's step cannot reach the other device's variables
     distribute.check_replicas(cfg, replicas=1)
+    normalised = config.load(overrides=["model.spectral_norm=true", "train.distribute=mirrored"])
+    with pytest.raises(ConfigError, match="model.spectral_norm cannot be combined with training on 2 devices"):
+        distribute.check_replicas(normalised, replicas=2)  # it rewrites D's mirrored weights in place
+    distribute.check_replicas(normalised, replicas=1)
 
 
 def free_ports(count):

@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 
 from settings import config
@@ -56,3 +57,17 @@ def test_the_minibatch_spread_lets_the_discriminator_tell_a_varied_batch_from_a_
     assert not np.isclose(with_spread(images)[0, 0], with_spread(collapsed)[0, 0])
     without = models.make_discriminator(dropout=0.0)
     np.testing.assert_allclose(without(images)[0, 0], without(collapsed)[0, 0], rtol=1e-5)
+
+
+def test_spectral_normalisation_keeps_each_convolutions_largest_singular_value_at_one():
+    discriminator = models.make_discriminator(dropout=0.0, spectral_norm=True)
+    images = np.random.default_rng(0).uniform(-1, 1, (4, 28, 28, 1)).astype("float32")
+    kernels = [layer.layer.kernel for layer in discriminator.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    assert len(kernels) == 2
+    for kernel in kernels:
+        kernel.assign(kernel * 5.0)  # as a large update would leave it
+    for _ in range(30):  # each training call runs one power iteration and divides the kernel by its estimate
+        discriminator(images, training=True)
+    for kernel in kernels:
+        matrix = np.reshape(kernel.numpy(), (-1, kernel.shape[-1]))
+        assert abs(np.linalg.svd(matrix, compute_uv=False)[0] - 1.0) < 0.05
