@@ -106,7 +106,11 @@ def throughput(repeats, steps_per_repeat):
     def batch(size):  # real digits and the generator's noise, as pipeline.epoch_batches makes them
         return tf.constant(digits[:size]), tf.random.normal([size, NOISE_DIM])
     real = batch(BATCH)
-    fast_batch = config.load(ROOT / "configs" / "fast.yaml")["train.batch_size"]
+    fast = ROOT / "configs" / "fast.yaml"
+    fast_batch = config.load(fast)["train.batch_size"]
+
+    def fast_step(policy="float32", overrides=()):  # the recipe's step, with a lever, on a batch of its size
+        return project_step(tf, keras, policy=policy, recipe=fast, overrides=overrides), batch(fast_batch), fast_batch
     project = project_step(tf, keras)
     candidates = {  # name: (step, what one call takes, images per call)
         "tutorial's step (reference)": (tutorial_step(tf), real[0], BATCH),
@@ -117,17 +121,11 @@ def throughput(repeats, steps_per_repeat):
             steps_per_repeat * BATCH),
         "+ XLA (train.jit_compile=true)": (project_step(tf, keras, jit_compile=True), real, BATCH),
         "+ mixed_bfloat16 (other numerics)": (project_step(tf, keras, policy="mixed_bfloat16"), real, BATCH),
-        f"configs/fast.yaml's step (batch {fast_batch})": (
-            project_step(tf, keras, recipe=ROOT / "configs" / "fast.yaml"), batch(fast_batch), fast_batch),
-        "  + train.loss=relativistic train.r2_weight=1": (
-            project_step(tf, keras, recipe=ROOT / "configs" / "fast.yaml",
-                         overrides=["train.loss=relativistic", "train.r2_weight=1"]), batch(fast_batch), fast_batch),
-        "  + mixed_bfloat16 (other numerics)": (
-            project_step(tf, keras, policy="mixed_bfloat16", recipe=ROOT / "configs" / "fast.yaml"),
-            batch(fast_batch), fast_batch),
-        "  + model.minibatch_std=true": (
-            project_step(tf, keras, recipe=ROOT / "configs" / "fast.yaml", overrides=["model.minibatch_std=true"]),
-            batch(fast_batch), fast_batch),
+        f"configs/fast.yaml's step (batch {fast_batch})": fast_step(),
+        "  + train.loss=relativistic train.r2_weight=1": fast_step(overrides=["train.loss=relativistic",
+                                                                          "train.r2_weight=1"]),
+        "  + mixed_bfloat16 (other numerics)": fast_step(policy="mixed_bfloat16"),
+        "  + model.minibatch_std=true": fast_step(overrides=["model.minibatch_std=true"]),
     }
     rates = {name: [] for name in candidates}
     for round_ in range(repeats + 1):  # round 0 warms up: tracing, XLA compilation, oneDNN kernel choice

@@ -52,7 +52,8 @@ def check_replicas(cfg, replicas):
                           f"(train.distribute={cfg['train.distribute']}): XLA compiles the step for one device; set "
                           f"train.jit_compile=false, or train.distribute=none to train on one device with XLA")
     if cfg["model.spectral_norm"] and replicas > 1:
-        # Keras' SpectralNormalization assigns its normalised kernel in place, which mirrored variables refuse
+        # Keras' SpectralNormalization assigns its normalised kernel in place within each replica's step; that
+        # the replicas' copies stay identical through training is not tested, so it is not offered
         raise ConfigError(f"model.spectral_norm cannot be combined with training on {replicas} devices "
                           f"(train.distribute={cfg['train.distribute']}): it rewrites D's weights in place on "
                           f"each; set model.spectral_norm=false, or train.distribute=none")

@@ -45,10 +45,12 @@ def logits_and_slopes(discriminator, images, scale_loss=lambda logits: logits, c
 
     Called while the step's tapes record, so the slope's own gradient (a second derivative) reaches D's
     weights. The gradient of all the logits at once is each image's own slope, because one image's logit
-    does not depend on the others (the discriminator has no batch normalisation). `scale_loss` is the
-    optimizer's loss scaling: under mixed_float16 the slope travels back through float16 layers too, so it
-    is scaled up on the way (small slopes would round to zero) and back down in float32; if it overflows, the
-    penalty is not finite and the LossScaleOptimizer skips the step and lowers its scale, as for the losses.
+    does not depend on the others (the discriminator has no batch normalisation; with model.minibatch_std it
+    does, a little, through the batch's spread, and the slope takes that share in, as StyleGAN's does).
+    `scale_loss` is the optimizer's loss scaling: under mixed_float16 the slope travels back through float16
+    layers too, so it is scaled up on the way (small slopes would round to zero) and back down in float32; if
+    it overflows, the penalty is not finite and the LossScaleOptimizer skips the step and lowers its scale, as
+    for the losses.
     """
     with tf.GradientTape(watch_accessed_variables=False) as input_tape:
         input_tape.watch(images)
@@ -132,7 +134,6 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             # 4. The generator's loss: how often the discriminator saw through its images.
             if relativistic:
                 gen_loss = relativistic_generator_loss(real_logits, fake_logits, batch_size)
-                real_logits, fake_logits = real_logits - fake_logits, fake_logits - real_logits  # the reported verdicts
             else:
                 gen_loss = generator_loss(fake_logits, batch_size)
             # Scaled while the tapes still record (a no-op unless loss scaling is on).
@@ -150,11 +151,13 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             # every replica holds the same norm; dividing shares it out so train_step's sum restores it
             gradient_norm = (tf.linalg.global_norm(whole_gradient) / generator_optimizer.scale_loss(1.0)
                              / replicas.num_replicas_in_sync)
+        if relativistic:  # D judges pairs: its verdicts are the pairs' differences (fake_accuracy = real_accuracy)
+            real_logits, fake_logits = real_logits - fake_logits, fake_logits - real_logits
         return {"gen_loss": gen_loss, "disc_loss": disc_loss,
                 "d_real": mean(tf.sigmoid(real_logits), batch_size),   # mean D(x): 1 = sure it is real
                 "d_fake": mean(tf.sigmoid(fake_logits), batch_size),   # mean D(G(z)): 0 = sure it is fake
                 "real_accuracy": mean(tf.cast(real_logits > 0, tf.float32), batch_size),
-                "fake_accuracy": mean(tf.cast(fake_logits < 0, tf.float32), batch_size),  # relativistic: = real
+                "fake_accuracy": mean(tf.cast(fake_logits < 0, tf.float32), batch_size),
                 "gen_grad_norm": gradient_norm}
 
     @tf.function
