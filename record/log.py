@@ -50,16 +50,23 @@ def label_warnings(rows, worst_label, class_names):
                             f"see the grid's row for {name}")]
 
 
-def balance_warnings(rows):
-    """(kind, message) for each imbalance the latest rows show; the caller says each kind once."""
+def balance_warnings(rows, relativistic=False):
+    """(kind, message) for each imbalance the latest rows show; the caller says each kind once. With
+    `relativistic` (train.loss), D(G(z)) is the pairs' verdict, and the generator's loss does not saturate when
+    the discriminator wins, so the warning does not say its gradients fade."""
     found = []
     recent = rows[-PATIENCE:]
     if len(recent) == PATIENCE and all(row["d_fake"] < DISCRIMINATOR_WINS for row in recent):
-        found.append(("discriminator_wins",
-                      f"the discriminator has won for {PATIENCE} epochs: mean D(G(z)) {recent[-1]['d_fake']:.3f}, "
-                      f"it rejects {recent[-1]['fake_accuracy']:.0%} of generated images, so the generator's "
-                      f"gradients fade. Try a lower train.discriminator_lr or a higher train.generator_lr (README: "
-                      f"Is it learning?)"))
+        last = recent[-1]
+        found.append(("discriminator_wins", (
+            f"the discriminator has won for {PATIENCE} epochs: it ranks the real image above the generated one in "
+            f"{last['fake_accuracy']:.0%} of pairs (pair verdict D(G(z)) {last['d_fake']:.3f}); the relativistic "
+            f"loss keeps the generator's gradients, so look at the grid: if it has stopped improving, try a lower "
+            f"train.discriminator_lr or train.augment (README: Is it learning?)") if relativistic else (
+            f"the discriminator has won for {PATIENCE} epochs: mean D(G(z)) {last['d_fake']:.3f}, "
+            f"it rejects {last['fake_accuracy']:.0%} of generated images, so the generator's "
+            f"gradients fade. Try a lower train.discriminator_lr or a higher train.generator_lr (README: "
+            f"Is it learning?)")))
     scored = [row for row in rows if row["class_entropy"] is not None][-PATIENCE:]  # a classifier's numbers
     if len(scored) == PATIENCE and all(row["classifier_score"] >= LOOKS_LIKE_IMAGES and (
             row["class_entropy"] < LOW_ENTROPY or row["min_class_share"] < RARE_CLASS) for row in scored):
@@ -131,11 +138,11 @@ def parse_row(row):
 
 
 class RunLog:
-    def __init__(self, run_dir, last_epoch, real_scores=None, classes=10, class_names=()):
+    def __init__(self, run_dir, last_epoch, real_scores=None, classes=10, class_names=(), relativistic=False):
         """Continue the record of `run_dir` after `last_epoch` (0 for a new run); `real_scores`, the numbers
         of real images, are drawn as the floor, and `classes` is how many the scoring classifier knows;
-        `class_names` name a conditional run's classes in its warnings."""
-        self.class_names = class_names
+        `class_names` name a conditional run's classes in its warnings; `relativistic`: train.loss is."""
+        self.class_names, self.relativistic = class_names, relativistic
         self.csv_path, self.plot_path = run_dir / run_files.METRICS, run_dir / run_files.PLOT
         self.warnings_path = run_dir / run_files.WARNINGS  # written once there is a warning
         self.real_scores, self.classes = real_scores or {}, classes
@@ -173,7 +180,7 @@ class RunLog:
         row = {column: row.get(column) for column in NAMES}
         self.rows.append(row)
         said = {line.split()[2] for line in self.warnings}
-        found = balance_warnings(self.rows)
+        found = balance_warnings(self.rows, self.relativistic)
         if worst_label is not None:
             found += label_warnings(self.rows, worst_label, self.class_names)
         if rarest_mode is not None:

@@ -27,6 +27,15 @@ def test_discriminator_wins_only_after_patience_epochs_in_a_row():
     assert kinds([row(1, 0.05), row(2, 0.05), row(3, 0.05)]) == ["discriminator_wins"]
 
 
+def test_a_winning_discriminator_under_the_relativistic_loss_is_not_said_to_fade_the_generators_gradients():
+    rows = [row(n, 0.05) for n in (1, 2, 3)]
+    (kind, standard), = log.balance_warnings(rows)
+    (same_kind, relativistic), = log.balance_warnings(rows, relativistic=True)
+    assert kind == same_kind == "discriminator_wins"
+    assert "gradients fade" in standard and "gradients fade" not in relativistic
+    assert "90% of pairs" in relativistic and "look at the grid" in relativistic
+
+
 def test_poor_coverage_is_said_once_samples_look_like_digits_for_patience_evaluations():
     def scored(epoch, entropy, min_share, score):
         values = row(epoch, entropy=entropy, min_share=min_share)

@@ -48,7 +48,8 @@ class EpochRecord:
         self.evaluator = evaluator
         self.log = log.RunLog(run_dir, training.epoch, class_names=class_names,
                               real_scores=evaluator.reference.real_scores if evaluator else {},
-                              classes=len(evaluator.reference.class_names or []) if evaluator else 0)
+                              classes=len(evaluator.reference.class_names or []) if evaluator else 0,
+                              relativistic=cfg["train.loss"] == "relativistic")
         self.log.write_hparams(cfg)
         background = cfg["output.write_in_background"]
         self.files = concurrent.futures.ThreadPoolExecutor(1, "epoch-files") if background else None
