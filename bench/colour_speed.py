@@ -1,5 +1,5 @@
 """Images per second of training at colour sizes: the default settings, the self-conditioned recipe
-(configs/clusters.yaml), at 32x32x3 and 64x64x3, and the colour recipe (configs/colour.yaml, its discriminator
+(configs/clusters.yaml), at 32x32x3 and 64x64x3, and the colour recipe (configs/colour32.yaml, its discriminator
 twice as wide) at 32x32x3, against the arithmetic their steps must do.
 
   python bench/colour_speed.py               # 2 rounds, about 15 minutes on 2 CPU cores
@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROWS = [(recipe, size, []) for recipe in ("default", "configs/clusters.yaml") for size in (32, 64)] + [
-    ("configs/colour.yaml", 32, []), ("default", 64, ["train.mixed_precision=mixed_bfloat16"])]
+    ("configs/colour32.yaml", 32, []), ("default", 64, ["train.mixed_precision=mixed_bfloat16"])]
 
 
 def images_per_second(recipe, size, extra, images, scratch):

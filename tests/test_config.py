@@ -137,7 +137,7 @@ def test_the_colour_recipe_is_the_clusters_recipe_with_a_wider_discriminator_at_
     # its numbers in docs/colour.md were measured as configs/clusters.yaml with these two settings changed
     clusters = config.load(ROOT / "configs" / "clusters.yaml",
                            overrides=["data.dataset=folder", f"data.path={tmp_path}"])
-    colour = config.load(ROOT / "configs" / "colour.yaml", overrides=[f"data.path={tmp_path}"])
+    colour = config.load(ROOT / "configs" / "colour32.yaml", overrides=[f"data.path={tmp_path}"])
     assert {key for key in colour if colour[key] != clusters[key]} == {"data.image_size", "model.discriminator_widths"}
     assert (colour["data.image_size"], colour["model.discriminator_widths"]) == (32, [128, 256])
 
