@@ -57,16 +57,17 @@ def balance_warnings(rows, relativistic=False):
     found = []
     recent = rows[-PATIENCE:]
     if len(recent) == PATIENCE and all(row["d_fake"] < DISCRIMINATOR_WINS for row in recent):
-        last = recent[-1]
-        found.append(("discriminator_wins", (
-            f"the discriminator has won for {PATIENCE} epochs: it ranks the real image above the generated one in "
-            f"{last['fake_accuracy']:.0%} of pairs (pair verdict D(G(z)) {last['d_fake']:.3f}); the relativistic "
-            f"loss keeps the generator's gradients, so look at the grid: if it has stopped improving, try a lower "
-            f"train.discriminator_lr or train.augment (README: Is it learning?)") if relativistic else (
-            f"the discriminator has won for {PATIENCE} epochs: mean D(G(z)) {last['d_fake']:.3f}, "
-            f"it rejects {last['fake_accuracy']:.0%} of generated images, so the generator's "
-            f"gradients fade. Try a lower train.discriminator_lr or a higher train.generator_lr (README: "
-            f"Is it learning?)")))
+        last, won = recent[-1], f"the discriminator has won for {PATIENCE} epochs"
+        if relativistic:
+            message = (f"{won}: it ranks the real image above the generated one in {last['fake_accuracy']:.0%} of "
+                       f"pairs (pair verdict D(G(z)) {last['d_fake']:.3f}); the relativistic loss keeps the "
+                       f"generator's gradients, so look at the grid: if it has stopped improving, try a lower "
+                       f"train.discriminator_lr or train.augment (README: Is it learning?)")
+        else:
+            message = (f"{won}: mean D(G(z)) {last['d_fake']:.3f}, it rejects {last['fake_accuracy']:.0%} of "
+                       f"generated images, so the generator's gradients fade. Try a lower train.discriminator_lr "
+                       f"or a higher train.generator_lr (README: Is it learning?)")
+        found.append(("discriminator_wins", message))
     scored = [row for row in rows if row["class_entropy"] is not None][-PATIENCE:]  # a classifier's numbers
     if len(scored) == PATIENCE and all(row["classifier_score"] >= LOOKS_LIKE_IMAGES and (
             row["class_entropy"] < LOW_ENTROPY or row["min_class_share"] < RARE_CLASS) for row in scored):
