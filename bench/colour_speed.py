@@ -1,8 +1,8 @@
 """Images per second of training at colour sizes: the default settings, the self-conditioned recipe
-(configs/clusters.yaml), at 32x32x3 and 64x64x3, and the colour recipe (configs/colour32.yaml, its discriminator
-twice as wide) at 32x32x3, against the arithmetic their steps must do.
+(configs/clusters.yaml) at 32x32x3 and 64x64x3, and the colour recipes at their sizes (configs/colour32.yaml,
+its discriminator twice as wide; configs/colour64.yaml, its generator), against the arithmetic their steps must do.
 
-  python bench/colour_speed.py               # 2 rounds, about 15 minutes on 2 CPU cores
+  python bench/colour_speed.py               # 2 rounds, about 25 minutes on 2 CPU cores
   python bench/colour_speed.py --rounds 1 --images 1024
 
 Each row runs `python train.py` on the bundled digits resized to the size and given three channels (the
@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROWS = [(recipe, size, []) for recipe in ("default", "configs/clusters.yaml") for size in (32, 64)] + [
-    ("configs/colour32.yaml", 32, []), ("default", 64, ["train.mixed_precision=mixed_bfloat16"])]
+    ("configs/colour32.yaml", 32, []), ("configs/colour64.yaml", 64, []),
+    ("default", 64, ["train.mixed_precision=mixed_bfloat16"])]
 
 
 def images_per_second(recipe, size, extra, images, scratch):
