@@ -2,7 +2,7 @@
 (configs/clusters.yaml) at 32x32x3 and 64x64x3, and the colour recipes at their sizes (configs/colour32.yaml,
 its discriminator twice as wide; configs/colour64.yaml, its generator), against the arithmetic their steps must do.
 
-  python bench/colour_speed.py               # 2 rounds, about 25 minutes on 2 CPU cores
+  python bench/colour_speed.py               # 2 rounds, about 15 minutes on 2 CPU cores
   python bench/colour_speed.py --rounds 1 --images 1024
 
 Each row runs `python train.py` on the bundled digits resized to the size and given three channels (the
