@@ -82,10 +82,14 @@ def test_mirrored_over_two_devices_gives_the_losses_of_one_device(conditional, m
     assert found["replicas"] == 2
     names = list(found["one"][0])
     one, two = (np.array([[row[name] for name in names] for row in found[run]]) for run in ("one", "two"))
-    # 3 steps of 32 images, 16 per replica. The first starts from the same weights: losses, balance statistics and
-    # gradient norm agree to float rounding (<= 1.3e-5 relative seen). Without batch norm synchronised over the
-    # replicas the losses differ by ~1e-3 and the gradient norm by ~2e-2; with a per-replica mean, by 2x.
-    np.testing.assert_allclose(two[0], one[0], rtol=3e-4, atol=1e-6)
+    # 3 steps of 32 images, 16 per replica. The first starts from the same weights: losses and balance statistics
+    # agree to float rounding (<= 1.3e-5 relative seen), the generator's gradient norm, a sum over every weight of
+    # both halves' gradients, to 4.1e-4 on one CPU kind. Without batch norm synchronised over the replicas the losses
+    # differ by ~1e-3 and the gradient norm by ~2e-2; with a per-replica mean, by 2x.
+    norm = names.index("gen_grad_norm")
+    rest = [i for i in range(len(names)) if i != norm]
+    np.testing.assert_allclose(two[0, rest], one[0, rest], rtol=3e-4, atol=1e-6)
+    np.testing.assert_allclose(two[0, norm], one[0, norm], rtol=2e-3)
     # Later steps start from weights each run updated itself. Adding the replicas' halves in another order rounds
     # differently, and GAN steps amplify that: up to 2.2e-4 relative after 3 steps in 24 runs on the 2-core AMD EPYC
     # machine, so compare at 2e-3, ten times that. An update of the wrong size (the replicas' mean gradient instead
