@@ -24,7 +24,8 @@ from training.stopping import Stopped, StopRequests, TrainingDiverged
 def parse_args(argv=None):
     parser = command_line.argument_parser(__doc__)
     parser.add_argument("--config", type=Path, metavar="FILE",
-                        help="YAML config; keys it leaves out keep their defaults (default: config.yaml)")
+                        help="YAML config; keys it leaves out keep those of the file its base: names, or the defaults "
+                             "(default: config.yaml)")
     parser.add_argument("--resume", type=Path, metavar="RUN",
                         help="continue the run in directory RUN from its last checkpoint, with its saved config")
     parser.add_argument("--dry-run", action="store_true",

@@ -30,8 +30,8 @@ from training import tflog
 def parse_args(argv=None):
     parser = command_line.argument_parser(__doc__)
     parser.add_argument("--config", type=Path, metavar="FILE",
-                        help="YAML config, as for train.py; keys it leaves out keep their defaults (default: "
-                             "config.yaml)")
+                        help="YAML config, as for train.py; keys it leaves out keep those of its base: file, or the "
+                             "defaults (default: config.yaml)")
     parser.add_argument("--replace", action="store_true",
                         help="train the data's classifier again over the existing one (for MNIST, the committed "
                              "evaluator/mnist_classifier.keras), which changes every later run's quality numbers")

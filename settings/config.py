@@ -3,7 +3,8 @@ rule in schema.py; a run folder's config.yaml (as its user set them) and found.y
 ones left to it) read back.
 
 `config.yaml` mirrors the defaults with comments (a test keeps the two equal), so a config file only needs the
-keys it changes. Nothing here imports TensorFlow: a typo in a key fails in milliseconds, not after TensorFlow's
+keys it changes; one may name another it extends (`base: clusters.yaml`), so a recipe built on a recipe states only
+what it adds. Nothing here imports TensorFlow: a typo in a key fails in milliseconds, not after TensorFlow's
 start-up. The trade-off: a new setting is declared twice, in schema.py and in `config.yaml`.
 """
 
@@ -80,6 +81,31 @@ def read_yaml(path):
         raise ConfigError(f"{path} is not valid YAML{line}: {getattr(e, 'problem', e)}; fix the syntax") from None
 
 
+BASE = "base"  # a config file's key naming the file it extends
+
+
+def read_file(path, extending=()):
+    """A config file's settings, flat and checked, on top of those of the file its `base:` names (a path relative to
+    it), which may name another: `extending` holds the files that named this one, so a loop is refused."""
+    path = Path(path).expanduser()
+    sections = read_yaml(path)
+    if not (isinstance(sections, dict) and BASE in sections):
+        return check(flatten(sections, str(path)), str(path))
+    sections = dict(sections)
+    base = sections.pop(BASE)
+    if not isinstance(base, str) or not base.strip():
+        raise ConfigError(f"{path}: base: must name the config file this one extends, like base: clusters.yaml")
+    base_path = (path.parent / base).resolve()
+    if not base_path.is_file():
+        raise ConfigError(f"{path}: base: {base} is not a file (looked for {base_path}); name a config file, "
+                          f"relative to this one")
+    chain = (*extending, path.resolve())
+    if base_path in chain:
+        loop = " -> ".join(step.name for step in (*chain, base_path))
+        raise ConfigError(f"{path}: base: {base} makes a loop ({loop}); remove one of its base: keys")
+    return {**read_file(base_path, chain), **check(flatten(sections, str(path)), str(path))}
+
+
 def parse_override(text_):
     """'train.epochs=5' -> ('train.epochs', 5), the value read as YAML so numbers and lists work, except for a
     setting of text, which takes it as written (output.run_name=off, data.background=#808080)."""
@@ -105,7 +131,7 @@ def load(path=None, overrides=(), base=None):
     if base is not None:
         flat.update(check(base, "the run's config.yaml"))
     if path is not None:
-        flat.update(check(flatten(read_yaml(path), str(path)), str(path)))
+        flat.update(read_file(path))
     for item in overrides:
         key, value = parse_override(item)
         flat.update(check({key: value}, "the command line"))

@@ -145,6 +145,29 @@ def test_a_colour_recipe_is_the_clusters_recipe_with_one_network_wider(recipe, c
     assert {key: colour[key] for key in colour if colour[key] != clusters[key]} == changed
 
 
+def test_a_config_file_extends_the_file_its_base_names_and_its_own_keys_win(tmp_path):
+    (tmp_path / "recipe.yaml").write_text("train:\n  epochs: 3\n  batch_size: 64\n")
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "wider.yaml").write_text("base: ../recipe.yaml\ntrain:\n  epochs: 5\n")
+    cfg = config.load(tmp_path / "mine" / "wider.yaml", overrides=["train.seed=4"])  # base: relative to the file
+    assert (cfg["train.epochs"], cfg["train.batch_size"], cfg["train.seed"]) == (5, 64, 4)
+    assert cfg["train.generator_lr"] == config.load()["train.generator_lr"]  # neither sets it: the default
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"a.yaml": "base: b.yaml\n", "b.yaml": "base: a.yaml\n"}, r"b.yaml: base: a.yaml makes a loop \(a.yaml -> b.yaml -> a.yaml\)"),
+    ({"a.yaml": "base: a.yaml\n"}, r"a.yaml: base: a.yaml makes a loop \(a.yaml -> a.yaml\)"),
+    ({"a.yaml": "base: gone.yaml\n"}, r"a.yaml: base: gone.yaml is not a file \(looked for .*gone.yaml\)"),
+    ({"a.yaml": "base: [b.yaml]\n"}, r"a.yaml: base: must name the config file this one extends"),
+    ({"a.yaml": "base: b.yaml\n", "b.yaml": "train:\n  epoks: 3\n"}, r"unknown key train.epoks in .*b.yaml"),
+])
+def test_a_base_that_loops_is_missing_or_wrong_is_refused_naming_the_file(files, message, tmp_path):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        config.load(tmp_path / "a.yaml")
+
+
 def test_a_setting_of_text_takes_a_command_lines_value_as_written():
     cfg = config.load(overrides=["output.run_name=off", "data.background=#80ff00", "eval.classifier=no"])
     assert (cfg["output.run_name"], cfg["data.background"], cfg["eval.classifier"]) == ("off", "#80ff00", "no")
