@@ -98,7 +98,14 @@ def summary(run, keys):
 def judge(settings):
     """What scores a run's images, in words: two runs' numbers compare only if this is the same (as
     quality/evaluators.py chooses, without reading a folder: a folder's own classifier or features are named by
-    its path; eval.features=auto as the run resolved it, in its found.yaml)."""
+    its path; eval.features=auto as the run resolved it, in its found.yaml), down to the evaluator_id recorded
+    there: an evaluator made again under the same name scores otherwise. A run folder without one is grouped only with
+    others without one."""
+    identity = settings.get("eval.evaluator_id")
+    return evaluator_in_words(settings) + (f" (evaluator_id {identity})" if identity else "")
+
+
+def evaluator_in_words(settings):
     size, channels = schema.image_shape(settings)
     shape = f"{size}x{size}x{channels}"
     if settings["eval.features"] == "inception":

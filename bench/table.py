@@ -10,12 +10,18 @@ a span: whether a run holds its numbers or drifts ("–" unless the run scored e
 adds the time its epochs took (their `seconds`, summed; start-up and checkpoint writing not included) until
 the classifier score first reached 9.0, which says something only for a run that had the machine to
 itself; --distance D the same until the Fréchet distance first fell to D or less. --clustering adds the
-share of the epochs' time spent clustering (`cluster_seconds`), up to the last epoch asked for.
+share of the epochs' time spent clustering (`cluster_seconds`), up to the last epoch asked for. Runs scored by
+different evaluators (compare.py's judge: another classifier, size, or one made again under the same name) get a
+note on stderr first: their numbers do not compare.
 """
 
 import argparse
 import csv
+import sys
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 SCORE = 9.0
 
@@ -74,6 +80,14 @@ def main():
         if not (dash and first.isdigit() and last.isdigit() and 1 <= int(first) <= int(last)):
             parser.error(f"--span {args.span}: give the first and last epoch, like --span 20-50")
         span = [int(first), int(last)]
+    import compare
+    from settings import config
+    judges = {}
+    for run in args.runs:
+        judges.setdefault(compare.judge(config.load(base=config.saved(run))), []).append(run.name)
+    if len(judges) > 1:
+        print("note: these runs are scored by different evaluators, and their numbers do not compare:\n"
+              + "\n".join(f"  {', '.join(names)}: {judge}" for judge, names in judges.items()), file=sys.stderr)
     print("| run | " + " | ".join(f"epoch {epoch}" for epoch in epochs)
           + (f" | epochs {span[0]}–{span[1]}, lowest–highest" if span else "")
           + (f" | score {SCORE} after" if args.time else "")

@@ -194,13 +194,28 @@ def for_run(cfg, real_images, run_classes=()):
     try:
         features = features_for(cfg)
         if features == "inception":
-            return metrics.Evaluator(*for_inception(cfg, real_images), cfg["eval.num_samples"], batch=INCEPTION_BATCH)
-        if features == "random_network":
-            return metrics.Evaluator(*for_random_network(cfg), cfg["eval.num_samples"])
-        network, reference, order = for_classifier(cfg, run_classes)
-        return metrics.Evaluator(network, reference, cfg["eval.num_samples"], class_order=order)
+            evaluator = metrics.Evaluator(*for_inception(cfg, real_images), cfg["eval.num_samples"],
+                                          batch=INCEPTION_BATCH)
+        elif features == "random_network":
+            evaluator = metrics.Evaluator(*for_random_network(cfg), cfg["eval.num_samples"])
+        else:
+            network, reference, order = for_classifier(cfg, run_classes)
+            evaluator = metrics.Evaluator(network, reference, cfg["eval.num_samples"], class_order=order)
     except Unavailable as e:
         print(f"note: no quality numbers (the balance diagnostics still run): {e}", file=sys.stderr, flush=True)
         return None
+    check_evaluator_id(cfg, evaluator.reference.evaluator_id)
+    return evaluator
+
+
+def check_evaluator_id(cfg, found):
+    """A ConfigError if eval.evaluator_id names another evaluator than the one `found` here: for a resumed run, the
+    one its epochs so far were scored by, made again since (same name and folder, other weights), whose numbers
+    for the same generator differ."""
+    wanted = cfg["eval.evaluator_id"]
+    if wanted and wanted != found:
+        raise ConfigError(f"eval.evaluator_id={wanted}, but the evaluator {name(cfg)} in {directory(cfg)} is {found}: "
+                          f"it was made again, and its numbers would not compare with those of {wanted}; put that "
+                          f"evaluator back, or start a new run (eval.evaluator_id empty) to be scored by this one")
 
 

@@ -34,6 +34,8 @@ The trade-off: the numbers are only as good as the network, and only comparable 
 same evaluator (evaluators.py).
 """
 
+import hashlib
+
 import numpy as np
 
 from quality import distances
@@ -222,7 +224,9 @@ def label_scores(probabilities, asked):
 class Reference:
     """What the numbers compare with: real images' features (`features`, and their statistics), with a
     classifier their classes (`labels`) and `class_names`, and `real_scores`, the numbers of other real images
-    (real vs real: the best a generator can hope for)."""
+    (real vs real: the best a generator can hope for). Its `evaluator_id`, 12 hex digits of the features' sha256,
+    names the evaluator: two made by the same command from the same images differ (their networks' weights do),
+    and so do the numbers they give one generator."""
 
     def __init__(self, features, real_scores, labels=None, class_names=None, modes=None):
         self.features, self.real_scores, self.labels, self.class_names = features, real_scores, labels, class_names
@@ -230,6 +234,7 @@ class Reference:
         self.mode_shares = None if modes is None else mode_shares(features, modes)  # each mode's share of them
         self.modes_picture = None  # where a PNG shows each mode's real images, a row each (random_network.py)
         self.statistics = statistics(features)
+        self.evaluator_id = hashlib.sha256(np.ascontiguousarray(features).tobytes()).hexdigest()[:12]
         # the real images' balls, for every precision (k = 3) and density (k = 5) measured
         self.radii, self.density_radii = neighbour_radii_of(features, (NEIGHBOURS, DENSITY_NEIGHBOURS))
 

@@ -14,7 +14,7 @@ from settings.schema import ConfigError
 # What the run's quality numbers are measured with (and, with Inception, data.limit: its reference is the
 # training images): numbers measured otherwise would not compare with the earlier epochs'.
 SCORED_WITH = ("eval.features", "eval.num_samples", "eval.evaluator_dir", "eval.inception_weights", "eval.classifier",
-               "data.dataset", "data.path")
+               "eval.evaluator_id", "data.dataset", "data.path")
 DATA_OWN = ("auto", "existing")  # eval.classifier's values that both mean the data's own classifier
 
 

@@ -5,6 +5,7 @@ and writes the settings, command_line.py turns them into --help."""
 import difflib
 import math
 import os
+import re
 
 
 class ConfigError(Exception):
@@ -65,6 +66,14 @@ def run_name():
                 return value
         return None
     return Rule("a folder name without slashes, or empty for a timestamp", convert, text=True)
+
+
+def evaluator_id():
+    def convert(value):
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and re.fullmatch(r"[0-9a-f]{12}", str(value)):
+            return str(value)
+        return None
+    return Rule("12 hex digits (as a run's found.yaml records them), or empty", convert, text=True)
 
 
 def widths(length=None):
@@ -272,6 +281,10 @@ SETTINGS = {
                           "10% of the training time (9 for 60,000 images)", optional=True),
     "eval.num_samples": Setting(2000, integer(100), "generated images scored each time (with inception, as many "
                                 "of the training images are the reference)"),
+    "eval.evaluator_id": Setting(None, evaluator_id(), "12 hex digits naming the evaluator: a run records the one that "
+                                "scores it in its found.yaml, and refuses another (one made again) when resumed; "
+                                "set it to refuse any other for a new run too; empty = whichever is there",
+                                optional=True),
     "output.dir": Setting("outputs", text(), "where run directories are created"),
     "output.run_name": Setting(None, run_name(), "this run's directory name; empty = a timestamp", optional=True),
     "output.grid_size": Setting(4, integer(1), "the per-epoch image is a grid_size x grid_size grid "

@@ -67,6 +67,18 @@ def test_runs_are_ranked_by_best_distance_within_runs_scored_alike_only(tmp_path
     assert worse["train.seed"] == "1" and worse["eval.features"] == "classifier"
 
 
+def test_runs_scored_by_two_evaluators_of_one_name_are_not_ranked_together(tmp_path, capsys):
+    for name, identity in (("a", "a1b2c3d4e5f6"), ("b", "0123456789ab"), ("c", "a1b2c3d4e5f6")):
+        make_run(tmp_path, name, {}, [30.0])
+        (tmp_path / name / "found.yaml").write_text(yaml.safe_dump(
+            {"eval": {"features": "classifier", "evaluator_id": identity}}))  # as train.py records them
+    compare.main([str(tmp_path), "--csv", str(tmp_path / "table.csv")])
+    assert "group 1 of 2, scored by the classifier mnist in evaluator/, 2000 samples (evaluator_id a1b2c3d4e5f6)" \
+        in capsys.readouterr().out
+    with open(tmp_path / "table.csv", newline="") as f:
+        assert [(row["group"], row["run"]) for row in csv.DictReader(f)] == [("1", "a"), ("1", "c"), ("2", "b")]
+
+
 def test_the_picture_has_the_curves_of_every_run(tmp_path):
     make_run(tmp_path, "a", {"train": {"seed": 1}}, [90.0, 30.0])
     make_run(tmp_path, "b", {"train": {"seed": 2}}, [80.0, 20.0])

@@ -281,19 +281,37 @@ def test_the_held_out_split_is_disjoint_and_keeps_mnists_committed_one():
 
 @pytest.mark.parametrize("change, saved", [("eval.features=inception", "classifier"), ("eval.num_samples=500", 2000),
                                            ("eval.evaluator_dir=elsewhere", None), ("data.dataset=cifar10", "mnist"),
-                                           ("eval.classifier=mnist", "auto")])
+                                           ("eval.classifier=mnist", "auto"),
+                                           ("eval.evaluator_id=0123456789ab", "a1b2c3d4e5f6")])
 @pytest.mark.slow
 def test_a_run_resumes_only_with_what_its_quality_numbers_were_measured_with(tmp_path, change, saved):
     run = tmp_path / "run"
     (run / "checkpoints").mkdir(parents=True)
     (run / "checkpoints" / "checkpoint").write_text("")  # refused before the checkpoint is read
     config.dump(config.load(), run / "config.yaml")
-    config.dump({"eval.features": "classifier"}, run / "found.yaml")  # what eval.features=auto resolved to
+    # what eval.features=auto resolved to, and the evaluator that scored the run
+    config.dump({"eval.features": "classifier", "eval.evaluator_id": "a1b2c3d4e5f6"}, run / "found.yaml")
     result = run_train("--resume", run, change)
     key = change.split("=")[0]
     assert result.returncode == 2 and result.stderr.strip() == (
         f"error: {key} cannot change when resuming: the run's quality numbers so far (and its best generator) were "
         f"measured with {key}={saved}, and new ones would not compare with them; start a new run to change it")
+
+
+def test_an_evaluator_made_again_has_another_id_and_a_run_held_to_the_old_one_refuses_it():
+    features = np.random.default_rng(0).standard_normal((300, 8)).astype("float32")
+    same, again = metrics.Reference(features.copy(), {}), metrics.Reference(features + 1e-6, {})
+    assert metrics.Reference(features, {}).evaluator_id == same.evaluator_id  # the same evaluator, loaded again
+    assert again.evaluator_id != same.evaluator_id and len(same.evaluator_id) == 12
+    shape = {"data.image_size": 28, "data.channels": 1}  # as the run finds them
+    held = config.with_found(config.load(overrides=[f"eval.evaluator_id={same.evaluator_id}"]), shape)
+    evaluators.check_evaluator_id(held, same.evaluator_id)
+    evaluators.check_evaluator_id(config.with_found(config.load(), shape), again.evaluator_id)  # empty: any
+    with pytest.raises(schema.ConfigError, match=f"eval.evaluator_id={same.evaluator_id}, but the evaluator mnist in "
+                                                 f".* is {again.evaluator_id}: it was made again"):
+        evaluators.check_evaluator_id(held, again.evaluator_id)
+    with pytest.raises(schema.ConfigError, match="eval.evaluator_id must be 12 hex digits"):
+        config.load(overrides=["eval.evaluator_id=xyz"])
 
 
 def test_a_folder_is_listed_once_at_start_up_and_its_name_and_classes_describe_the_images_loaded(tmp_path, monkeypatch):

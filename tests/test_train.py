@@ -1,6 +1,7 @@
 """End to end: train.py as a user runs it, on 512 bundled digits (2 steps an epoch)."""
 
 import csv
+import hashlib
 import re
 import shutil
 from types import SimpleNamespace
@@ -16,7 +17,7 @@ import generate
 from record import columns, generator_files, images
 from training import checkpoint, state, stopping
 from training.loop import draw_checked
-from conftest import TINY, checkpoint_epoch, run_train
+from conftest import ROOT, TINY, checkpoint_epoch, run_train
 
 
 def epoch_lines(stdout):
@@ -56,6 +57,8 @@ def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_pat
     saved = config.saved(run)  # config.yaml as set, with found.yaml's image shape, seed and evaluation interval
     assert saved["train.epochs"] == 2 and saved["data.dataset"] == "mnist_sample"
     assert (saved["data.image_size"], saved["data.channels"]) == (28, 1)
+    with np.load(ROOT / "evaluator" / "mnist_reference.npz") as committed:  # the evaluator that scored it
+        assert saved["eval.evaluator_id"] == hashlib.sha256(committed["features"].tobytes()).hexdigest()[:12]
     assert yaml.safe_load((run / "config.yaml").read_text())["data"]["image_size"] is None  # as the user left it
     with open(run / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))

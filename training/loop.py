@@ -173,6 +173,8 @@ def train(run, stop):
     # weights file that will not load does not leave a half-begun run.
     chief = distribute.is_chief(run)
     evaluator = evaluators.for_run(run, real_images, class_names if run["model.conditional"] else ()) if chief else None
+    if evaluator and run["eval.evaluator_id"] is None:  # recorded: a resume, and compare.py, tell evaluators apart
+        run = run.finding({"eval.evaluator_id": evaluator.reference.evaluator_id})
     run_dir = prepare_run_dir(run, class_names)
     if not run.resuming:  # at once: a run killed from here on resumes with these settings
         run.save(run_dir)
