@@ -38,7 +38,8 @@ def cluster_images(training, images, number, cfg, known, run_dir, strategy):
     match = clusters.diagnostics(found, cfg["model.clusters"], labels)
     print(f"{'re-clustered' if previous is not None else 'clustered'} the {len(images)} images into "
           f"{cfg['model.clusters']} clusters for epoch {number} in {seconds:.1f} s (the discriminator's features "
-          f"{sum(feature_seconds):.1f} s, k-means {seconds - sum(feature_seconds):.1f} s; largest "
+          f"{sum(feature_seconds):.1f} s, k-means{' with its principal axes' if cfg['train.cluster_axes'] else ''} "
+          f"{seconds - sum(feature_seconds):.1f} s; largest "
           f"{clusters.shares(found, cfg['model.clusters']).max():.1%})"
           + (f"; against the data's own classes: NMI {match['cluster_nmi']:.2f}, purity {match['cluster_purity']:.1%}"
              if match else ""), flush=True)
