@@ -41,7 +41,10 @@ TRAINING = [
 QUALITY = [Column(name, "quality", **spec) for name, spec in metrics.SCORES.items()]
 # A self-conditioned run's clusters against the data's own classes, when it has them (training/clusters.py).
 CLUSTERS = [Column("cluster_nmi", "clusters", line=".2f"), Column("cluster_purity", "clusters")]
-COLUMNS = [Column("epoch", "epoch"), *TIMING, *TRAINING, *QUALITY, *CLUSTERS]
+# With adaptive augmentation (train.augment_target): its probability at the epoch's end (training/augment.py).
+AUGMENT = [Column("augment_probability", "augment", line=".3f", line_name="p_augment", panel="balance",
+                  label="augmentation p (ADA)", style="x--")]
+COLUMNS = [Column("epoch", "epoch"), *TIMING, *TRAINING, *QUALITY, *CLUSTERS, *AUGMENT]
 
 NAMES = [column.name for column in COLUMNS]
 TIMING_NAMES = [column.name for column in TIMING]  # the only columns that differ between two runs of one seed

@@ -232,6 +232,12 @@ SETTINGS = {
                                     "progress bar act between calls"),
     "train.augment": Setting([], names(("translation", "cutout")), "DiffAugment operations applied to every image "
                              "the discriminator sees, real and generated; [] = none (the tutorial)"),
+    "train.augment_target": Setting(0.0, number(0.0, 1.0, low_inclusive=True), "adaptive augmentation (ADA): "
+                                    "apply train.augment to each image with a probability p that rises while "
+                                    "E[sign D(x)] over real images is above this (ADA: 0.6) and falls below it; "
+                                    "0 = every image, always"),
+    "train.augment_kimg": Setting(500, number(0.0), "with train.augment_target: thousands of images over which p "
+                                  "can move from 0 to 1 (ADA: 500)"),
     "train.ema_decay": Setting(0.0, number(0.0, 1.0, low_inclusive=True), "sample, score and save an exponential "
                                "moving average of the generator's weights with this decay, like 0.999; 0 = off"),
     "train.lr_decay": Setting(0.0, number(0.0, 1.0, low_inclusive=True), "both learning rates fall linearly from "
@@ -338,6 +344,9 @@ def check_combination(flat):
     if flat["model.clusters"] and flat["model.conditional"]:
         raise ConfigError("model.clusters and model.conditional both choose the classes: clusters for images "
                           "without labels, conditional for the data's labels; set one of them off")
+    if flat["train.augment_target"] and not flat["train.augment"]:
+        raise ConfigError(f"train.augment_target={flat['train.augment_target']} adapts how often train.augment's "
+                          f"operations apply, and there are none; set train.augment=[translation,cutout] too")
     weights = flat["eval.inception_weights"]
     if weights is not None and not os.path.isfile(os.path.expanduser(weights)):
         raise ConfigError(f"eval.inception_weights {weights} is not a file; point it at InceptionV3's weights "

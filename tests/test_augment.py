@@ -44,3 +44,27 @@ def test_gradients_flow_through_both_operations_to_the_generated_images():
     gradient = tape.gradient(loss, x).numpy()
     assert gradient.max() == 1.0 and 0 < (gradient == 1.0).mean() < 1  # kept pixels pass it on, blanked ones not
     assert augment.make_augment([], None)(x) is x
+
+
+def test_adaptive_strength_moves_p_by_its_step_towards_the_target_and_stays_within_0_and_1():
+    strength = augment.AdaptiveStrength(target=0.6, step=0.25)
+    for accuracy, expected in ((0.9, 0.25), (0.9, 0.5), (0.7, 0.25), (0.95, 0.5), (0.95, 0.75), (0.95, 1.0),
+                               (0.95, 1.0), (0.5, 0.75)):
+        strength.adjust(tf.constant(accuracy))  # r_t = 2 * accuracy - 1: 0.8 and 0.9 above 0.6, 0.4 and 0 below
+        assert float(strength.probability.numpy()) == expected
+    strength.probability.assign(0.0)
+    strength.adjust(tf.constant(0.1))
+    assert float(strength.probability.numpy()) == 0.0
+
+
+def test_with_adaptive_strength_each_image_is_augmented_with_probability_p():
+    x = digits(256)
+    strength = augment.AdaptiveStrength(target=0.6, step=0.1)
+    policy = augment.make_augment(["cutout"], tf.random.Generator.from_seed(2), strength)
+    assert np.array_equal(policy(x).numpy(), x.numpy())  # p starts at 0: nothing changes
+    strength.probability.assign(0.5)
+    changed = np.mean([not np.array_equal(a, b) for a, b in zip(policy(x).numpy(), x.numpy())])
+    assert 0.35 < changed < 0.65  # about half (a cutout on the blank border alone changes nothing)
+    strength.probability.assign(1.0)
+    every = np.mean([not np.array_equal(a, b) for a, b in zip(policy(x).numpy(), x.numpy())])
+    assert every > 0.9

@@ -120,6 +120,8 @@ def test_help_lists_options_and_settings_without_loading_tensorflow():
     (["data.dataset=cifar10", "data.path=x"], "data.path is only used with data.dataset=mnist or folder"),
     (["model.generator_widths=[256, 128, 64, 32]"], "28x28 images need 3"),
     (["data.channels=2"], "data.channels must be one of 1, 3 or empty"),
+    (["train.augment_target=0.6"], r"train.augment_target=0.6 adapts how often train.augment's operations apply, "
+                                   r"and there are none; set train.augment=\[translation,cutout\] too"),
 ])
 def test_combinations_the_models_cannot_be_built_for_are_refused_before_tensorflow(overrides, message):
     with pytest.raises(ConfigError, match=message):

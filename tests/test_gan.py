@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from data import pipeline, sources
 from record import columns
-from training import gan
+from training import augment, gan
 import models
 from conftest import TINY_DISCRIMINATOR, TINY_GENERATOR
 
@@ -195,6 +195,21 @@ def test_a_relativistic_step_trains_both_networks_and_reports_the_pairs_verdicts
     np.testing.assert_allclose(stats["d_real"] + stats["d_fake"], 1.0, rtol=1e-6)
     assert stats["real_accuracy"] == stats["fake_accuracy"]
     assert np.isfinite(stats["gen_loss"]) and np.isfinite(stats["disc_loss"])
+
+
+def test_a_step_with_adaptive_augmentation_moves_its_probability_by_the_share_of_reals_called_real():
+    generator = models.make_generator(widths=TINY_GENERATOR)
+    discriminator = models.make_discriminator(widths=TINY_DISCRIMINATOR)
+    strength = augment.AdaptiveStrength(target=0.6, step=0.125)
+    step = gan.make_train_step(generator, discriminator, keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4),
+                               augment=augment.make_augment(["translation"], tf.random.Generator.from_seed(0), strength),
+                               strength=strength)
+    expected = 0.0
+    for _ in range(3):
+        stats = step(blank(16))
+        overfitting = 2 * float(stats["real_accuracy"]) - 1  # ADA's r_t
+        expected = min(1.0, max(0.0, expected + (0.125 if overfitting > 0.6 else -0.125)))
+        assert float(strength.probability.numpy()) == expected
 
 
 def test_the_training_loop_takes_each_batch_once_and_chooses_per_step_as_one_call_per_step_would():

@@ -44,11 +44,13 @@ def wait_for_line(process, prefix):
 
 
 # The SIGINT case is the conditional recipe's models: no dropout (so no dropout random state to save), the R1
-# penalty instead, and each batch's labels; the SIGTERM case keeps dropout and also augments and averages: their
-# random draws and the average must resume exactly too.
+# penalty instead, and each batch's labels; the SIGTERM case keeps dropout and also augments, adapting how often
+# (ADA's p, 0.064 a step, from 0 to 0.26 in epoch 2, shown in the epoch line), and averages: their random draws, p and the average must
+# resume exactly too.
 @pytest.mark.parametrize("stop_signal, exit_code, extra", [
     (signal.SIGINT, 130, ["model.dropout=0", "train.r1_weight=1", "model.conditional=true"]),
-    (signal.SIGTERM, 143, ["train.augment=[translation,cutout]", "train.ema_decay=0.9"])])
+    (signal.SIGTERM, 143, ["train.augment=[translation,cutout]", "train.augment_target=0.01", "train.augment_kimg=2",
+                           "train.ema_decay=0.9"])])
 @pytest.mark.slow
 def test_ctrl_c_or_sigterm_stops_after_a_step_saves_and_resumes_exactly(tmp_path, stop_signal, exit_code, extra):
     args = [*TINY, "data.dataset=mnist_sample", "data.limit=1024", "train.batch_size=128", "train.epochs=3", "eval.every=0",
@@ -70,6 +72,8 @@ def test_ctrl_c_or_sigterm_stops_after_a_step_saves_and_resumes_exactly(tmp_path
     newest = tf.train.latest_checkpoint(tmp_path / "stopped" / "checkpoints")
     seconds, train_seconds, _ = tf.train.load_variable(newest, "spent/.ATTRIBUTES/VARIABLE_VALUE")
     assert seconds >= train_seconds > 0
+    if "train.augment_target=0.01" in extra:  # ADA's p is saved with them
+        assert 0 <= tf.train.load_variable(newest, "augment_probability/.ATTRIBUTES/VARIABLE_VALUE") <= 1
 
     # The steps already done are skipped by number: other batches would skip other images.
     config_before = (tmp_path / "stopped" / "config.yaml").read_bytes()

@@ -65,7 +65,7 @@ def test_two_epochs_write_every_output_then_resume_adds_epoch_three_only(tmp_pat
     assert list(rows[0]) == columns.NAMES and [r["epoch"] for r in rows] == ["1", "2"]
     # conditional runs only; self-conditioned runs only; runs scored without labels only
     label_columns = ["label_accuracy", "min_label_accuracy", "cluster_seconds"] + [c.name for c in columns.CLUSTERS] \
-        + ["mode_entropy", "min_mode_ratio"]
+        + ["mode_entropy", "min_mode_ratio", "augment_probability"]
     assert all((r[column] == "") == (column in label_columns) for r in rows for column in columns.NAMES)
     assert (run / "metrics.png").exists() and (run / "generator_best.keras").exists()
     assert list((run / "tensorboard").glob("events.out.tfevents.*"))

@@ -5,6 +5,11 @@ DiffAugment shifts and masks every image the discriminator sees, real and genera
 operations the generator's gradient flows through, so D cannot memorise while G still learns to draw
 unaugmented images. The trade-off: D's task gets harder, which slows its start on big datasets.
 
+With train.augment_target the operations are applied to each image with a probability p that adapts (ADA,
+Karras et al. 2020, arxiv.org/abs/2006.06676): p rises while the discriminator calls too many real images real
+(it is memorising them) and falls otherwise, so augmentation costs nothing where the data is enough. The
+trade-off: p moves at a fixed pace (train.augment_kimg), so a run of few images barely moves it.
+
 Images are in [-1, 1] with -1 as the background, so both operations fill with -1, not 0 (DiffAugment's
 CIFAR code fills with 0, the mid-grey of that range). The random draws come from the run's
 tf.random.Generator, which the checkpoint holds, so a resumed run augments as an uninterrupted one would.
@@ -36,12 +41,34 @@ def cutout(images, rng, fraction=0.5):
     return (images + 1.0) * keep - 1.0
 
 
-def make_augment(policies, rng):
-    """A function applying `policies` (names from settings/schema.py's train.augment, in order) to a batch; the identity for none."""
+class AdaptiveStrength:
+    """ADA's probability p of each operation, in a variable the checkpoint holds, and its update after each step
+    from the share of real images the discriminator called real: r_t = E[sign D(x)] = 2 * share - 1, the
+    overfitting heuristic of ADA, held at `target` (ADA: 0.6) by moving p `step` (batch / images) up or down."""
+
+    def __init__(self, target, step):
+        self.probability = tf.Variable(0.0, trainable=False, name="augment_probability")
+        self.target, self.step = target, step
+
+    def adjust(self, real_accuracy):
+        # p <- clip(p + sign(r_t - target) * batch / (augment_kimg * 1000), 0, 1)
+        overfitting = 2.0 * real_accuracy - 1.0
+        self.probability.assign(tf.clip_by_value(
+            self.probability + tf.sign(overfitting - self.target) * self.step, 0.0, 1.0))
+
+
+def make_augment(policies, rng, strength=None):
+    """A function applying `policies` (names from settings/schema.py's train.augment, in order) to a batch; the
+    identity for none. With `strength` (an AdaptiveStrength) each operation reaches each image with its
+    probability p, drawn independently (ADA); without, every image."""
     operations = [{"translation": translation, "cutout": cutout}[name] for name in policies]
 
     def augment(images):
         for operation in operations:
-            images = operation(images, rng)
+            changed = operation(images, rng)
+            if strength is not None:
+                chosen = rng.uniform([tf.shape(images)[0], 1, 1, 1]) < strength.probability
+                changed = tf.where(chosen, changed, images)
+            images = changed
         return images
     return augment

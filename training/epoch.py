@@ -104,4 +104,6 @@ def run_epoch(training, images, labels, number, cfg, strategy, stop, epoch_start
     # the mean over the steps that measured it
     row["gen_grad_norm"] *= done / math.ceil(done / training.gradient_norm_every)
     row["train_seconds"] = time.perf_counter() - started  # the steps (and their statistics, read here)
+    if training.strength:
+        row["augment_probability"] = float(training.strength.probability.numpy())  # at the epoch's end
     return row

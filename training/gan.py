@@ -63,8 +63,8 @@ def logits_and_slopes(discriminator, images, scale_loss=lambda logits: logits, c
 
 
 def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, real_label=1.0,
-                    augment=None, average_generator=None, average_decay=0.999, r1_weight=0.0, r2_weight=0.0,
-                    relativistic=False, jit_compile=False, num_classes=0, strategy=None):
+                    augment=None, strength=None, average_generator=None, average_decay=0.999, r1_weight=0.0,
+                    r2_weight=0.0, relativistic=False, jit_compile=False, num_classes=0, strategy=None):
     """A compiled step that trains on one batch (real images, the generator's noise) and reports the
     balance of the two networks, as means over the batch. With `num_classes` (a conditional GAN) the batch
     is (real images, their labels, noise), and the generator draws each real image's class: both halves
@@ -78,7 +78,8 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     draws it), so one device and several see the same numbers. `strategy` (tf.distribute) runs the step on
     each replica's part of the batch; Keras' optimizers sum the replicas' gradients.
     `augment` (augment.py, drawing from the run's checkpointed tf.random.Generator) transforms
-    every batch the discriminator sees; `average_generator`, if given, follows the generator's weights
+    every batch the discriminator sees, and `strength` (augment.AdaptiveStrength, ADA), if given, adapts how
+    often after each step from its share of real images called real; `average_generator`, if given, follows the generator's weights
     as an exponential moving average after each of its updates. `r1_weight` (gamma) adds the R1 penalty
     to what the discriminator minimises, `r2_weight` the same penalty at generated images (R2); the reported
     disc_loss stays the adversarial loss alone, so it reads the same with and without them. `relativistic`
@@ -166,6 +167,8 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
         shares = strategy.run(replica_step, args=(real_images, labels[0] if labels else None, z, update_generator,
                                                   measure_gradient))
         statistics = {key: strategy.reduce("SUM", value, axis=None) for key, value in shares.items()}
+        if strength is not None:
+            strength.adjust(statistics["real_accuracy"])
         if averaged_pairs and update_generator:
             # Early on the average would mostly hold the random initial weights: like TensorFlow's
             # ExponentialMovingAverage(num_updates), the decay starts low and rises to average_decay.

@@ -77,6 +77,10 @@ class TrainingState:
         # What each image's class is in a self-conditioned run: saved, so a resumed run trains on the same.
         self.cluster_numbers = tf.Variable(tf.zeros([image_count if cfg["model.clusters"] else 0], tf.int32),
                                            trainable=False)
+        # ADA's probability of each augmentation, adapted after every step (train.augment_target; None: off)
+        self.strength = augment.AdaptiveStrength(
+            cfg["train.augment_target"], cfg["train.batch_size"] / (cfg["train.augment_kimg"] * 1000)) \
+            if cfg["train.augment_target"] else None
         if cfg["model.clusters"]:
             # the features the images are clustered by: D's flattened features, the layer its logit reads
             flatten = next(layer for layer in self.discriminator.layers if isinstance(layer, keras.layers.Flatten))
@@ -93,6 +97,8 @@ class TrainingState:
         optional = {"average_generator": self.average_generator} if self.average_generator else {}
         if cfg["model.clusters"]:
             optional["clusters"] = self.cluster_numbers
+        if self.strength:
+            optional["augment_probability"] = self.strength.probability
         self.parts = dict(
             generator=self.generator, discriminator=self.discriminator, **optional,
             generator_optimizer=self.generator_optimizer, discriminator_optimizer=self.discriminator_optimizer,
@@ -119,7 +125,8 @@ class TrainingState:
         """The compiled training step, the loop of steps one call runs, and the grid's compiled drawing."""
         self.train_step = gan.make_train_step(
             self.generator, self.discriminator, self.generator_optimizer, self.discriminator_optimizer,
-            real_label=1.0 - cfg["train.label_smoothing"], augment=augment.make_augment(cfg["train.augment"], self.noise),
+            real_label=1.0 - cfg["train.label_smoothing"],
+            augment=augment.make_augment(cfg["train.augment"], self.noise, self.strength), strength=self.strength,
             average_generator=self.average_generator, average_decay=cfg["train.ema_decay"],
             r1_weight=cfg["train.r1_weight"], r2_weight=cfg["train.r2_weight"],
             relativistic=cfg["train.loss"] == "relativistic", jit_compile=cfg["train.jit_compile"], strategy=strategy,
