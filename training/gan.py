@@ -79,8 +79,9 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     each replica's part of the batch; Keras' optimizers sum the replicas' gradients.
     `augment` (augment.py, drawing from the run's checkpointed tf.random.Generator) transforms
     every batch the discriminator sees, and `strength` (augment.AdaptiveStrength, ADA), if given, adapts how
-    often after each step from its share of real images called real; `average_generator`, if given, follows the generator's weights
-    as an exponential moving average after each of its updates. `r1_weight` (gamma) adds the R1 penalty
+    often after each step from its share of real images called real (of pairs ranked real-first, relativistic);
+    `average_generator`, if given, follows the generator's weights as an exponential moving average after each
+    of its updates. `r1_weight` (gamma) adds the R1 penalty
     to what the discriminator minimises, `r2_weight` the same penalty at generated images (R2); the reported
     disc_loss stays the adversarial loss alone, so it reads the same with and without them. `relativistic`
     replaces the tutorial's two losses with RpGAN's pairwise ones (Huang et al. 2024); the balance is then
