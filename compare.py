@@ -99,10 +99,23 @@ def judge(settings):
     """What scores a run's images, in words: two runs' numbers compare only if this is the same (as
     quality/evaluators.py chooses, without reading a folder: a folder's own classifier or features are named by
     its path; eval.features=auto as the run resolved it, in its found.yaml), down to the evaluator_id recorded
-    there: an evaluator made again under the same name scores otherwise. A run folder without one is grouped only with
-    others without one."""
+    there: an evaluator made again under the same name scores otherwise."""
     identity = settings.get("eval.evaluator_id")
     return evaluator_in_words(settings) + (f" (evaluator_id {identity})" if identity else "")
+
+
+def groups(runs):
+    """Runs split by what scores them (judge): each group's numbers compare, another group's do not. A run folder
+    that recorded no evaluator_id joins the runs of the same words if they recorded one id only (else it stays
+    apart: which of them scored it is unknown)."""
+    found = {}
+    for run in runs:
+        found.setdefault(judge(run["settings"]), []).append(run)
+    for words in {evaluator_in_words(run["settings"]) for run in runs}:
+        recorded = [key for key in found if key.startswith(words + " (evaluator_id ")]
+        if words in found and len(recorded) == 1:
+            found[recorded[0]] += found.pop(words)
+    return list(found.items())
 
 
 def evaluator_in_words(settings):
@@ -123,14 +136,6 @@ def evaluator_in_words(settings):
         name = f"{settings['data.path'] or settings['data.dataset']}'s own, {shape}"
     return (f"the classifier {name} in {settings['eval.evaluator_dir'] or 'evaluator/'}, "
             f"{settings['eval.num_samples']} samples")
-
-
-def groups(runs):
-    """Runs split by what scores them: each group's numbers compare, another group's do not."""
-    found = {}
-    for run in runs:
-        found.setdefault(judge(run["settings"]), []).append(run)
-    return list(found.items())
 
 
 def ranked(runs, keys):

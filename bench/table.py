@@ -11,7 +11,7 @@ adds the time its epochs took (their `seconds`, summed; start-up and checkpoint 
 the classifier score first reached 9.0, which says something only for a run that had the machine to
 itself; --distance D the same until the Fréchet distance first fell to D or less. --clustering adds the
 share of the epochs' time spent clustering (`cluster_seconds`), up to the last epoch asked for. Runs scored by
-different evaluators (compare.py's judge: another classifier, size, or one made again under the same name) get a
+different evaluators (compare.py's groups: another classifier, size, or one made again under the same name) get a
 note on stderr first: their numbers do not compare.
 """
 
@@ -82,12 +82,10 @@ def main():
         span = [int(first), int(last)]
     import compare
     from settings import config
-    judges = {}
-    for run in args.runs:
-        judges.setdefault(compare.judge(config.load(base=config.saved(run))), []).append(run.name)
-    if len(judges) > 1:
-        print("note: these runs are scored by different evaluators, and their numbers do not compare:\n"
-              + "\n".join(f"  {', '.join(names)}: {judge}" for judge, names in judges.items()), file=sys.stderr)
+    judged = compare.groups([{"name": run.name, "settings": config.load(base=config.saved(run))} for run in args.runs])
+    if len(judged) > 1:
+        print("note: these runs are scored by different evaluators, and their numbers do not compare:\n" + "\n".join(
+            f"  {', '.join(run['name'] for run in runs)}: {judge}" for judge, runs in judged), file=sys.stderr)
     print("| run | " + " | ".join(f"epoch {epoch}" for epoch in epochs)
           + (f" | epochs {span[0]}–{span[1]}, lowest–highest" if span else "")
           + (f" | score {SCORE} after" if args.time else "")

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 import compare
+from settings import config
 from conftest import ROOT
 
 
@@ -77,6 +78,18 @@ def test_runs_scored_by_two_evaluators_of_one_name_are_not_ranked_together(tmp_p
         in capsys.readouterr().out
     with open(tmp_path / "table.csv", newline="") as f:
         assert [(row["group"], row["run"]) for row in csv.DictReader(f)] == [("1", "a"), ("1", "c"), ("2", "b")]
+
+
+def test_a_run_without_an_evaluator_id_joins_runs_of_one_recorded_id_and_stays_apart_from_two():
+    def run(name, identity=None):
+        found = {"eval.features": "classifier", **({"eval.evaluator_id": identity} if identity else {})}
+        return {"name": name, "settings": config.with_found(config.load(), found)}
+
+    def names(split):
+        return sorted(sorted(run["name"] for run in runs) for _, runs in split)
+    assert names(compare.groups([run("old"), run("a", "a1b2c3d4e5f6")])) == [["a", "old"]]
+    assert names(compare.groups([run("old"), run("a", "a1b2c3d4e5f6"), run("b", "0123456789ab")])) == [
+        ["a"], ["b"], ["old"]]
 
 
 def test_the_picture_has_the_curves_of_every_run(tmp_path):
