@@ -53,7 +53,8 @@ def shares_of_run(run_dir, samples):
                                for i in range(0, samples, batch)])
     generated = metrics.class_shares(metrics.embed(network, pictures)[1])
     real_images = sources.load_images(cfg)[0]
-    real = metrics.class_shares(metrics.embed(network, pipeline.ScaledView(real_images, np.arange(len(real_images))))[1])
+    every_real = pipeline.ScaledView(real_images, np.arange(len(real_images)))
+    real = metrics.class_shares(metrics.embed(network, every_real)[1])
     counted = np.bincount(reference.labels, minlength=len(reference.class_names)) / len(reference.labels)
     return reference.class_names, counted, real, generated
 

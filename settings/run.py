@@ -14,8 +14,8 @@ from settings import config
 class RunSettings(Mapping):
     """Reads like the flat settings mapping (run["train.epochs"]): the user's settings (`user`, config.yaml) with
     what the run found out (`found`, found.yaml: its images' shape, the dataset really used, its evaluation
-    interval, its seed, its evaluator's id) in place of the empty ones. `directory` is the run's folder; `resumed` the settings of
-    the run being resumed (None: a new run)."""
+    interval, its seed, its evaluator's id) in place of the empty ones. `directory` is the run's folder;
+    `resumed` the settings of the run being resumed (None: a new run)."""
 
     def __init__(self, user, found, directory, resumed=None):
         self.user, self.found = types.MappingProxyType(dict(user)), types.MappingProxyType(dict(found))

@@ -157,7 +157,8 @@ def test_a_config_file_extends_the_file_its_base_names_and_its_own_keys_win(tmp_
 
 
 @pytest.mark.parametrize("files, message", [
-    ({"a.yaml": "base: b.yaml\n", "b.yaml": "base: a.yaml\n"}, r"b.yaml: base: a.yaml makes a loop \(a.yaml -> b.yaml -> a.yaml\)"),
+    ({"a.yaml": "base: b.yaml\n", "b.yaml": "base: a.yaml\n"},
+     r"b.yaml: base: a.yaml makes a loop \(a.yaml -> b.yaml -> a.yaml\)"),
     ({"a.yaml": "base: a.yaml\n"}, r"a.yaml: base: a.yaml makes a loop \(a.yaml -> a.yaml\)"),
     ({"a.yaml": "base: gone.yaml\n"}, r"a.yaml: base: gone.yaml is not a file \(looked for .*gone.yaml\)"),
     ({"a.yaml": "base: [b.yaml]\n"}, r"a.yaml: base: must name the config file this one extends"),

@@ -201,9 +201,9 @@ def test_a_step_with_adaptive_augmentation_moves_its_probability_by_the_share_of
     generator = models.make_generator(widths=TINY_GENERATOR)
     discriminator = models.make_discriminator(widths=TINY_DISCRIMINATOR)
     strength = augment.AdaptiveStrength(target=0.6, step=0.125)
+    shifts = augment.make_augment(["translation"], tf.random.Generator.from_seed(0), strength)
     step = gan.make_train_step(generator, discriminator, keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4),
-                               augment=augment.make_augment(["translation"], tf.random.Generator.from_seed(0), strength),
-                               strength=strength)
+                               augment=shifts, strength=strength)
     expected = 0.0
     for _ in range(3):
         stats = step(blank(16))
