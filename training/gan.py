@@ -106,20 +106,18 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
 
         def conditioned(images):
             return images if classes is None else [images, classes]
+
+        def scored(images, penalised):
+            """D's logits for the augmented `images`, and their squared input slopes if a penalty needs them."""
+            if penalised:
+                return logits_and_slopes(discriminator, augment(images), discriminator_optimizer.scale_loss, classes)
+            return discriminator(conditioned(augment(images)), training=True), None
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
             # 1. The generator draws one image per real image (the last batch of an epoch is smaller).
             fake_images = generator(conditioned(z), training=True)
             # 2. The discriminator scores the real and the generated images.
-            if r1_weight:
-                real_logits, real_slopes = logits_and_slopes(discriminator, augment(real_images),
-                                                             discriminator_optimizer.scale_loss, classes)
-            else:
-                real_logits = discriminator(conditioned(augment(real_images)), training=True)
-            if r2_weight:
-                fake_logits, fake_slopes = logits_and_slopes(discriminator, augment(fake_images),
-                                                             discriminator_optimizer.scale_loss, classes)
-            else:
-                fake_logits = discriminator(conditioned(augment(fake_images)), training=True)
+            real_logits, real_slopes = scored(real_images, r1_weight)
+            fake_logits, fake_slopes = scored(fake_images, r2_weight)
             # 3. Its loss: how far it is from calling real images real and generated ones fake.
             if relativistic:
                 disc_loss = relativistic_discriminator_loss(real_logits, fake_logits, real_label, batch_size)
