@@ -108,14 +108,15 @@ def groups(runs):
     """Runs split by what scores them (judge): each group's numbers compare, another group's do not. A run folder
     that recorded no evaluator_id joins the runs of the same words if they recorded one id only (else it stays
     apart: which of them scored it is unknown)."""
-    found = {}
+    found = {}  # (evaluator in words, evaluator_id or None) -> runs
     for run in runs:
-        found.setdefault(judge(run["settings"]), []).append(run)
-    for words in {evaluator_in_words(run["settings"]) for run in runs}:
-        recorded = [key for key in found if key.startswith(words + " (evaluator_id ")]
-        if words in found and len(recorded) == 1:
-            found[recorded[0]] += found.pop(words)
-    return list(found.items())
+        settings = run["settings"]
+        found.setdefault((evaluator_in_words(settings), settings.get("eval.evaluator_id")), []).append(run)
+    for words, identity in list(found):
+        recorded = [key for key in found if key[0] == words and key[1]]
+        if identity is None and len(recorded) == 1:
+            found[recorded[0]] += found.pop((words, None))
+    return [(judge(runs[0]["settings"]), runs) for runs in found.values()]
 
 
 def evaluator_in_words(settings):

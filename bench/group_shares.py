@@ -10,8 +10,9 @@ the share of the run's own training pictures the same classifier reads as that g
 group as often as the real pictures show it to this classifier, 0.5 half as often. A group read in under 0.5%
 of the real pictures is marked: too rare for this classifier to say.
 
-The generated pictures are drawn as the run's scoring draws them: its averaged generator (generator_ema.keras, else
-generator.keras), noise of seed 0, a self-conditioned run's clusters in proportion to their shares of the data.
+The generated pictures come from the run's averaged generator (generator_ema.keras, else generator.keras) on noise of
+seed 0, a self-conditioned run's clusters in proportion to their shares of the data, as its scoring draws them; a
+labelled run's classes in turn.
 """
 
 import argparse
