@@ -15,6 +15,8 @@ from settings.schema import ConfigError
 # training images): numbers measured otherwise would not compare with the earlier epochs'.
 SCORED_WITH = ("eval.features", "eval.num_samples", "eval.evaluator_dir", "eval.inception_weights", "eval.classifier",
                "eval.evaluator_id", "data.dataset", "data.path")
+# Settings whose 0 leaves a network out of the checkpoint (and its weights out of an optimizer's).
+SWITCHED_PARTS = {"train.ema_decay": "the averaged generator", "train.reconstruction_weight": "the decoder"}
 DATA_OWN = ("auto", "existing")  # eval.classifier's values that both mean the data's own classifier
 
 
@@ -53,8 +55,9 @@ def resumed_run(run_dir, overrides):
             raise ConfigError(f"{key} cannot change when resuming: the run's quality numbers so far (and its best "
                               f"generator) were measured with {key}={saved[key]}, and new ones would not compare "
                               f"with them; start a new run to change it")
-    if bool(cfg["train.ema_decay"]) != bool(saved["train.ema_decay"]):
-        raise ConfigError(f"train.ema_decay cannot be switched {'on' if cfg['train.ema_decay'] else 'off'} when "
-                          f"resuming (the checkpoint {'lacks' if cfg['train.ema_decay'] else 'holds'} the averaged "
-                          f"generator); change its value, not whether it is 0, or start a new run")
+    for key, part in SWITCHED_PARTS.items():
+        if bool(cfg[key]) != bool(saved[key]):
+            raise ConfigError(f"{key} cannot be switched {'on' if cfg[key] else 'off'} when resuming (the checkpoint "
+                              f"{'lacks' if cfg[key] else 'holds'} {part}); change its value, not whether it is 0, "
+                              f"or start a new run")
     return RunSettings(user, found, run_dir, saved)

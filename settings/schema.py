@@ -248,6 +248,10 @@ SETTINGS = {
                                "also minimises gamma/2 * mean ||grad D(x)||^2 over real images, like 1.0; 0 = off"),
     "train.r2_weight": Setting(0.0, number(0.0, low_inclusive=True), "gamma of the R2 penalty: the same at the "
                                "generated images (R3GAN uses R1 and R2 with one gamma); 0 = off"),
+    "train.reconstruction_weight": Setting(0.0, number(0.0, low_inclusive=True), "FastGAN's self-supervised "
+                                           "discriminator (Liu et al. 2021): a small decoder redraws each real "
+                                           "image at half size from D's last features, and D also minimises this "
+                                           "weight times the mean absolute error, like 1.0; 0 = off"),
     "train.loss": Setting("standard", text(("standard", "relativistic")), "standard: the tutorial's cross-entropy "
                           "(real -> 1, generated -> 0) | relativistic: RpGAN's, D ranks each real image above a "
                           "generated one (Huang et al. 2024; with R1 and R2 it finds more modes)"),

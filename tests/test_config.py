@@ -214,3 +214,15 @@ def test_a_run_folder_without_cluster_axes_resumes_with_k_means_in_all_dimension
     config.dump(saved, tmp_path / "config.yaml")
     assert resume.resumed_run(tmp_path, [])["train.cluster_axes"] == 0
     assert resume.resumed_run(tmp_path, ["train.cluster_axes=16"])["train.cluster_axes"] == 16
+
+
+@pytest.mark.parametrize("key, part", [("train.ema_decay", "the averaged generator"),
+                                       ("train.reconstruction_weight", "the decoder")])
+def test_a_resume_may_change_a_networks_setting_but_not_switch_the_network_on_or_off(tmp_path, key, part):
+    """Such a setting at 0 leaves a network out of the checkpoint (and its weights out of D's or G's optimizer)."""
+    from settings import resume
+    config.dump(dict(config.load(overrides=[f"{key}=0.5"])), tmp_path / "config.yaml")
+    assert resume.resumed_run(tmp_path, [f"{key}=0.25"])[key] == 0.25
+    with pytest.raises(schema.ConfigError, match=f"{key} cannot be switched off when resuming \\(the checkpoint "
+                                                 f"holds {part}\\)"):
+        resume.resumed_run(tmp_path, [f"{key}=0"])

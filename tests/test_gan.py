@@ -171,6 +171,38 @@ def test_a_penalty_changes_the_discriminators_update_only(penalty):
     assert not all(np.allclose(a, b) for a, b in zip(discriminator_off, discriminator_on))
 
 
+def test_the_self_supervised_discriminator_learns_to_redraw_real_images_and_leaves_the_generator_alone():
+    """FastGAN's decoder, trained by D's optimizer on D's features of the real images: over a few steps its
+    redrawing of them improves, D's update differs from a step without it, G's does not, and the reported
+    disc_loss is the adversarial loss either way (SGD, as for the penalties)."""
+    batch = next(iter(pipeline.epoch_batches(sources.load_sample()[:16, ..., None], None, 16, seed=0, epoch=1,
+                                             noise_dim=100)))
+    generator = models.make_generator(widths=TINY_GENERATOR)
+    discriminator = models.make_discriminator(TINY_DISCRIMINATOR, dropout=0.0)
+    decoder = models.make_decoder(discriminator, width=8)
+    start = generator.get_weights(), discriminator.get_weights(), decoder.get_weights()
+
+    def redrawing_error():
+        redrawn = decoder(models.feature_map(discriminator)(batch[0]), training=True)  # as the step sees it
+        return float(tf.reduce_mean(tf.abs(redrawn - tf.image.resize(batch[0], (14, 14), method="area"))))
+    results = []
+    for weight in (0.0, 1.0):
+        for model, weights in zip((generator, discriminator, decoder), start):
+            model.set_weights(weights)
+        step = gan.make_train_step(generator, discriminator, keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1),
+                                   decoder=decoder if weight else None, reconstruction_weight=weight)
+        loss = float(step(batch)["disc_loss"])
+        results.append((loss, generator.get_weights(), discriminator.get_weights()))
+    (loss_off, generator_off, discriminator_off), (loss_on, generator_on, discriminator_on) = results
+    assert np.isclose(loss_on, loss_off, rtol=1e-6)
+    assert same_weights(generator_off, generator_on)
+    assert not all(np.allclose(a, b) for a, b in zip(discriminator_off, discriminator_on))
+    first = redrawing_error()
+    for _ in range(10):
+        step(batch)
+    assert redrawing_error() < 0.8 * first
+
+
 def test_the_relativistic_losses_rank_each_real_image_against_its_pair_and_ignore_a_shared_shift():
     real, fake = tf.constant([2.0, -1.0, 0.5]), tf.constant([1.0, 0.0, 3.0])
     softplus = lambda x: np.log1p(np.exp(x))  # noqa: E731

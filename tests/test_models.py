@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import pytest
 
 from settings import config
 import models
@@ -71,3 +72,11 @@ def test_spectral_normalisation_keeps_each_convolutions_largest_singular_value_a
     for kernel in kernels:
         matrix = np.reshape(kernel.numpy(), (-1, kernel.shape[-1]))
         assert abs(np.linalg.svd(matrix, compute_uv=False)[0] - 1.0) < 0.05
+
+
+@pytest.mark.parametrize("size, channels, start, redrawn", [(28, 1, 7, 14), (32, 3, 8, 16), (64, 3, 8, 32)])
+def test_the_decoder_redraws_the_discriminators_last_features_as_the_image_at_half_size(size, channels, start, redrawn):
+    discriminator = models.make_discriminator((8, 16), image_size=size, channels=channels)
+    features = models.feature_map(discriminator)(np.zeros((2, size, size, channels), np.float32))
+    assert features.shape[:3] == (2, start, start)  # the map the logit's Flatten reads
+    assert models.make_decoder(discriminator, width=8)(features).shape == (2, redrawn, redrawn, channels)

@@ -44,11 +44,13 @@ def wait_for_line(process, prefix):
 
 
 # The SIGINT case is the conditional recipe's models: no dropout (so no dropout random state to save), the R1
-# penalty instead, and each batch's labels; the SIGTERM case keeps dropout and also augments, adapting how often
+# penalty instead, and each batch's labels, with FastGAN's decoder (its weights and Adam's slots for them saved too);
+# the SIGTERM case keeps dropout and also augments, adapting how often
 # (ADA's p, 0.064 a step, from 0 to 0.26 in epoch 2, shown in the epoch line), and averages: their random draws, p and the average must
 # resume exactly too.
 @pytest.mark.parametrize("stop_signal, exit_code, extra", [
-    (signal.SIGINT, 130, ["model.dropout=0", "train.r1_weight=1", "model.conditional=true"]),
+    (signal.SIGINT, 130, ["model.dropout=0", "train.r1_weight=1", "model.conditional=true",
+                          "train.reconstruction_weight=1"]),
     (signal.SIGTERM, 143, ["train.augment=[translation,cutout]", "train.augment_target=0.01", "train.augment_kimg=2",
                            "train.ema_decay=0.9"])])
 @pytest.mark.slow

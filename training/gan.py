@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+import models
+
 
 # Per image, not averaged: a step split over several devices divides by the whole batch's size itself.
 cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True, reduction=None)
@@ -64,7 +66,8 @@ def logits_and_slopes(discriminator, images, scale_loss=lambda logits: logits, c
 
 def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, real_label=1.0,
                     augment=None, strength=None, average_generator=None, average_decay=0.999, r1_weight=0.0,
-                    r2_weight=0.0, relativistic=False, jit_compile=False, num_classes=0, strategy=None):
+                    r2_weight=0.0, relativistic=False, decoder=None, reconstruction_weight=0.0, jit_compile=False,
+                    num_classes=0, strategy=None):
     """A compiled step that trains on one batch (real images, the generator's noise) and reports the
     balance of the two networks, as means over the batch. With `num_classes` (a conditional GAN) the batch
     is (real images, their labels, noise), and the generator draws each real image's class: both halves
@@ -86,16 +89,21 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     disc_loss stays the adversarial loss alone, so it reads the same with and without them. `relativistic`
     replaces the tutorial's two losses with RpGAN's pairwise ones (Huang et al. 2024); the balance is then
     reported on the pairs' verdicts, D(x) as sigmoid(D(x) - D(G(z))) and D(G(z)) as its complement, since a
-    relativistic D's own logits drift freely. `jit_compile` compiles the step with
+    relativistic D's own logits drift freely. `decoder` (models.make_decoder), with `reconstruction_weight`,
+    makes D's features of each real image redraw it at half size (FastGAN's self-supervision), trained with D by D's
+    optimizer; it costs a second pass of D's convolutions over the real images. `jit_compile` compiles the step with
     XLA. Under mixed_float16 the optimizers are LossScaleOptimizers: scale_loss multiplies each loss
     before backpropagation (so small float16 gradients do not round to zero) and apply_gradients divides
     the gradients back; for any other optimizer both are no-ops.
     """
     strategy = strategy or tf.distribute.get_strategy()
     # Adam makes its slots lazily; made now, not in a later trace (update_generator=True after False).
+    # D's optimizer trains the decoder with D: what D minimises includes the redrawing.
+    discriminator_variables = discriminator.trainable_variables + (decoder.trainable_variables if decoder else [])
     generator_optimizer.build(generator.trainable_variables)
-    discriminator_optimizer.build(discriminator.trainable_variables)
+    discriminator_optimizer.build(discriminator_variables)
     augment = augment or (lambda images: images)
+    features_of = models.feature_map(discriminator) if decoder else None
     averaged_pairs = list(zip(average_generator.weights, generator.weights)) if average_generator else []
 
     @tf.function(jit_compile=jit_compile)
@@ -108,16 +116,17 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             return images if classes is None else [images, classes]
 
         def scored(images, penalised):
-            """D's logits for the augmented `images`, and their squared input slopes if a penalty needs them."""
+            """D's logits for `images`, and their squared input slopes if a penalty needs them."""
             if penalised:
-                return logits_and_slopes(discriminator, augment(images), discriminator_optimizer.scale_loss, classes)
-            return discriminator(conditioned(augment(images)), training=True), None
+                return logits_and_slopes(discriminator, images, discriminator_optimizer.scale_loss, classes)
+            return discriminator(conditioned(images), training=True), None
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
             # 1. The generator draws one image per real image (the last batch of an epoch is smaller).
             fake_images = generator(conditioned(z), training=True)
-            # 2. The discriminator scores the real and the generated images.
-            real_logits, real_slopes = scored(real_images, r1_weight)
-            fake_logits, fake_slopes = scored(fake_images, r2_weight)
+            # 2. The discriminator scores the real and the generated images (augmented, if train.augment).
+            seen_real, seen_fake = augment(real_images), augment(fake_images)
+            real_logits, real_slopes = scored(seen_real, r1_weight)
+            fake_logits, fake_slopes = scored(seen_fake, r2_weight)
             # 3. Its loss: how far it is from calling real images real and generated ones fake.
             if relativistic:
                 disc_loss = relativistic_discriminator_loss(real_logits, fake_logits, real_label, batch_size)
@@ -131,6 +140,12 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             if r2_weight:
                 # R2: gamma/2 * E ||grad_x D(x)||^2 over generated x, flat at G's images too (R3GAN uses both).
                 minimised_disc_loss += r2_weight / 2 * mean(fake_slopes, batch_size)
+            if decoder:
+                # FastGAN: D also minimises weight * E |decoder(features(x)) - x at half size| over real x.
+                redrawn = decoder(features_of(conditioned(seen_real), training=True), training=True)
+                halved = tf.image.resize(seen_real, tf.shape(redrawn)[1:3], method="area")
+                minimised_disc_loss += reconstruction_weight * mean(
+                    tf.reduce_mean(tf.abs(redrawn - tf.cast(halved, redrawn.dtype)), axis=[1, 2, 3]), batch_size)
             # 4. The generator's loss: how often the discriminator saw through its images.
             if relativistic:
                 gen_loss = relativistic_generator_loss(real_logits, fake_logits, batch_size)
@@ -141,10 +156,10 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             scaled_disc_loss = discriminator_optimizer.scale_loss(minimised_disc_loss)
         # Backpropagate each loss into its own network only, and take one Adam step for each.
         generator_gradients = generator_tape.gradient(scaled_gen_loss, generator.trainable_variables)
-        discriminator_gradients = discriminator_tape.gradient(scaled_disc_loss, discriminator.trainable_variables)
+        discriminator_gradients = discriminator_tape.gradient(scaled_disc_loss, discriminator_variables)
         if update_generator:
             generator_optimizer.apply_gradients(zip(generator_gradients, generator.trainable_variables))
-        discriminator_optimizer.apply_gradients(zip(discriminator_gradients, discriminator.trainable_variables))
+        discriminator_optimizer.apply_gradients(zip(discriminator_gradients, discriminator_variables))
         gradient_norm = tf.constant(0.0)
         if measure_gradient:
             whole_gradient = replicas.all_reduce("sum", generator_gradients)  # what the optimizer applied

@@ -53,6 +53,9 @@ class TrainingState:
         if cfg["train.mixed_precision"] == "mixed_float16":  # float16 gradients underflow without loss scaling
             self.generator_optimizer = keras.optimizers.LossScaleOptimizer(self.generator_optimizer)
             self.discriminator_optimizer = keras.optimizers.LossScaleOptimizer(self.discriminator_optimizer)
+        # FastGAN's self-supervision: a decoder that redraws real images from D's features (train.reconstruction_weight)
+        self.decoder = models.make_decoder(self.discriminator, synchronized=strategy.num_replicas_in_sync > 1) \
+            if cfg["train.reconstruction_weight"] else None
         # The averaged generator draws the grids and is scored and saved: its weights move more smoothly.
         self.average_generator = None
         if cfg["train.ema_decay"]:
@@ -99,6 +102,8 @@ class TrainingState:
             optional["clusters"] = self.cluster_numbers
         if self.strength:
             optional["augment_probability"] = self.strength.probability
+        if self.decoder:
+            optional["decoder"] = self.decoder
         self.parts = dict(
             generator=self.generator, discriminator=self.discriminator, **optional,
             generator_optimizer=self.generator_optimizer, discriminator_optimizer=self.discriminator_optimizer,
@@ -129,7 +134,8 @@ class TrainingState:
             augment=augment.make_augment(cfg["train.augment"], self.noise, self.strength), strength=self.strength,
             average_generator=self.average_generator, average_decay=cfg["train.ema_decay"],
             r1_weight=cfg["train.r1_weight"], r2_weight=cfg["train.r2_weight"],
-            relativistic=cfg["train.loss"] == "relativistic", jit_compile=cfg["train.jit_compile"], strategy=strategy,
+            relativistic=cfg["train.loss"] == "relativistic", decoder=self.decoder,
+            reconstruction_weight=cfg["train.reconstruction_weight"], jit_compile=cfg["train.jit_compile"], strategy=strategy,
             num_classes=len(self.class_names))
         self.draw = tf.function(self.draw_and_check)  # compiled: an eager Keras call costs ~20 ms more
         self.gradient_norm_every = 1 if strategy.num_replicas_in_sync == 1 else GRADIENT_NORM_EVERY
