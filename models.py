@@ -19,8 +19,18 @@ def extend(widths, count, factor):
     return widths
 
 
+def excited(small, large):
+    """FastGAN's skip-layer excitation (Liu et al. 2021): the generator's small early feature map `small` scales
+    each channel of a late, large one `large` by a gate in (0, 1) it computes, a shortcut by which the layout
+    drawn first steers the detail drawn last (and gradients reach the early layers directly)."""
+    gate = layers.AveragePooling2D(2, padding="same")(small)                      # (4, 4, 256)
+    gate = layers.LeakyReLU(0.1)(layers.Conv2D(large.shape[-1], gate.shape[1], padding="valid")(gate))  # (1, 1, 64)
+    gate = layers.Conv2D(large.shape[-1], 1, activation="sigmoid")(gate)          # (1, 1, 64)
+    return layers.Multiply()([large, gate])                                       # (32, 32, 64)
+
+
 def make_generator(noise_dim=100, widths=(256, 128, 64), kernel_size=5, image_size=28, channels=1,
-                   synchronized=False, num_classes=0):
+                   synchronized=False, num_classes=0, skip_excitation=False):
     """Noise (noise_dim,) -> image (image_size, image_size, channels) in [-1, 1]; with `num_classes`, a
     second input, the class as a one-hot vector (num_classes,), joined to the noise.
 
@@ -28,14 +38,15 @@ def make_generator(noise_dim=100, widths=(256, 128, 64), kernel_size=5, image_si
     keep its size once, then double it until the image size (7 -> 7 -> 14 -> 28 for the tutorial).
     The dense layer's weights on the one-hot part are a learned class embedding added to its output, so
     no separate embedding layer is needed; a one-hot input (not an integer) also lets generate.py walk
-    smoothly from one class to another.
+    smoothly from one class to another. `skip_excitation` gates the last feature map before the image by the
+    first one, the start x start map (see `excited`).
     Batch normalisation makes the biases redundant, hence use_bias=False; `synchronized` computes its
     statistics over the whole batch when a tf.distribute strategy splits it over several devices.
     """
     stages = schema.upsampling_stages(image_size)
     start = image_size // 2 ** stages
     dense_width, mid_width, *upsampling_widths = extend(widths, stages + 1, 0.5)
-    stack = [
+    first = [
         layers.Dense(start * start * dense_width, use_bias=False),
         layers.BatchNormalization(synchronized=synchronized),
         layers.LeakyReLU(),
@@ -44,20 +55,27 @@ def make_generator(noise_dim=100, widths=(256, 128, 64), kernel_size=5, image_si
         layers.BatchNormalization(synchronized=synchronized),
         layers.LeakyReLU(),                                                      # (7, 7, 128)
     ]
+    upsampling = []
     for width in upsampling_widths:
-        stack += [layers.Conv2DTranspose(width, kernel_size, strides=2, padding="same", use_bias=False),
-                  layers.BatchNormalization(synchronized=synchronized),
-                  layers.LeakyReLU()]                                            # (14, 14, 64)
+        upsampling += [layers.Conv2DTranspose(width, kernel_size, strides=2, padding="same", use_bias=False),
+                       layers.BatchNormalization(synchronized=synchronized),
+                       layers.LeakyReLU()]                                       # (14, 14, 64)
     # float32 even under mixed precision: the images are compared with real ones in float32.
-    stack.append(layers.Conv2DTranspose(channels, kernel_size, strides=2, padding="same", use_bias=False,
-                                        activation="tanh", dtype="float32"))    # (28, 28, 1)
-    if not num_classes:
-        return keras.Sequential([keras.Input(shape=(noise_dim,))] + stack, name="generator")
-    noise, classes = keras.Input(shape=(noise_dim,), name="noise"), keras.Input(shape=(num_classes,), name="class")
-    x = layers.Concatenate()([noise, classes])                                   # (110,)
-    for layer in stack:
+    to_image = layers.Conv2DTranspose(channels, kernel_size, strides=2, padding="same", use_bias=False,
+                                      activation="tanh", dtype="float32")      # (28, 28, 1)
+    if not num_classes and not skip_excitation:
+        return keras.Sequential([keras.Input(shape=(noise_dim,))] + first + upsampling + [to_image], name="generator")
+    noise = keras.Input(shape=(noise_dim,), name="noise")
+    classes = keras.Input(shape=(num_classes,), name="class") if num_classes else None
+    x = layers.Concatenate()([noise, classes]) if num_classes else noise         # (110,)
+    for layer in first:
         x = layer(x)
-    return keras.Model([noise, classes], x, name="generator")
+    first_map = x
+    for layer in upsampling:
+        x = layer(x)
+    if skip_excitation:
+        x = excited(first_map, x)
+    return keras.Model([noise, classes] if num_classes else noise, to_image(x), name="generator")
 
 
 class MinibatchStddev(layers.Layer):
@@ -153,7 +171,7 @@ def from_config(cfg, synchronized=False, class_names=()):
     size, channels = schema.image_shape(cfg)
     num_classes = len(class_names) if cfg["model.conditional"] or cfg["model.clusters"] else 0
     generator = make_generator(cfg["model.noise_dim"], cfg["model.generator_widths"], cfg["model.kernel_size"],
-                               size, channels, synchronized, num_classes)
+                               size, channels, synchronized, num_classes, cfg["model.skip_excitation"])
     discriminator = make_discriminator(cfg["model.discriminator_widths"], cfg["model.kernel_size"],
                                        cfg["model.dropout"], size, channels, num_classes, cfg["model.conditioning"],
                                        cfg["model.minibatch_std"], cfg["model.spectral_norm"])

@@ -196,6 +196,8 @@ SETTINGS = {
     "model.dropout": Setting(0.3, number(0.0, 1.0, low_inclusive=True), "discriminator dropout rate"),
     "model.conditional": Setting(False, boolean(), "learn p(image | class) from the dataset's labels (a folder's: "
                                  "its subfolders), so generate.py --label can ask for a class"),
+    "model.skip_excitation": Setting(False, boolean(), "FastGAN's skip-layer excitation (Liu et al. 2021): the "
+                                     "generator's first feature map gates each channel of its last one"),
     "model.minibatch_std": Setting(False, boolean(), "the discriminator also sees how much its batch's "
                                    "features vary (one more feature map, Karras et al. 2018): against a generator "
                                    "that draws too few kinds of picture"),

@@ -80,3 +80,16 @@ def test_the_decoder_redraws_the_discriminators_last_features_as_the_image_at_ha
     features = models.feature_map(discriminator)(np.zeros((2, size, size, channels), np.float32))
     assert features.shape[:3] == (2, start, start)  # the map the logit's Flatten reads
     assert models.make_decoder(discriminator, width=8)(features).shape == (2, redrawn, redrawn, channels)
+
+
+def test_skip_layer_excitation_gates_the_last_feature_map_by_the_first(tmp_path):
+    generator = models.make_generator(widths=(16, 8, 8), image_size=64, channels=3, skip_excitation=True)
+    noise = np.random.default_rng(0).normal(size=(2, 100)).astype(np.float32)
+    assert generator(noise).shape == (2, 64, 64, 3)
+    gate = next(layer for layer in generator.layers if getattr(layer, "activation", None) is keras.activations.sigmoid)
+    kernel, bias = gate.get_weights()
+    gate.set_weights([kernel, np.full_like(bias, -50.0)])  # every gate closed: nothing reaches the image layer
+    np.testing.assert_allclose(generator(noise, training=False), 0.0, atol=1e-12)  # sigmoid(-50) ~ 2e-22
+    gate.set_weights([kernel, bias])
+    generator.save(tmp_path / "g.keras")  # built-in layers only: generate.py loads it as any generator
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "g.keras")(noise), generator(noise), atol=1e-6)
