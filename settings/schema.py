@@ -246,6 +246,12 @@ SETTINGS = {
                               "their values at epoch 1 by this share at the last epoch, train.epochs (like 0.9: to a "
                               "tenth; a resume with more epochs stretches the line), each epoch's rate set as it "
                               "starts; 0 = constant"),
+    "train.penalty_decay": Setting(0.0, number(0.0, 1.0, low_inclusive=True), "with train.r1_weight or "
+                                   "train.r2_weight: their gamma falls linearly by this share by the last epoch, "
+                                   "on train.lr_decay's line (R3GAN: 0.9, to a tenth); 0 = constant"),
+    "train.beta2_final": Setting(0.0, number(0.0, 1.0, low_inclusive=True), "Adam's beta_2 of both networks moves "
+                                 "linearly from their train.*_beta2 at epoch 1 to this at the last epoch (R3GAN: 0.9 "
+                                 "-> 0.99: longer memory of the gradients' size as training settles); 0 = constant"),
     "train.r1_weight": Setting(0.0, number(0.0, low_inclusive=True), "gamma of the R1 penalty: the discriminator "
                                "also minimises gamma/2 * mean ||grad D(x)||^2 over real images, like 1.0; 0 = off"),
     "train.r2_weight": Setting(0.0, number(0.0, low_inclusive=True), "gamma of the R2 penalty: the same at the "
@@ -353,6 +359,9 @@ def check_combination(flat):
     if flat["train.augment_target"] and not flat["train.augment"]:
         raise ConfigError(f"train.augment_target={flat['train.augment_target']} adapts how often train.augment's "
                           f"operations apply, and there are none; set train.augment=[translation,cutout] too")
+    if flat["train.penalty_decay"] and not (flat["train.r1_weight"] or flat["train.r2_weight"]):
+        raise ConfigError(f"train.penalty_decay={flat['train.penalty_decay']} lowers the R1 and R2 penalties' gamma, "
+                          f"and both are off; set train.r1_weight (and train.r2_weight) too")
     weights = flat["eval.inception_weights"]
     if weights is not None and not os.path.isfile(os.path.expanduser(weights)):
         raise ConfigError(f"eval.inception_weights {weights} is not a file; point it at InceptionV3's weights "

@@ -122,6 +122,7 @@ def test_help_lists_options_and_settings_without_loading_tensorflow():
     (["data.channels=2"], "data.channels must be one of 1, 3 or empty"),
     (["train.augment_target=0.6"], r"train.augment_target=0.6 adapts how often train.augment's operations apply, "
                                    r"and there are none; set train.augment=\[translation,cutout\] too"),
+    (["train.penalty_decay=0.9"], r"train.penalty_decay=0.9 lowers the R1 and R2 penalties' gamma, and both are off"),
 ])
 def test_combinations_the_models_cannot_be_built_for_are_refused_before_tensorflow(overrides, message):
     with pytest.raises(ConfigError, match=message):
@@ -217,7 +218,8 @@ def test_a_run_folder_without_cluster_axes_resumes_with_k_means_in_all_dimension
 
 
 @pytest.mark.parametrize("key, part", [("train.ema_decay", "the averaged generator"),
-                                       ("train.reconstruction_weight", "the decoder")])
+                                       ("train.reconstruction_weight", "the decoder"),
+                                       ("train.beta2_final", "Adam's moving beta_2")])
 def test_a_resume_may_change_a_networks_setting_but_not_switch_the_network_on_or_off(tmp_path, key, part):
     """Such a setting at 0 leaves a network out of the checkpoint (and its weights out of D's or G's optimizer)."""
     from settings import resume

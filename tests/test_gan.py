@@ -158,17 +158,18 @@ def test_a_penalty_changes_the_discriminators_update_only(penalty):
     discriminator = models.make_discriminator(TINY_DISCRIMINATOR, dropout=0.0)
     start = generator.get_weights(), discriminator.get_weights()
     results = []
-    for weight in (0.0, 10.0):
+    for weight, share in ((0.0, 1.0), (10.0, 1.0), (10.0, 0.0)):  # share: what train.penalty_decay leaves of it
         generator.set_weights(start[0])
         discriminator.set_weights(start[1])
         step = gan.make_train_step(generator, discriminator, keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1),
-                                   **{penalty: weight})
+                                   penalty_share=tf.Variable(share), **{penalty: weight})
         stats = step(batch)
         results.append((float(stats["disc_loss"]), generator.get_weights(), discriminator.get_weights()))
-    (loss_off, generator_off, discriminator_off), (loss_on, generator_on, discriminator_on) = results
+    (loss_off, generator_off, discriminator_off), (loss_on, generator_on, discriminator_on), (_, _, faded) = results
     assert np.isclose(loss_on, loss_off, rtol=1e-6)
     assert same_weights(generator_off, generator_on)
     assert not all(np.allclose(a, b) for a, b in zip(discriminator_off, discriminator_on))
+    assert same_weights(discriminator_off, faded)
 
 
 def test_the_self_supervised_discriminator_learns_to_redraw_real_images_and_leaves_the_generator_alone():

@@ -359,15 +359,24 @@ def test_a_scored_run_resumes_unscored_or_without_its_evaluator_and_keeps_no_sta
     assert "no quality numbers" in gone.stderr and (run / "metrics.png").is_file() and checkpoint_epoch(run) == 5
 
 
-def test_the_learning_rates_fall_in_a_straight_line_to_a_share_of_their_settings_by_the_last_epoch(tmp_path):
+def test_the_learning_rates_penalty_and_beta2_move_in_a_straight_line_to_their_last_epochs_values(tmp_path):
     cfg = config.load(overrides=[*TINY, "train.lr_decay=0.9", "train.epochs=10", "train.generator_lr=2e-4",
-                                 "train.discriminator_lr=4e-4"])
+                                 "train.discriminator_lr=4e-4", "train.r1_weight=1", "train.penalty_decay=0.9",
+                                 "train.generator_beta2=0.9", "train.discriminator_beta2=0.9", "train.beta2_final=0.99"])
     run = state.TrainingState(cfg, tf.distribute.get_strategy(), [], tmp_path / "checkpoints")
-    rates = []
+    values = []
     for epoch in (1, 4, 10):
-        run.set_learning_rates(cfg, epoch)
-        rates.append((float(run.generator_optimizer.learning_rate), float(run.discriminator_optimizer.learning_rate)))
-    np.testing.assert_allclose(rates, [(2e-4, 4e-4), (1.4e-4, 2.8e-4), (2e-5, 4e-5)], rtol=1e-6)
+        run.set_schedules(cfg, epoch)
+        values.append((float(run.generator_optimizer.learning_rate), float(run.discriminator_optimizer.learning_rate),
+                       float(run.penalty_share), float(run.generator_optimizer.beta_2),
+                       float(run.discriminator_optimizer.beta_2)))
+    np.testing.assert_allclose(values, [(2e-4, 4e-4, 1.0, 0.9, 0.9), (1.4e-4, 2.8e-4, 0.7, 0.93, 0.93),
+                                        (2e-5, 4e-5, 0.1, 0.99, 0.99)], rtol=1e-6)
+    # beta_2 moves inside the compiled step too: a variable of the checkpoint, not a constant traced into it
+    assert "generator_optimizer/beta_2/.ATTRIBUTES/VARIABLE_VALUE" in {
+        name for name, _ in tf.train.list_variables(run.checkpoint.write(str(tmp_path / "c")))}
     constant = config.load(overrides=[*TINY, "train.epochs=10"])  # the default: the tutorial's rate every epoch
-    run.set_learning_rates(constant, 10)
+    run = state.TrainingState(constant, tf.distribute.get_strategy(), [], tmp_path / "checkpoints2")
+    run.set_schedules(constant, 10)
     assert float(run.generator_optimizer.learning_rate) == np.float32(1e-4)
+    assert run.generator_optimizer.beta_2 == 0.999 and float(run.penalty_share) == 1.0

@@ -66,7 +66,7 @@ def logits_and_slopes(discriminator, images, scale_loss=lambda logits: logits, c
 
 def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, real_label=1.0,
                     augment=None, strength=None, average_generator=None, average_decay=0.999, r1_weight=0.0,
-                    r2_weight=0.0, relativistic=False, decoder=None, reconstruction_weight=0.0, jit_compile=False,
+                    r2_weight=0.0, penalty_share=1.0, relativistic=False, decoder=None, reconstruction_weight=0.0, jit_compile=False,
                     num_classes=0, strategy=None):
     """A compiled step that trains on one batch (real images, the generator's noise) and reports the
     balance of the two networks, as means over the batch. With `num_classes` (a conditional GAN) the batch
@@ -85,7 +85,8 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
     often after each step from its share of real images called real (of pairs ranked real-first, relativistic);
     `average_generator`, if given, follows the generator's weights as an exponential moving average after each
     of its updates. `r1_weight` (gamma) adds the R1 penalty
-    to what the discriminator minimises, `r2_weight` the same penalty at generated images (R2); the reported
+    to what the discriminator minimises, `r2_weight` the same penalty at generated images (R2), both times
+    `penalty_share` (a variable the run lowers epoch by epoch with train.penalty_decay); the reported
     disc_loss stays the adversarial loss alone, so it reads the same with and without them. `relativistic`
     replaces the tutorial's two losses with RpGAN's pairwise ones (Huang et al. 2024); the balance is then
     reported on the pairs' verdicts, D(x) as sigmoid(D(x) - D(G(z))) and D(G(z)) as its complement, since a
@@ -136,10 +137,10 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
             if r1_weight:
                 # R1 (Mescheder et al. 2018): D also minimises gamma/2 * E ||grad_x D(x)||^2 over real x; a verdict
                 # kept flat at the real images stops D from overshooting around them, so the two settle together.
-                minimised_disc_loss += r1_weight / 2 * mean(real_slopes, batch_size)
+                minimised_disc_loss += r1_weight * penalty_share / 2 * mean(real_slopes, batch_size)
             if r2_weight:
                 # R2: gamma/2 * E ||grad_x D(x)||^2 over generated x, flat at G's images too (R3GAN uses both).
-                minimised_disc_loss += r2_weight / 2 * mean(fake_slopes, batch_size)
+                minimised_disc_loss += r2_weight * penalty_share / 2 * mean(fake_slopes, batch_size)
             if decoder:
                 # FastGAN: D also minimises weight * E |decoder(features(x)) - x at half size| over real x.
                 redrawn = decoder(features_of(conditioned(seen_real), training=True), training=True)

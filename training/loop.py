@@ -214,7 +214,7 @@ def train(run, stop):
             # an epoch resumed mid-way counts the time it had taken before its stop (state.SPENT)
             spent = dict(zip(state.SPENT, training.spent.numpy().tolist()))
             started = time.perf_counter() - spent["seconds"]
-            training.set_learning_rates(run, number)
+            training.set_schedules(run, number)
             cluster_seconds = None
             if run["model.clusters"]:
                 cluster_seconds = epoch.cluster_images(training, real_images, number, run, known, run_dir, strategy)

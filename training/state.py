@@ -46,10 +46,15 @@ class TrainingState:
         # Batch normalisation over the whole batch, not each replica's part: N devices learn as one does.
         self.generator, self.discriminator = models.from_config(
             cfg, synchronized=strategy.num_replicas_in_sync > 1, class_names=self.class_names)
+        def beta2(key):  # a variable (checkpointed with its optimizer) when train.beta2_final moves it
+            return tf.Variable(cfg[key], trainable=False, dtype=tf.float32) if cfg["train.beta2_final"] else cfg[key]
         self.generator_optimizer = keras.optimizers.Adam(cfg["train.generator_lr"], cfg["train.generator_beta1"],
-                                                         cfg["train.generator_beta2"])
+                                                         beta2("train.generator_beta2"))
         self.discriminator_optimizer = keras.optimizers.Adam(
-            cfg["train.discriminator_lr"], cfg["train.discriminator_beta1"], cfg["train.discriminator_beta2"])
+            cfg["train.discriminator_lr"], cfg["train.discriminator_beta1"], beta2("train.discriminator_beta2"))
+        self.adams = self.generator_optimizer, self.discriminator_optimizer  # before any loss scaling wraps them
+        # R1 and R2's gamma as a share of train.r1_weight and train.r2_weight (train.penalty_decay lowers it)
+        self.penalty_share = tf.Variable(1.0, trainable=False)
         if cfg["train.mixed_precision"] == "mixed_float16":  # float16 gradients underflow without loss scaling
             self.generator_optimizer = keras.optimizers.LossScaleOptimizer(self.generator_optimizer)
             self.discriminator_optimizer = keras.optimizers.LossScaleOptimizer(self.discriminator_optimizer)
@@ -133,7 +138,7 @@ class TrainingState:
             real_label=1.0 - cfg["train.label_smoothing"],
             augment=augment.make_augment(cfg["train.augment"], self.noise, self.strength), strength=self.strength,
             average_generator=self.average_generator, average_decay=cfg["train.ema_decay"],
-            r1_weight=cfg["train.r1_weight"], r2_weight=cfg["train.r2_weight"],
+            r1_weight=cfg["train.r1_weight"], r2_weight=cfg["train.r2_weight"], penalty_share=self.penalty_share,
             relativistic=cfg["train.loss"] == "relativistic", decoder=self.decoder,
             reconstruction_weight=cfg["train.reconstruction_weight"], jit_compile=cfg["train.jit_compile"], strategy=strategy,
             num_classes=len(self.class_names))
@@ -176,15 +181,23 @@ class TrainingState:
         except (tf.errors.OpError, ValueError, AssertionError) as e:
             raise checkpoint.damaged_checkpoint(prefixes, e) from None
         self.last_checkpoint = checkpoint.describe_checkpoint(self.epoch, self.step)
-        self.set_learning_rates(cfg, self.epoch + 1)
+        self.set_schedules(cfg, self.epoch + 1)
 
-    def set_learning_rates(self, cfg, epoch):
-        """Both learning rates for `epoch`: the settings', less train.lr_decay of them in a straight line from the
-        first epoch to the last (a resume may change the settings, and a resumed epoch gets its own rate again)."""
-        # lr(e) = lr * (1 - lr_decay * (e - 1) / (epochs - 1))
-        factor = 1 - cfg["train.lr_decay"] * (epoch - 1) / max(1, cfg["train.epochs"] - 1)
+    def set_schedules(self, cfg, epoch):
+        """The learning rates, penalty weights and Adam's beta_2 for `epoch`, each on a straight line from its value
+        at the first epoch to its value at the last (a resume may change the settings, and a resumed epoch gets its
+        own values again)."""
+        progress = (epoch - 1) / max(1, cfg["train.epochs"] - 1)  # 0 at the first epoch, 1 at the last
+        # lr(e) = lr * (1 - lr_decay * progress)
+        factor = 1 - cfg["train.lr_decay"] * progress
         self.generator_optimizer.learning_rate.assign(cfg["train.generator_lr"] * factor)
         self.discriminator_optimizer.learning_rate.assign(cfg["train.discriminator_lr"] * factor)
+        # gamma(e) = gamma * (1 - penalty_decay * progress)
+        self.penalty_share.assign(1 - cfg["train.penalty_decay"] * progress)
+        if cfg["train.beta2_final"]:
+            # beta_2(e) = beta_2 + (beta2_final - beta_2) * progress
+            for adam, key in zip(self.adams, ("train.generator_beta2", "train.discriminator_beta2")):
+                adam.beta_2.assign(cfg[key] + (cfg["train.beta2_final"] - cfg[key]) * progress)
 
     def grid_inputs(self, shown_classes):
         """What the generator draws each epoch's grid from: the fixed noise, and for a conditional run the
