@@ -4,6 +4,9 @@ its discriminator twice as wide; configs/colour64.yaml, its generator), against 
 
   python bench/colour_speed.py               # 2 rounds, about 15 minutes on 2 CPU cores
   python bench/colour_speed.py --rounds 1 --images 1024
+  python bench/colour_speed.py --recipe configs/colour64.yaml --size 64 --levers train.reconstruction_weight=1 \
+      model.skip_excitation=true    # the recipe alone and with each setting, alternated
+
 
 Each row runs `python train.py` on the bundled digits resized to the size and given three channels (the
 arithmetic of a step depends on the shape, not on what the pictures show) with scoring off, for 2 epochs of
@@ -49,14 +52,15 @@ def images_per_second(recipe, size, extra, images, scratch):
     return images / float(second["train_seconds"])
 
 
-def step_flops(recipe, size):
-    """MFLOP of one image's training step with the recipe's models at size x size x 3."""
+def step_flops(recipe, size, extra=()):
+    """MFLOP of one image's training step with the recipe's models (under the settings `extra`) at size x size x 3;
+    the generator and discriminator only (train.reconstruction_weight's decoder is not counted)."""
     import tensorflow as tf
 
     from settings import config
     import models
     cfg = config.load(ROOT / recipe if recipe != "default" else None,
-                      overrides=["data.dataset=mnist_sample", f"data.image_size={size}", "data.channels=3"])
+                      overrides=["data.dataset=mnist_sample", f"data.image_size={size}", "data.channels=3", *extra])
     class_names = [str(k) for k in range(cfg["model.clusters"])]
     return speed.training_flops(tf, *models.from_config(cfg, class_names=class_names)) / 1e6
 
@@ -65,11 +69,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--images", type=int, default=2048, help="images an epoch (default 2048)")
+    parser.add_argument("--recipe", default="configs/colour64.yaml", help="with --levers: the recipe compared")
+    parser.add_argument("--size", type=int, default=64, help="with --levers: its image size")
+    parser.add_argument("--levers", nargs="+", metavar="KEY=VALUE",
+                        help="instead of the recipes' rows: --recipe alone, then with each of these settings")
     args = parser.parse_args()
-    rates = {row: [] for row in range(len(ROWS))}
+    rows = [(args.recipe, args.size, extra) for extra in [[]] + [[lever] for lever in args.levers]] \
+        if args.levers else ROWS
+    rates = {row: [] for row in range(len(rows))}
     with tempfile.TemporaryDirectory() as scratch:
         for _ in range(args.rounds):
-            for number, (recipe, size, extra) in enumerate(ROWS):
+            for number, (recipe, size, extra) in enumerate(rows):
                 rates[number].append(images_per_second(recipe, size, extra, args.images, scratch))
     import tensorflow as tf
     best = speed.matrix_product_rate(tf) / 1e9
@@ -77,8 +87,8 @@ def main():
     print("| recipe | image | settings | MFLOP a step, per image | images/s (each round) | GFLOP/s | share of the "
           "matrix product |")
     print("|---|---|---|--:|--:|--:|--:|")
-    for number, (recipe, size, extra) in enumerate(ROWS):
-        flops, median = step_flops(recipe, size), statistics.median(rates[number])
+    for number, (recipe, size, extra) in enumerate(rows):
+        flops, median = step_flops(recipe, size, extra), statistics.median(rates[number])
         print(f"| {recipe} | {size}x{size}x3 | {' '.join(extra) or '-'} | {flops:,.0f} | "
               f"{', '.join(f'{rate:.0f}' for rate in rates[number])} | {flops * median / 1e3:.0f} | "
               f"{100 * flops * median / 1e3 / best:.0f}% |", flush=True)
