@@ -7,7 +7,6 @@ its discriminator twice as wide; configs/colour64.yaml, its generator), against 
   python bench/colour_speed.py --recipe configs/colour64.yaml --size 64 --levers train.reconstruction_weight=1 \
       model.skip_excitation=true    # the recipe alone and with each setting, alternated
 
-
 Each row runs `python train.py` on the bundled digits resized to the size and given three channels (the
 arithmetic of a step depends on the shape, not on what the pictures show) with scoring off, for 2 epochs of
 --images images, and reads epoch 2's `train_seconds` from metrics.csv: the whole training loop, its input
@@ -54,7 +53,8 @@ def images_per_second(recipe, size, extra, images, scratch):
 
 def step_flops(recipe, size, extra=()):
     """MFLOP of one image's training step with the recipe's models (under the settings `extra`) at size x size x 3;
-    the generator and discriminator only (train.reconstruction_weight's decoder is not counted)."""
+    the generator and discriminator's usual passes only (train.reconstruction_weight's decoder and its second pass
+    of D over the real images are not counted)."""
     import tensorflow as tf
 
     from settings import config

@@ -15,7 +15,8 @@ from settings.schema import ConfigError
 # training images): numbers measured otherwise would not compare with the earlier epochs'.
 SCORED_WITH = ("eval.features", "eval.num_samples", "eval.evaluator_dir", "eval.inception_weights", "eval.classifier",
                "eval.evaluator_id", "data.dataset", "data.path")
-# Settings whose 0 leaves a part out of the checkpoint (a network, and its weights out of an optimizer's).
+# Settings whose 0 leaves a part out of the checkpoint: a network (the decoder's weights also out of D's optimizer),
+# or Adam's beta_2 as a variable.
 SWITCHED_PARTS = {"train.ema_decay": "the averaged generator", "train.reconstruction_weight": "the decoder",
                   "train.beta2_final": "Adam's moving beta_2"}
 DATA_OWN = ("auto", "existing")  # eval.classifier's values that both mean the data's own classifier

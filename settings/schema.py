@@ -247,8 +247,8 @@ SETTINGS = {
                               "tenth; a resume with more epochs stretches the line), each epoch's rate set as it "
                               "starts; 0 = constant"),
     "train.penalty_decay": Setting(0.0, number(0.0, 1.0, low_inclusive=True), "with train.r1_weight or "
-                                   "train.r2_weight: their gamma falls linearly by this share by the last epoch, "
-                                   "on train.lr_decay's line (R3GAN: 0.9, to a tenth); 0 = constant"),
+                                   "train.r2_weight: their gamma falls linearly over the epochs (as train.lr_decay "
+                                   "lowers the rates) by this share by the last (R3GAN: 0.9, to a tenth); 0 = constant"),
     "train.beta2_final": Setting(0.0, number(0.0, 1.0, low_inclusive=True), "Adam's beta_2 of both networks moves "
                                  "linearly from their train.*_beta2 at epoch 1 to this at the last epoch (R3GAN: 0.9 "
                                  "-> 0.99: longer memory of the gradients' size as training settles); 0 = constant"),

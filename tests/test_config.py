@@ -221,7 +221,7 @@ def test_a_run_folder_without_cluster_axes_resumes_with_k_means_in_all_dimension
                                        ("train.reconstruction_weight", "the decoder"),
                                        ("train.beta2_final", "Adam's moving beta_2")])
 def test_a_resume_may_change_a_networks_setting_but_not_switch_the_network_on_or_off(tmp_path, key, part):
-    """Such a setting at 0 leaves a network out of the checkpoint (and its weights out of D's or G's optimizer)."""
+    """Such a setting at 0 leaves a part out of the checkpoint (a network, or Adam's beta_2 as a variable)."""
     from settings import resume
     config.dump(dict(config.load(overrides=[f"{key}=0.5"])), tmp_path / "config.yaml")
     assert resume.resumed_run(tmp_path, [f"{key}=0.25"])[key] == 0.25

@@ -239,8 +239,10 @@ def test_a_folder_of_colour_pngs_trains_and_writes_colour_grids(tmp_path):
 @pytest.mark.parametrize("option", ["train.mixed_precision=mixed_float16", "train.mixed_precision=mixed_bfloat16",
                                     "train.jit_compile=true"])
 def test_each_speed_option_trains_with_finite_losses_and_resumes(tmp_path, option):
+    """With FastGAN's two additions on, whose layers and decoder loss must work in 16 bits and under XLA too."""
     args = [*TINY, "data.dataset=mnist_sample", "data.limit=64", "train.batch_size=32", "eval.every=0",
-            f"output.dir={tmp_path}", "output.run_name=r", option]
+            f"output.dir={tmp_path}", "output.run_name=r", "train.reconstruction_weight=1", "model.skip_excitation=true",
+            option]
     result = run_train(*args, "train.epochs=1")
     assert result.returncode == 0, result.stderr[-2000:]
     resumed = run_train("--resume", tmp_path / "r", "train.epochs=2")  # mixed_float16: the loss scale restores
@@ -372,9 +374,18 @@ def test_the_learning_rates_penalty_and_beta2_move_in_a_straight_line_to_their_l
                        float(run.discriminator_optimizer.beta_2)))
     np.testing.assert_allclose(values, [(2e-4, 4e-4, 1.0, 0.9, 0.9), (1.4e-4, 2.8e-4, 0.7, 0.93, 0.93),
                                         (2e-5, 4e-5, 0.1, 0.99, 0.99)], rtol=1e-6)
-    # beta_2 moves inside the compiled step too: a variable of the checkpoint, not a constant traced into it
+    # a variable (which the compiled step reads), saved with the checkpoint
     assert "generator_optimizer/beta_2/.ATTRIBUTES/VARIABLE_VALUE" in {
         name for name, _ in tf.train.list_variables(run.checkpoint.write(str(tmp_path / "c")))}
+    # under loss scaling the optimizers wrap the Adams, whose beta_2 still moves
+    scaled = config.load(overrides=[*TINY, "train.epochs=10", "train.beta2_final=0.99", "train.generator_beta2=0.9",
+                                    "train.discriminator_beta2=0.9", "train.mixed_precision=mixed_float16"])
+    try:
+        run = state.TrainingState(scaled, tf.distribute.get_strategy(), [], tmp_path / "checkpoints3")
+    finally:
+        tf.keras.mixed_precision.set_global_policy("float32")  # the next test's layers as they would be
+    run.set_schedules(scaled, 10)
+    assert [float(adam.beta_2) for adam in run.adams] == [np.float32(0.99)] * 2
     constant = config.load(overrides=[*TINY, "train.epochs=10"])  # the default: the tutorial's rate every epoch
     run = state.TrainingState(constant, tf.distribute.get_strategy(), [], tmp_path / "checkpoints2")
     run.set_schedules(constant, 10)

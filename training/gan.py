@@ -66,8 +66,8 @@ def logits_and_slopes(discriminator, images, scale_loss=lambda logits: logits, c
 
 def make_train_step(generator, discriminator, generator_optimizer, discriminator_optimizer, real_label=1.0,
                     augment=None, strength=None, average_generator=None, average_decay=0.999, r1_weight=0.0,
-                    r2_weight=0.0, penalty_share=1.0, relativistic=False, decoder=None, reconstruction_weight=0.0, jit_compile=False,
-                    num_classes=0, strategy=None):
+                    r2_weight=0.0, penalty_share=1.0, relativistic=False, decoder=None, reconstruction_weight=0.0,
+                    jit_compile=False, num_classes=0, strategy=None):
     """A compiled step that trains on one batch (real images, the generator's noise) and reports the
     balance of the two networks, as means over the batch. With `num_classes` (a conditional GAN) the batch
     is (real images, their labels, noise), and the generator draws each real image's class: both halves
@@ -142,11 +142,12 @@ def make_train_step(generator, discriminator, generator_optimizer, discriminator
                 # R2: gamma/2 * E ||grad_x D(x)||^2 over generated x, flat at G's images too (R3GAN uses both).
                 minimised_disc_loss += r2_weight * penalty_share / 2 * mean(fake_slopes, batch_size)
             if decoder:
-                # FastGAN: D also minimises weight * E |decoder(features(x)) - x at half size| over real x.
-                redrawn = decoder(features_of(conditioned(seen_real), training=True), training=True)
-                halved = tf.image.resize(seen_real, tf.shape(redrawn)[1:3], method="area")
-                minimised_disc_loss += reconstruction_weight * mean(
-                    tf.reduce_mean(tf.abs(redrawn - tf.cast(halved, redrawn.dtype)), axis=[1, 2, 3]), batch_size)
+                with generator_tape.stop_recording():  # D's business only: G's tape need not keep this pass
+                    # FastGAN: D also minimises weight * E |decoder(features(x)) - x at half size| over real x.
+                    redrawn = decoder(features_of(conditioned(seen_real), training=True), training=True)
+                    halved = tf.nn.avg_pool2d(seen_real, 2, 2, "VALID")  # (32, 32, 3): each 2x2 block's mean
+                    minimised_disc_loss += reconstruction_weight * mean(
+                        tf.reduce_mean(tf.abs(redrawn - tf.cast(halved, redrawn.dtype)), axis=[1, 2, 3]), batch_size)
             # 4. The generator's loss: how often the discriminator saw through its images.
             if relativistic:
                 gen_loss = relativistic_generator_loss(real_logits, fake_logits, batch_size)

@@ -46,6 +46,7 @@ class TrainingState:
         # Batch normalisation over the whole batch, not each replica's part: N devices learn as one does.
         self.generator, self.discriminator = models.from_config(
             cfg, synchronized=strategy.num_replicas_in_sync > 1, class_names=self.class_names)
+
         def beta2(key):  # a variable (checkpointed with its optimizer) when train.beta2_final moves it
             return tf.Variable(cfg[key], trainable=False, dtype=tf.float32) if cfg["train.beta2_final"] else cfg[key]
         self.generator_optimizer = keras.optimizers.Adam(cfg["train.generator_lr"], cfg["train.generator_beta1"],
@@ -140,8 +141,8 @@ class TrainingState:
             average_generator=self.average_generator, average_decay=cfg["train.ema_decay"],
             r1_weight=cfg["train.r1_weight"], r2_weight=cfg["train.r2_weight"], penalty_share=self.penalty_share,
             relativistic=cfg["train.loss"] == "relativistic", decoder=self.decoder,
-            reconstruction_weight=cfg["train.reconstruction_weight"], jit_compile=cfg["train.jit_compile"], strategy=strategy,
-            num_classes=len(self.class_names))
+            reconstruction_weight=cfg["train.reconstruction_weight"], jit_compile=cfg["train.jit_compile"],
+            strategy=strategy, num_classes=len(self.class_names))
         self.draw = tf.function(self.draw_and_check)  # compiled: an eager Keras call costs ~20 ms more
         self.gradient_norm_every = 1 if strategy.num_replicas_in_sync == 1 else GRADIENT_NORM_EVERY
         self.train_steps = gan.make_train_loop(self.train_step, self.step_sums, columns.TRAINING_NAMES,
