@@ -149,8 +149,8 @@ def make_decoder(discriminator, width=64, kernel_size=3, synchronized=False):
     features, it makes those features keep what the image shows, not only what tells a few thousand training
     images from the generator's, so D overfits them later. FastGAN also redraws a random quarter of the feature
     map at higher detail and compares by a perceptual distance; here the whole image is redrawn once and
-    compared pixel by pixel, which needs no pretrained network. Narrow (`width` channels, 3x3 kernels): its cost
-    is a few percent of a step."""
+    compared pixel by pixel, which needs no pretrained network. Narrow (`width` channels, 3x3 kernels); with the
+    second pass of D's convolutions it needs (training/gan.py), a step at 64x64 takes about an eighth longer."""
     image_size, _, channels = discriminator.inputs[0].shape[1:]
     feature_shape = feature_map(discriminator).output.shape[1:]
     size, stack = feature_shape[0], [keras.Input(shape=feature_shape)]               # (8, 8, 256)
